@@ -1,0 +1,140 @@
+"""create_app(settings) -> the ASGI app. The route table and wiring live here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+import anyio
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
+
+from . import __version__
+from .errors import NbshareError
+from .render.pool import RenderPool
+from .security.headers import SecurityHeaders, service_csp
+from .settings import Settings
+from .shares import ShareService
+from .store import BlobStore, FileBlobStore, MetadataStore
+from .uploads import UploadLimit
+from .views import api, pages
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+
+
+class PublicStatic(StaticFiles):
+    """Static files any origin may load: rendered notebooks run in an opaque origin,
+    and fonts (MathJax's) load only with CORS."""
+
+    def file_response(self, *args, **kwargs):
+        response = super().file_response(*args, **kwargs)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "public, max-age=86400"
+        return response
+
+
+def _mathjax_dir() -> Path:
+    import jupyter_server_mathjax
+
+    return Path(jupyter_server_mathjax.__file__).parent / "static"
+
+
+def _nbconvert_lab_static() -> Path:
+    from jupyter_core.paths import jupyter_path
+
+    for base in jupyter_path("nbconvert", "templates", "lab", "static"):
+        if (Path(base) / "index.css").exists():
+            return Path(base)
+    raise RuntimeError("nbconvert's lab template is not installed (is nbconvert installed?)")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    renderer: RenderPool | None = None,
+    blobs: BlobStore | None = None,
+    metadata: MetadataStore | None = None,
+) -> FastAPI:
+    """Build the app. Tests pass a shared renderer or in-memory blobs; `nbshare serve` passes none."""
+    settings = settings or Settings()
+    metadata = metadata or MetadataStore(settings.database_url)
+    metadata.migrate()
+    blobs = blobs if blobs is not None else FileBlobStore(settings.blob_dir)
+    owns_renderer = renderer is None
+    renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
+    service = ShareService(settings, metadata, blobs, renderer)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await anyio.to_thread.run_sync(renderer.warm_up, service.static_url)
+        try:
+            yield
+        finally:
+            if owns_renderer:
+                await anyio.to_thread.run_sync(renderer.close)
+
+    app = FastAPI(
+        title="nbshare",
+        version=__version__,
+        description="Share Jupyter notebooks by link.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # Swagger UI would load from a CDN; the JSON description is enough
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static/mathjax", PublicStatic(directory=_mathjax_dir()), name="mathjax")
+    app.mount("/static/nbconvert", PublicStatic(directory=_nbconvert_lab_static()), name="nbconvert")
+    app.mount("/static", PublicStatic(directory=HERE / "static"), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"ok": True, "version": __version__}
+
+    _add_error_handlers(app)
+    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(SecurityHeaders, csp=service_csp(settings.frame_url, settings.public_url))
+    return app
+
+
+def _error(request: Request, status: int, code: str, message: str):
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    html = request.app.state.templates.get_template("error.html").render(
+        settings=request.app.state.settings, status=status, message=message
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NbshareError)
+    async def nbshare_error(request: Request, exc: NbshareError):
+        return _error(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        messages = {404: "Nothing here: check the link.", 405: "This method is not allowed here."}
+        message = exc.detail if exc.detail and exc.status_code not in messages else messages.get(
+            exc.status_code, str(exc.detail)
+        )
+        return _error(request, exc.status_code, "http_error", message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return _error(request, 400, "bad_request", f"{where}: {first.get('msg', 'invalid request')}")

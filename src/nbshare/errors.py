@@ -1,0 +1,51 @@
+"""Errors the core raises for a person to read; handlers turn them into HTTP answers."""
+
+from __future__ import annotations
+
+
+class NbshareError(Exception):
+    """An expected failure, with a message fit to show to the person who caused it."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def __reduce__(self):  # errors cross the render pool's process boundary
+        return (_rebuild, (type(self), self.message, self.code, self.status))
+
+
+class BadNotebook(NbshareError):
+    status = 422
+    code = "invalid_notebook"
+
+
+class TooLarge(NbshareError):
+    status = 413
+    code = "too_large"
+
+
+class RenderFailed(NbshareError):
+    status = 422
+    code = "render_failed"
+
+
+class NotFound(NbshareError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(NbshareError):
+    status = 403
+    code = "forbidden"
+
+
+
+def _rebuild(cls: type[NbshareError], message: str, code: str, status: int) -> NbshareError:
+    return cls(message, code=code, status=status)

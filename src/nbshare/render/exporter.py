@@ -1,0 +1,88 @@
+"""nbconvert's HTML exporter, adjusted for pages nbshare stores and serves.
+
+Differences from `jupyter nbconvert --to html`:
+- CSS, MathJax, require.js and the widget manager are loaded from nbshare's own
+  /static/ instead of CDNs or inlined copies, so pages work offline and stay small;
+- every markdown heading gets a unique readable anchor (see headings.py), every cell a
+  permalink, and the table of contents is returned beside the HTML;
+- a markdown image pointing at a missing attachment renders as a broken image instead
+  of failing the whole notebook.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import pass_context
+from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbformat import NotebookNode
+
+from .headings import HeadingIndex
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+class _LenientRenderer(IPythonRenderer):
+    def _embed_image_or_attachment(self, src: str) -> str:
+        name = src[len("attachment:") :] if src.startswith("attachment:") else None
+        if name is not None and name not in self.attachments:
+            return src
+        return super()._embed_image_or_attachment(src)
+
+
+def cell_anchor(cell: NotebookNode, index: int) -> str:
+    """The fragment that links to a cell: nbformat's cell id where present."""
+    cell_id = cell.get("id")
+    return f"cell-id={cell_id}" if isinstance(cell_id, str) and cell_id else f"cell-{index + 1}"
+
+
+class ShareExporter(HTMLExporter):
+    """Renders one notebook to (html, resources); resources["toc"] lists its headings."""
+
+    def __init__(self, static_url: str, **kw: Any):
+        super().__init__(
+            template_name="nbshare",
+            extra_template_basedirs=[str(TEMPLATE_DIR)],
+            **kw,
+        )
+        static_url = static_url.rstrip("/")
+        self.static_url = static_url
+        self.require_js_url = f"{static_url}/vendor/require.js"
+        self.mathjax_url = f"{static_url}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+        self.widget_renderer_url = f"{static_url}/vendor/html-manager-embed-amd.js"
+        self.embed_images = False  # never read files next to the server process
+        self.sanitize_html = False  # notebook HTML is contained by the sandbox, not edited
+        self._headings = HeadingIndex()
+
+    @pass_context
+    def markdown2html(self, context: Any, source: str) -> str:
+        cell = context.get("cell", {})
+        renderer = _LenientRenderer(
+            escape=False,
+            attachments=cell.get("attachments", {}),
+            embed_images=False,
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=True,  # HeadingIndex adds ids and links itself
+            **self.lexer_options,
+        )
+        return self._headings.annotate(MarkdownWithMath(renderer=renderer).render(source))
+
+    def from_notebook_node(  # type: ignore[override]
+        self, nb: NotebookNode, resources: dict | None = None, **kw: Any
+    ) -> tuple[str, dict]:
+        anchors = []
+        for index, cell in enumerate(nb.cells):
+            anchor = cell_anchor(cell, index)
+            # The template puts the anchor on a wrapper; drop the id so nbconvert's
+            # own `id="cell-id=..."` is not emitted a second time.
+            cell.pop("id", None)
+            cell.metadata["nbshare_anchor"] = anchor
+            anchors.append(anchor)
+        self._headings = HeadingIndex(reserved=set(anchors))
+        resources = dict(resources or {})
+        resources["nbshare"] = {"static_url": self.static_url}
+        html, resources = super().from_notebook_node(nb, resources, **kw)
+        resources["toc"] = self._headings.entries
+        return html, resources

@@ -1,0 +1,45 @@
+"""The pure function at the heart of rendering: uploaded bytes in, a page out."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..errors import BadNotebook, RenderFailed
+from ..notebook import NotebookInfo, parse
+from .headings import TocEntry
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    html: bytes
+    info: NotebookInfo
+    toc: list[TocEntry] = field(default_factory=list)
+
+    @property
+    def first_heading(self) -> str:
+        return self.toc[0].text if self.toc else ""
+
+
+@lru_cache(maxsize=4)
+def _exporter(static_url: str):
+    # Imported here so `import nbshare` (for example in a notebook) stays light.
+    from .exporter import ShareExporter
+
+    return ShareExporter(static_url=static_url)
+
+
+def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int = 64) -> RenderedPage:
+    """Validate and render a notebook. Raises BadNotebook or RenderFailed."""
+    node, info = parse(data, filename=filename, max_depth=max_depth)
+    exporter = _exporter(static_url)
+    try:
+        html, resources = exporter.from_notebook_node(copy.deepcopy(node))
+    except BadNotebook:
+        raise
+    except RecursionError:
+        raise BadNotebook("The notebook is nested too deeply to render.", code="too_deep") from None
+    except Exception as exc:  # nbconvert raises many kinds; the uploader needs the gist
+        raise RenderFailed(f"The notebook could not be rendered: {type(exc).__name__}: {exc}") from None
+    return RenderedPage(html=html.encode("utf-8"), info=info, toc=list(resources["toc"]))

@@ -1,0 +1,100 @@
+"""A warm pool of worker processes that render notebooks off the event loop.
+
+nbconvert is CPU-bound and slow to import, so workers import it once at start
+(`_warm`) and then render many notebooks. A render that runs past the timeout cannot
+be cancelled inside a process, so the pool is torn down (its processes killed) and a
+fresh one started; the uploader gets an error and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from ..errors import NbshareError, RenderFailed
+from .page import RenderedPage, render_page
+
+log = logging.getLogger(__name__)
+
+
+def _init_worker() -> None:
+    # nbconvert warns about harmless things (missing IPython lexer, cell ids) per cell.
+    warnings.simplefilter("ignore")
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+
+
+def _warm(static_url: str) -> bool:
+    from .page import _exporter
+
+    _exporter(static_url)
+    return True
+
+
+class RenderPool:
+    """`await pool.render(data, ...)` runs render_page in a worker process."""
+
+    def __init__(self, workers: int = 2, timeout: float = 120.0):
+        self.workers = workers
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._executor: ProcessPoolExecutor | None = None
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server process has threads (uvicorn, SQLAlchemy pools).
+        ctx = multiprocessing.get_context("spawn")
+        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = self._new_executor()
+            return self._executor
+
+    def warm_up(self, static_url: str) -> None:
+        """Start every worker now and import nbconvert in it, so the first upload is fast."""
+        executor = self._get()
+        for future in [executor.submit(_warm, static_url) for _ in range(self.workers)]:
+            future.result()
+
+    def _discard(self, executor: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._executor is executor:
+                self._executor = None
+        for process in list(getattr(executor, "_processes", {}).values()):
+            process.kill()  # the only way to stop a render stuck inside nbconvert
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int) -> RenderedPage:
+        executor = self._get()
+        future = executor.submit(
+            render_page, data, filename=filename, static_url=static_url, max_depth=max_depth
+        )
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
+        except NbshareError:
+            raise
+        except TimeoutError:
+            log.warning("render of a %d-byte notebook timed out after %ss", len(data), self.timeout)
+            self._discard(executor)
+            raise RenderFailed(
+                f"Rendering took longer than {self.timeout:g} seconds and was stopped; "
+                "nothing was stored.",
+                code="render_timeout",
+            ) from None
+        except BrokenProcessPool:
+            log.error("a render worker died (out of memory?); starting a fresh pool")
+            self._discard(executor)
+            raise RenderFailed(
+                "The renderer crashed on this notebook; nothing was stored.", code="render_crashed"
+            ) from None
+
+    def close(self) -> None:
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)

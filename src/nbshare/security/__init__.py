@@ -1,0 +1,1 @@
+"""Secrets and the headers that keep notebook content away from the service's origin."""

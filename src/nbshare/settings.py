@@ -1,0 +1,154 @@
+"""Every server setting, declared once: name, default, help and environment variable.
+
+The CLI turns flags into keyword arguments of `Settings`; `Settings.from_env()` reads
+`NBSHARE_*` variables. Nothing else in the package reads the environment, and
+`docs/settings.md` is checked against this table by a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+ENV_PREFIX = "NBSHARE_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: type = str
+
+    @property
+    def env_var(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+def _default_data_dir() -> str:
+    return user_data_dir("nbshare-server", appauthor=False)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "Interface `nbshare serve` listens on."),
+    Setting("port", 8000, "TCP port `nbshare serve` listens on.", int),
+    Setting(
+        "data_dir",
+        None,
+        "Folder for the SQLite database and the blob store. Default: the platform's user"
+        " data folder (for example ~/.local/share/nbshare-server).",
+        Path,
+    ),
+    Setting(
+        "public_url",
+        None,
+        "Base URL people use to reach the service; every link the service prints or"
+        " returns is built from it, never from the request's Host header."
+        " Default: http://HOST:PORT.",
+    ),
+    Setting(
+        "render_url",
+        None,
+        "Optional separate origin (for example https://render.example.org) serving the"
+        " same app, from which rendered notebooks are framed. Default: the public URL;"
+        " notebooks are isolated by a CSP sandbox either way.",
+    ),
+    Setting(
+        "database_url",
+        None,
+        "SQLAlchemy URL of the metadata database. Default: sqlite:///DATA_DIR/nbshare.db.",
+    ),
+    Setting(
+        "max_upload_bytes",
+        25 * 1024 * 1024,
+        "Largest notebook accepted, in bytes; enforced while the upload streams in.",
+        int,
+    ),
+    Setting(
+        "render_workers",
+        2,
+        "Worker processes kept warm for rendering notebooks with nbconvert.",
+        int,
+    ),
+    Setting(
+        "render_timeout",
+        120.0,
+        "Seconds a single render may take before it is abandoned (and nothing is stored).",
+        float,
+    ),
+    Setting(
+        "max_json_depth",
+        64,
+        "Deepest nesting of JSON arrays and objects accepted in a notebook.",
+        int,
+    ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if value is None or setting.type is str:
+        return value
+    if isinstance(value, setting.type):
+        return value
+    try:
+        return setting.type(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{setting.env_var} must be a {setting.type.__name__}, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path | None = None
+    public_url: str | None = None
+    render_url: str | None = None
+    database_url: str | None = None
+    max_upload_bytes: int = 25 * 1024 * 1024
+    render_workers: int = 2
+    render_timeout: float = 120.0
+    max_json_depth: int = 64
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = _coerce(_BY_NAME[field.name], getattr(self, field.name))
+            object.__setattr__(self, field.name, value)
+        if self.data_dir is None:
+            object.__setattr__(self, "data_dir", Path(_default_data_dir()))
+        if self.public_url is None:
+            object.__setattr__(self, "public_url", f"http://{self.host}:{self.port}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        if self.render_url:
+            object.__setattr__(self, "render_url", self.render_url.rstrip("/"))
+        if self.database_url is None:
+            db = Path(self.data_dir) / "nbshare.db"
+            object.__setattr__(self, "database_url", f"sqlite:///{db}")
+        if self.max_upload_bytes <= 0 or self.render_workers <= 0 or self.render_timeout <= 0:
+            raise ValueError("max_upload_bytes, render_workers and render_timeout must be positive")
+
+    @property
+    def blob_dir(self) -> Path:
+        return Path(self.data_dir) / "blobs"
+
+    @property
+    def frame_url(self) -> str:
+        """Base URL the share page frames rendered notebooks from."""
+        return self.render_url or self.public_url
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from NBSHARE_* variables; explicit keyword arguments win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            if setting.env_var in environ and environ[setting.env_var] != "":
+                values[setting.name] = environ[setting.env_var]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,146 @@
+"""Where the bytes live: one small interface, several backends.
+
+Nothing outside `store/` knows whether a blob sits in a local folder, in memory or in
+an object store. Keys are '/'-separated paths of safe characters chosen by the
+service, never by users.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+_KEY_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+
+
+def check_key(key: str) -> str:
+    if not _KEY_RE.match(key) or ".." in key:
+        raise ValueError(f"unsafe blob key: {key!r}")
+    return key
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key`; when this returns, the bytes survive a crash."""
+
+    def get(self, key: str) -> bytes:
+        """The bytes under `key`; KeyError if there are none."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every blob whose key starts with `prefix/`; returns how many."""
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under `prefix` (all keys when empty), in no particular order."""
+
+
+class FileBlobStore:
+    """Blobs as files under a root folder, written crash-safely.
+
+    Each put writes a temporary file in the target folder, fsyncs it, renames it into
+    place and fsyncs the folder, so a blob is either whole or absent after a crash.
+    """
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            raise KeyError(key) from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return 0
+        count = 0
+        for path in sorted(folder.rglob("*"), reverse=True):  # children before parents
+            if path.is_dir():
+                path.rmdir()
+            else:
+                path.unlink()
+                count += 1
+        folder.rmdir()
+        _fsync_dir(folder.parent)
+        return count
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith(".tmp-"):
+                yield path.relative_to(self.root).as_posix()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ObjectBlobStore:
+    """Blobs in any obstore store: MemoryStore (tests), LocalStore, S3Store and friends."""
+
+    def __init__(self, store):
+        self.store = store
+
+    @classmethod
+    def memory(cls) -> ObjectBlobStore:
+        from obstore.store import MemoryStore
+
+        return cls(MemoryStore())
+
+    def put(self, key: str, data: bytes) -> None:
+        import obstore
+
+        obstore.put(self.store, check_key(key), data)
+
+    def get(self, key: str) -> bytes:
+        import obstore
+
+        try:
+            return bytes(obstore.get(self.store, check_key(key)).bytes())
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def delete_prefix(self, prefix: str) -> int:
+        import obstore
+
+        keys = list(self.keys(check_key(prefix)))
+        if keys:
+            obstore.delete(self.store, keys)
+        return len(keys)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        import obstore
+
+        # obstore lists by path segment, so "a/b" never matches "a/bc/...".
+        for batch in obstore.list(self.store, prefix=prefix or None):
+            for meta in batch:
+                yield meta["path"]
