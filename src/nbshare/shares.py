@@ -95,7 +95,7 @@ class ShareService:
         )
         row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1)
         await anyio.to_thread.run_sync(self._store, row, version, data, page.html)
-        log.info("created share %s (%d bytes, %d headings)", share_id, len(data), len(page.toc))
+        log.info("created share %s (%d bytes, %d headings)", tokens.redact_id(share_id), len(data), len(page.toc))
         return CreatedShare(Share(row, version), owner_token)
 
     def _store(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes) -> None:
@@ -127,7 +127,7 @@ class ShareService:
         if not owner_token or not tokens.token_matches(owner_token, share.row.owner_token_hash):
             raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
         await anyio.to_thread.run_sync(self._delete, share_id)
-        log.info("deleted share %s", share_id)
+        log.info("deleted share %s", tokens.redact_id(share_id))
 
     def _delete(self, share_id: str) -> None:
         # Row first: once it is gone the share is unreachable, then its blobs go.

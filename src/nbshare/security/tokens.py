@@ -30,3 +30,8 @@ def token_matches(token: str, stored_hash: str) -> bool:
 
 def looks_like_id(value: str) -> bool:
     return bool(ID_RE.match(value))
+
+
+def redact_id(share_id: str) -> str:
+    """Enough of an id to correlate log lines, not enough to open the share."""
+    return share_id[:4] + "…"

@@ -1,0 +1,33 @@
+"""Logging for `nbshare serve`: share links are secrets, so access logs never show a whole id."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+
+from uvicorn.config import LOGGING_CONFIG
+
+SHARE_ID_RE = re.compile(r"(/n/|/api/v1/shares/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,60}")
+
+
+def redact(text: str) -> str:
+    return SHARE_ID_RE.sub(r"\1\2…", text)
+
+
+class RedactShareIds(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact(str(record.msg))
+        return True
+
+
+def configure_logging() -> dict:
+    """uvicorn's logging config with share ids redacted from every log line."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": RedactShareIds}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    config["loggers"]["nbshare"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
