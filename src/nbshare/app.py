@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from . import __version__
 from .errors import NbshareError
+from .logs import redact
 from .render.pool import RenderPool
 from .security.headers import SecurityHeaders, service_csp
 from .settings import Settings
@@ -132,6 +133,12 @@ def _add_error_handlers(app: FastAPI) -> None:
             exc.status_code, str(exc.detail)
         )
         return _error(request, exc.status_code, "http_error", message)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception):
+        # Logged with its traceback; the visitor gets no internals.
+        log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
+        return _error(request, 500, "internal_error", "Something went wrong on the server; nothing was stored.")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -1,0 +1,43 @@
+"""The documentation says what the code does."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from nbshare.settings import SETTINGS, Settings
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_documented(setting):
+    docs = (ROOT / "docs" / "settings.md").read_text()
+    row = next((line for line in docs.splitlines() if line.startswith(f"| `{setting.name}`")), None)
+    assert row is not None, f"{setting.name} missing from docs/settings.md"
+    assert f"`{setting.env_var}`" in row
+    if setting.default is not None:
+        assert f"`{setting.default}`" in row
+
+
+def test_settings_class_matches_the_declarations():
+    fields = {f.name: f.default for f in dataclasses.fields(Settings)}
+    assert fields == {s.name: s.default for s in SETTINGS}
+
+
+def test_settings_come_from_the_environment():
+    s = Settings.from_env({"NBSHARE_PORT": "9001", "NBSHARE_PUBLIC_URL": "https://nb.example.org/"})
+    assert s.port == 9001 and s.public_url == "https://nb.example.org"
+    assert Settings.from_env({"NBSHARE_PORT": "9001"}, port=9002).port == 9002
+    with pytest.raises(ValueError, match="NBSHARE_PORT"):
+        Settings.from_env({"NBSHARE_PORT": "nine"})
+
+
+def test_readme_quick_start_is_the_two_make_commands():
+    readme = (ROOT / "README.md").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
+    assert "make serve" in quick and "make test" in quick
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
