@@ -37,6 +37,7 @@ needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus 
 @pytest.fixture(scope="session")
 def renderer():
     pool = RenderPool(workers=2, timeout=120)
+    pool.warm_up("/static", wait=True)
     yield pool
     pool.close()
 

@@ -7,6 +7,7 @@ workers and in tests alike.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,10 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            # A multi-byte character cut off by the end of the file: the upload was cut short.
+            msg = "The file ends in the middle of a character; was the upload truncated?"
+            raise BadNotebook(msg, code="truncated") from None
         raise BadNotebook(
             f"The file is not UTF-8 text (invalid byte at position {exc.start}); "
             "a Jupyter notebook is UTF-8 encoded JSON.",
@@ -50,6 +55,11 @@ def load_json(text: str, max_depth: int) -> Any:
         raise _too_deep(max_depth) from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno}, column {exc.colno}"
+        if exc.msg.startswith("Unterminated string"):
+            # json reports where the string starts; it is unterminated because the text
+            # ended inside it, which is what a truncated file looks like.
+            msg = f"The file ends inside a string that starts at {where}; was the upload truncated?"
+            raise BadNotebook(msg, code="truncated") from None
         if exc.pos >= len(text.rstrip()):
             msg = f"The file ends in the middle of the JSON ({where}); was the upload truncated?"
             raise BadNotebook(msg, code="truncated") from None
@@ -57,8 +67,21 @@ def load_json(text: str, max_depth: int) -> Any:
             f"The file is not valid JSON: {exc.msg} at {where}. A notebook is a JSON document.",
             code="not_json",
         ) from None
+    except ValueError:
+        # Python refuses to read integers of more than 4300 digits (a guard against
+        # slow conversions); json.loads raises a plain ValueError for them.
+        raise BadNotebook(
+            "The file contains a number with thousands of digits, which no real notebook needs.",
+            code="invalid_notebook",
+        ) from None
     if json_depth(value) > max_depth:
         raise _too_deep(max_depth)
+    if SURROGATE_ESCAPE.search(text) and not _is_unicode(value):
+        raise BadNotebook(
+            "The notebook contains an unpaired surrogate escape (such as \\ud800) in a string: "
+            "that is not valid Unicode text, and a notebook must be UTF-8.",
+            code="not_utf8",
+        )
     return value
 
 
@@ -67,6 +90,29 @@ def _too_deep(max_depth: int) -> BadNotebook:
         f"The JSON is nested more than {max_depth} levels deep, which no real notebook needs.",
         code="too_deep",
     )
+
+
+# JSON may spell a lone UTF-16 surrogate ("\ud800"); Python decodes it to a string that
+# cannot be encoded as UTF-8, so the rendered page (and the database) could not hold it.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _is_unicode(value: Any) -> bool:
+    """True if every string (and key) in `value` is valid Unicode text, without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def json_depth(value: Any) -> int:
@@ -138,6 +184,10 @@ def to_current(raw: dict) -> nbformat.NotebookNode:
         errors = _errors(current, CURRENT_MAJOR, current.get("nbformat_minor"))
         if errors:
             raise _invalid(errors)
+        for cell in current.cells:
+            # The upgrade invents random cell ids; positional permalinks are stable
+            # across re-uploads of the same old notebook, random ones are not.
+            cell.pop("id", None)
     return current
 
 

@@ -5,6 +5,7 @@ Differences from `jupyter nbconvert --to html`:
   /static/ instead of CDNs or inlined copies, so pages work offline and stay small;
 - every markdown heading gets a unique readable anchor (see headings.py), every cell a
   permalink, and the table of contents is returned beside the HTML;
+- plotly figures render from their JSON with a local plotly.js, as in JupyterLab;
 - a markdown image pointing at a missing attachment renders as a broken image instead
   of failing the whole notebook.
 """
@@ -22,6 +23,36 @@ from nbformat import NotebookNode
 from .headings import HeadingIndex
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+
+
+def normalize_widget_state(metadata: NotebookNode) -> None:
+    """Give `metadata.widgets` the one shape nbconvert reads, or remove it.
+
+    nbconvert indexes metadata.widgets[WIDGET_STATE_MIME]["state"] and fails the whole
+    render with a KeyError on the other shapes real notebooks have: the ipywidgets 5/6
+    era `{"state": {...}, "version": "1.2.0"}` (view positions only, no models: nothing
+    to render) and Colab's models saved without the `{"state": ...}` wrapper. Without
+    usable models the key is dropped, so no widget manager is loaded for nothing and
+    widget outputs show their text/plain fallback.
+    """
+    if "widgets" not in metadata:
+        return
+    widgets = metadata["widgets"]
+    saved = widgets.get(WIDGET_STATE_MIME) if isinstance(widgets, dict) else None
+    if isinstance(saved, dict) and isinstance(saved.get("state"), dict):
+        return
+    if isinstance(saved, dict) and saved and all(
+        isinstance(model, dict) and "model_name" in model for model in saved.values()
+    ):
+        metadata["widgets"] = {
+            WIDGET_STATE_MIME: {"version_major": 2, "version_minor": 0, "state": saved}
+        }
+    else:
+        del metadata["widgets"]
 
 
 class _LenientRenderer(IPythonRenderer):
@@ -50,11 +81,18 @@ class ShareExporter(HTMLExporter):
         static_url = static_url.rstrip("/")
         self.static_url = static_url
         self.require_js_url = f"{static_url}/vendor/require.js"
-        self.mathjax_url = f"{static_url}/mathjax/MathJax.js?config=TeX-AMS_CHTML-full,Safe"
+        self.mathjax_url = f"{static_url}/mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
         self.widget_renderer_url = f"{static_url}/vendor/html-manager-embed-amd.js"
         self.embed_images = False  # never read files next to the server process
         self.sanitize_html = False  # notebook HTML is contained by the sandbox, not edited
         self._headings = HeadingIndex()
+
+    @property
+    def default_config(self):
+        config = super().default_config
+        priority = config.NbConvertBase.display_data_priority
+        config.NbConvertBase.display_data_priority = [PLOTLY_MIME, *priority]
+        return config
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
@@ -81,6 +119,7 @@ class ShareExporter(HTMLExporter):
             cell.metadata["nbshare_anchor"] = anchor
             anchors.append(anchor)
         self._headings = HeadingIndex(reserved=set(anchors))
+        normalize_widget_state(nb.metadata)
         resources = dict(resources or {})
         resources["nbshare"] = {"static_url": self.static_url}
         html, resources = super().from_notebook_node(nb, resources, **kw)

@@ -55,11 +55,16 @@ class RenderPool:
                 self._executor = self._new_executor()
             return self._executor
 
-    def warm_up(self, static_url: str) -> None:
-        """Start every worker now and import nbconvert in it, so the first upload is fast."""
+    def warm_up(self, static_url: str, *, wait: bool = False) -> None:
+        """Start every worker now and import nbconvert in it, so the first upload is fast.
+
+        By default this does not wait: the server answers at once, and an upload that
+        arrives before the workers are ready simply queues behind the warm-up."""
         executor = self._get()
-        for future in [executor.submit(_warm, static_url) for _ in range(self.workers)]:
-            future.result()
+        futures = [executor.submit(_warm, static_url) for _ in range(self.workers)]
+        if wait:
+            for future in futures:
+                future.result()
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
         with self._lock:

@@ -1,0 +1,88 @@
+"""Rendering details: offline assets, plotly figures, anchors, the pure render function."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import fixture_bytes, publish
+
+from nbshare.errors import BadNotebook
+from nbshare.render import render_page
+from nbshare.render.headings import HeadingIndex, slugify
+
+PLOTLY_FIGURE = {
+    "data": [{"type": "bar", "y": [2, 3, 1], "name": "</script><script>alert(1)</script>"}],
+    "layout": {"title": {"text": "bars"}},
+}
+
+
+def plotly_notebook() -> bytes:
+    return json.dumps({
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{
+            "cell_type": "code", "id": "fig", "metadata": {}, "execution_count": 1, "source": "fig",
+            "outputs": [{
+                "output_type": "display_data", "metadata": {},
+                "data": {
+                    "application/vnd.plotly.v1+json": PLOTLY_FIGURE,
+                    "text/html": "<script src='https://cdn.plot.ly/plotly-latest.min.js'></script>",
+                    "text/plain": "Figure()",
+                },
+            }],
+        }],
+    }).encode()
+
+
+def test_plotly_figures_render_from_json_with_local_plotly():
+    page = render_page(plotly_notebook(), filename="p.ipynb", static_url="/static")
+    soup = BeautifulSoup(page.html, "html.parser")
+    holder = soup.select_one(".nbs-plotly script[type='application/vnd.plotly.v1+json']")
+    assert holder is not None
+    assert json.loads(holder.string) == PLOTLY_FIGURE  # `</` escaped, content intact
+    assert b"cdn.plot.ly" not in page.html  # the CDN-loading HTML fallback is not used
+    assert soup.find("script", src="/static/content.js") is not None
+
+
+def test_mathjax_config_file_is_served(client):
+    share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
+    html = client.get(f"/n/{share_id}/content").text
+    src = re.search(r'<script src="(/static/mathjax/MathJax\.js\?config=([^,"]+)[^"]*)"', html)
+    assert src, "MathJax is loaded from /static"
+    assert client.get(f"/static/mathjax/config/{src.group(2)}.js").status_code == 200
+    assert client.get("/static/vendor/plotly.min.js").headers["access-control-allow-origin"] == "*"
+
+
+def test_slugs_are_readable_and_unicode():
+    assert slugify("Hello, World!") == "hello-world"
+    assert slugify("  Résumé des données ") == "résumé-des-données"
+    assert slugify("数据 分析") == "数据-分析"
+    assert slugify("ﬁne") == "fine"  # NFKC folds compatibility characters
+    assert slugify("!!!") == ""
+
+
+def test_heading_index_makes_unique_anchors_and_avoids_reserved_ones():
+    index = HeadingIndex(reserved={"cell-1"})
+    html = index.annotate("<h2>Cell 1</h2><h2>Results</h2><h3 id='mine'>Results</h3><h4></h4>")
+    assert [e.anchor for e in index.entries] == ["cell-1-1", "results", "results-1", "section"]
+    assert "id='mine'" not in html and html.count('class="anchor-link"') == 4
+
+
+def test_cells_without_ids_get_positional_permalinks():
+    page = render_page(fixture_bytes("v3.ipynb"), filename="v3.ipynb", static_url="/static")
+    soup = BeautifulSoup(page.html, "html.parser")
+    assert [a["href"] for a in soup.select("a.nbs-cell-link")] == ["#cell-1", "#cell-2", "#cell-3"]
+
+
+def test_missing_attachment_renders_as_broken_image_not_an_error():
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "![x](attachment:gone.png)"}]}
+    page = render_page(json.dumps(nb).encode(), filename="a.ipynb", static_url="/static")
+    assert b'src="attachment:gone.png"' in page.html
+
+
+def test_render_page_rejects_bad_input_with_readable_errors():
+    with pytest.raises(BadNotebook, match="not valid JSON"):
+        render_page(b"{nope", filename="x.ipynb", static_url="/static")
