@@ -54,16 +54,17 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     Example:
         nbshare serve --port 8000 --data-dir ./data --public-url https://nb.example.org
     """
+    from .settings import Settings
+
+    try:  # before the heavy imports below, so a bad setting is refused at once
+        settings = Settings.from_env(host=host, port=port, data_dir=data_dir, public_url=public_url)
+    except ValueError as exc:
+        fail(str(exc))
     import uvicorn
 
     from .app import create_app
     from .logs import configure_logging
-    from .settings import Settings
 
-    try:
-        settings = Settings.from_env(host=host, port=port, data_dir=data_dir, public_url=public_url)
-    except ValueError as exc:
-        fail(str(exc))
     log_config = configure_logging()
     click.echo(f"nbshare {__version__} serving at {settings.public_url} (data in {settings.data_dir})", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config)
@@ -88,13 +89,18 @@ def publish(notebook: Path, server: str, title: str | None, as_json: bool) -> No
         answer = _publish_with_progress(client, notebook, title)
     except ClientError as exc:
         fail(str(exc))
-    History().add(
-        Published(
-            id=answer["id"], url=answer["url"], server=client.server, manage_url=answer["manage_url"],
-            owner_token=answer["owner_token"], title=answer["title"], filename=answer["filename"],
-            path=str(notebook.resolve()), created_at=answer["created_at"],
+    try:
+        History().add(
+            Published(
+                id=answer["id"], url=answer["url"], server=client.server,
+                manage_url=answer["manage_url"], owner_token=answer["owner_token"],
+                title=answer["title"], filename=answer["filename"],
+                path=str(notebook.resolve()), created_at=answer["created_at"],
+            )
         )
-    )
+    except (RuntimeError, OSError) as exc:
+        # The share exists: still print its links (the manage link is the only way to delete it).
+        click.echo(f"Warning: not saved to your history ({exc}); keep the manage link.", err=True)
     if as_json:
         shown = {k: answer[k] for k in ("id", "url", "manage_url", "download_url", "title", "created_at")}
         click.echo(json.dumps(shown))
@@ -107,13 +113,20 @@ def _publish_with_progress(client: NbshareClient, notebook: Path, title: str | N
     size = notebook.stat().st_size
     if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return client.publish(notebook, title=title)
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, transient=True) as progress:
+    # On stderr, which was checked to be a terminal: stdout carries only the link.
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"Uploading {notebook.name}", total=size)
-        answer = client.publish(notebook, title=title, on_progress=lambda n: progress.advance(task, n))
-        progress.update(task, description="Rendering")
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            if progress.tasks[0].completed >= size:  # all sent: the server renders, then answers
+                progress.update(task, description="Rendering")
+
+        answer = client.publish(notebook, title=title, on_progress=advance)
     return answer
 
 
@@ -131,7 +144,9 @@ def list_shares(as_json: bool) -> None:
     except RuntimeError as exc:
         fail(str(exc))
     if as_json:
-        click.echo(json.dumps([{k: v for k, v in vars(e).items() if k != "owner_token"} for e in entries]))
+        secret = ("owner_token", "manage_url")  # the manage URL carries the token in its fragment
+        shown = [{k: v for k, v in vars(e).items() if k not in secret} for e in entries]
+        click.echo(json.dumps(shown))
         return
     if not entries:
         click.echo("Nothing published yet. Try: nbshare publish NOTEBOOK.ipynb")
@@ -139,7 +154,9 @@ def list_shares(as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("Shared", "Title", "File", "Link")
+    table = Table("Shared", "Title", "File")
+    # Links are for copying: never cut them; the other columns give way.
+    table.add_column("Link", no_wrap=True, min_width=max(len(e.url) for e in entries))
     for e in entries:
         table.add_row(_when(e.created_at), e.title, e.filename, e.url)
     Console().print(table)
@@ -172,7 +189,12 @@ def delete(url_or_id: str, server: str | None, token_stdin: bool, yes: bool) -> 
         fail(str(exc))
     history = History()
     entry = history.find(share_id)
-    token = sys.stdin.readline().strip() if token_stdin else (entry.owner_token if entry else None)
+    if token_stdin:
+        # Typed at a terminal, the token is not echoed; piped in, it is read as is.
+        token = (click.prompt("Owner token", hide_input=True, err=True) if sys.stdin.isatty()
+                 else sys.stdin.readline()).strip()
+    else:
+        token = entry.owner_token if entry else None
     if not token:
         fail("No owner token for this share in your history; pass it with --token-stdin.")
     if server is None:

@@ -100,7 +100,8 @@ def _coerce(setting: Setting, value: Any) -> Any:
     try:
         return setting.type(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{setting.env_var} must be a {setting.type.__name__}, got {value!r}") from exc
+        kind = {int: "an integer", float: "a number"}.get(setting.type, setting.type.__name__)
+        raise ValueError(f"{setting.env_var} must be {kind}, got {value!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -130,8 +131,9 @@ class Settings:
         if self.database_url is None:
             db = Path(self.data_dir) / "nbshare.db"
             object.__setattr__(self, "database_url", f"sqlite:///{db}")
-        if self.max_upload_bytes <= 0 or self.render_workers <= 0 or self.render_timeout <= 0:
-            raise ValueError("max_upload_bytes, render_workers and render_timeout must be positive")
+        for name in ("port", "max_upload_bytes", "render_workers", "render_timeout", "max_json_depth"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{_BY_NAME[name].env_var} must be positive, got {getattr(self, name)!r}")
 
     @property
     def blob_dir(self) -> Path:

@@ -1,0 +1,500 @@
+# ruff: noqa: S603, S607  (tests run this package's own programs)
+"""The `nbshare` command, run as a real program against a real server on loopback.
+
+One server process serves the whole module (starting one warms render workers, which
+takes seconds). Every CLI call is a subprocess with its own XDG_DATA_HOME, so each
+test has a private history file. A few cases need no server and use CliRunner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes
+from nbshare.cli import main
+
+BIN = Path(sys.prefix) / "bin"
+NOTEBOOK = FIXTURES / "headings.ipynb"
+URL_RE = r"http://127\.0\.0\.1:\d+/n/[A-Za-z0-9_-]{24}"
+# Every secret the module saw, checked against the server's log by the last test.
+SECRETS: dict[str, set[str]] = {"ids": set(), "tokens": set()}
+
+
+# --- fixtures and helpers -------------------------------------------------------------
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")}
+    env.update(COLUMNS="80", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Like conftest's `live_server`, but one process for the module and unbuffered logs
+    (uvicorn writes access lines to stdout, which a file would otherwise buffer)."""
+    tmp = tmp_path_factory.mktemp("cli-server")
+    port, data_dir, log_path = free_port(), tmp / "server-data", tmp / "server.log"
+    env = clean_env(NBSHARE_RENDER_WORKERS="1", NBSHARE_MAX_UPLOAD_BYTES=str(5 * 1024 * 1024))
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nbshare", "serve", "--port", str(port),
+             "--data-dir", str(data_dir)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # generous: the test machine may be busy
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{log_path.read_text()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield LiveServer(url, process, log_path, data_dir)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Cli:
+    """Runs `python -m nbshare ...` with a private history; remembers every argv."""
+
+    def __init__(self, data_home: Path):
+        self.data_home = data_home
+        self.argvs: list[list[str]] = []
+
+    @property
+    def history_file(self) -> Path:
+        return self.data_home / "nbshare" / "published.json"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return clean_env(XDG_DATA_HOME=str(self.data_home), **extra)
+
+    def __call__(self, *args, input: str | None = None, env: dict | None = None,
+                 ) -> subprocess.CompletedProcess:
+        argv = [sys.executable, "-m", "nbshare", *map(str, args)]
+        self.argvs.append(argv)
+        return subprocess.run(
+            argv, input=input, capture_output=True, text=True, timeout=120,
+            env=self.env(**(env or {})), stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    def publish_json(self, server: LiveServer, path: Path = NOTEBOOK, *extra) -> dict:
+        r = self("publish", path, "--server", server.url, "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        answer = json.loads(r.stdout)
+        SECRETS["ids"].add(answer["id"])
+        SECRETS["tokens"].add(token_of(answer["manage_url"]))
+        return answer
+
+    def history(self) -> list[dict]:
+        return json.loads(self.history_file.read_text())
+
+
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    return Cli(tmp_path / "xdg")
+
+
+def token_of(manage_url: str) -> str:
+    token = manage_url.split("#token=", 1)[1]
+    assert len(token) >= 40
+    return token
+
+
+def publish_via_api(server: LiveServer, data: bytes) -> dict:
+    """A share published elsewhere: not in this test's history."""
+    r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": "elsewhere.ipynb"},
+                   content=data, headers={"Content-Type": "application/x-ipynb+json"}, timeout=60)
+    assert r.status_code == 201, r.text
+    answer = r.json()
+    SECRETS["ids"].add(answer["id"])
+    SECRETS["tokens"].add(answer["owner_token"])
+    return answer
+
+
+def blob_paths_of(server: LiveServer, share_id: str) -> list[Path]:
+    return [p for p in (server.data_dir / "blobs").rglob("*") if share_id in str(p)]
+
+
+def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stdout == "", r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("Error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+# --- publish --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_publish_prints_exactly_the_link_which_works(server, cli, tmp_path):
+    nb = tmp_path / "analysis.ipynb"
+    nb.write_bytes(NOTEBOOK.read_bytes())
+    r = cli("publish", nb, "--server", server.url)
+    assert r.returncode == 0, r.stderr
+    assert re.fullmatch(URL_RE + r"\n", r.stdout), r.stdout
+    url = r.stdout.strip()
+    assert url.startswith(f"{server.url}/n/")
+    # The manage link (a secret) goes to stderr: `URL=$(nbshare publish ...)` gets the link alone.
+    assert r.stderr.startswith(f"Manage (keep private): {url}/manage#token="), r.stderr
+    SECRETS["ids"].add(url.rsplit("/", 1)[1])
+    SECRETS["tokens"].add(token_of(r.stderr.strip()))
+
+    page = httpx.get(url, timeout=30)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    download = httpx.get(f"{url}.ipynb", timeout=30)
+    assert download.status_code == 200
+    assert download.content == nb.read_bytes()
+
+
+@pytest.mark.slow
+def test_publish_json_prints_one_object(server, cli):
+    r = cli("publish", NOTEBOOK, "--server", server.url, "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 1, r.stdout
+    answer = json.loads(r.stdout)
+    assert isinstance(answer, dict)
+    assert re.fullmatch(URL_RE, answer["url"])
+    assert answer["url"] == f"{server.url}/n/{answer['id']}"
+    assert answer["manage_url"].startswith(f"{answer['url']}/manage#token=")
+    assert "owner_token" not in answer  # the token is in manage_url's fragment, once
+    SECRETS["ids"].add(answer["id"])
+    SECRETS["tokens"].add(token_of(answer["manage_url"]))
+    assert httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).status_code == 200
+
+
+@pytest.mark.slow
+def test_server_comes_from_env_and_title_from_flag(server, cli):
+    title = "Q3 churn analysis"
+    r = cli("publish", NOTEBOOK, "--title", title, "--json", env={"NBSHARE_SERVER": server.url})
+    assert r.returncode == 0, r.stderr
+    answer = json.loads(r.stdout)
+    SECRETS["ids"].add(answer["id"])
+    SECRETS["tokens"].add(token_of(answer["manage_url"]))
+    assert answer["url"].startswith(f"{server.url}/n/")
+    assert answer["title"] == title
+    info = httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).json()
+    assert info["title"] == title
+    assert title in httpx.get(answer["url"], timeout=30).text
+
+
+# --- history and list -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_list_shows_shares_and_the_history_file_is_private(server, cli):
+    first = cli.publish_json(server)
+    second = cli.publish_json(server, NOTEBOOK, "--title", "Second")
+
+    r = cli("list")
+    assert r.returncode == 0, r.stderr
+    for answer in (first, second):
+        assert answer["url"] in r.stdout  # whole, not cut to fit 80 columns
+    assert "Second" in r.stdout
+
+    r = cli("list", "--json")
+    assert r.returncode == 0, r.stderr
+    listed = json.loads(r.stdout)
+    assert [e["id"] for e in listed] == [first["id"], second["id"]]
+    assert "owner_token" not in r.stdout
+    for answer in (first, second):
+        assert token_of(answer["manage_url"]) not in r.stdout
+
+    path = cli.history_file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    saved = {e["id"]: e for e in cli.history()}
+    for answer in (first, second):
+        assert saved[answer["id"]]["owner_token"] == token_of(answer["manage_url"])
+        assert saved[answer["id"]]["server"] == server.url
+
+
+@pytest.mark.slow
+def test_publish_still_prints_the_link_when_history_is_unreadable(server, cli):
+    cli.history_file.parent.mkdir(parents=True)
+    cli.history_file.write_text("{not json")
+    r = cli("publish", NOTEBOOK, "--server", server.url)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    assert re.fullmatch(URL_RE + r"\n", r.stdout), r.stdout
+    assert "Warning: not saved to your history" in r.stderr
+    assert "/manage#token=" in r.stderr  # the only remaining way to delete the share
+    SECRETS["ids"].add(r.stdout.strip().rsplit("/", 1)[1])
+    SECRETS["tokens"].add(token_of(r.stderr.split()[-1]))
+
+
+# --- delete ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_delete_by_url_removes_page_history_entry_and_blobs(server, cli):
+    answer = cli.publish_json(server)
+    share_id, url = answer["id"], answer["url"]
+    assert blob_paths_of(server, share_id), "expected the share's blobs under data_dir/blobs"
+
+    r = cli("delete", url, "--yes")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"Deleted {share_id}.\n"
+
+    assert httpx.get(url, timeout=30).status_code == 404
+    assert httpx.get(f"{url}.ipynb", timeout=30).status_code == 404
+    assert httpx.get(f"{server.url}/api/v1/shares/{share_id}", timeout=30).status_code == 404
+    assert blob_paths_of(server, share_id) == []
+
+    r = cli("list")
+    assert r.returncode == 0 and url not in r.stdout and share_id[:8] not in r.stdout
+    assert json.loads(cli("list", "--json").stdout) == []
+    assert token_of(answer["manage_url"]) not in cli.history_file.read_text()
+
+
+@pytest.mark.slow
+def test_delete_with_token_on_stdin_for_a_share_not_in_history(server, cli):
+    answer = publish_via_api(server, NOTEBOOK.read_bytes())
+    share_id, token = answer["id"], answer["owner_token"]
+
+    wrong = cli("delete", share_id, "--token-stdin", "--server", server.url, input="x" * 43 + "\n")
+    assert_one_error_line(wrong, "does not match", "HTTP 403")
+    assert httpx.get(answer["url"], timeout=30).status_code == 200  # still there
+
+    r = cli("delete", share_id, "--token-stdin", "--server", server.url, input=token + "\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"Deleted {share_id}.\n"
+    assert httpx.get(answer["url"], timeout=30).status_code == 404
+    assert blob_paths_of(server, share_id) == []
+    assert not any(token in arg for argv in cli.argvs for arg in argv)
+
+
+@pytest.mark.slow
+def test_delete_by_url_with_token_stdin_finds_the_server_in_the_url(server, cli):
+    answer = publish_via_api(server, nb_bytes(minimal_notebook()))
+    r = cli("delete", answer["url"], "--token-stdin", input=answer["owner_token"] + "\n")
+    assert r.returncode == 0, r.stderr
+    assert httpx.get(answer["url"], timeout=30).status_code == 404
+
+
+# --- errors: one line, no traceback ---------------------------------------------------
+
+
+def test_error_when_the_server_is_down(cli):
+    down = f"http://127.0.0.1:{free_port()}"
+    r = cli("publish", NOTEBOOK, "--server", down)
+    assert_one_error_line(r, "Cannot reach the nbshare server", down)
+    assert not cli.history_file.exists()
+
+
+def test_error_when_the_file_is_missing(cli, tmp_path):
+    r = cli("publish", tmp_path / "nope.ipynb", "--server", "http://127.0.0.1:9")
+    assert_one_error_line(r, "No such file", "nope.ipynb")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("notes.txt", b"just some notes\n", "not valid JSON"),
+        ("garbage.ipynb", bytes(range(256)) * 16, "UTF-8"),
+        ("list.ipynb", b"[1, 2, 3]", "HTTP 4"),
+    ],
+)
+def test_error_when_the_file_is_not_a_notebook(server, cli, tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    r = cli("publish", path, "--server", server.url)
+    line = assert_one_error_line(r, "The server refused:", expected)
+    assert re.search(r"\(HTTP 4\d\d\)$", line), line
+    assert not cli.history_file.exists()
+
+
+@pytest.mark.slow
+def test_error_when_the_file_is_too_large(server, cli, tmp_path):
+    path = tmp_path / "huge.ipynb"
+    path.write_bytes(b" " * (6 * 1024 * 1024))
+    r = cli("publish", path, "--server", server.url)
+    assert_one_error_line(r, "larger than", "5 MB", "HTTP 413")
+
+
+@pytest.mark.slow
+def test_error_when_deleting_an_unknown_share(server, cli):
+    unknown = "A" * 24
+    r = cli("delete", unknown, "--token-stdin", "--server", server.url, input="x" * 43 + "\n")
+    assert_one_error_line(r, "No share", "HTTP 404")
+    # Without a token, nothing is even sent.
+    assert_one_error_line(cli("delete", unknown, "--server", server.url), "--token-stdin")
+
+
+def test_error_when_the_link_is_not_an_nbshare_link(cli):
+    assert_one_error_line(cli("delete", "https://example.org/x/y", "--yes"), "not an nbshare link")
+
+
+# --- progress bar (TTY only, files over 1 MB) -----------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("script"),
+                    reason="needs util-linux `script` for a pseudo-terminal")
+def test_progress_bar_only_on_a_terminal(server, cli, tmp_path):
+    nb = minimal_notebook(padding="x" * (1536 * 1024))  # 1.5 MB that renders fast
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(nb_bytes(nb))
+    # In a terminal, as in `URL=$(nbshare publish big.ipynb)`: stdout is captured, stderr a TTY.
+    out = tmp_path / "stdout.txt"
+    argv = [sys.executable, "-m", "nbshare", "publish", str(path), "--server", server.url]
+    command = f"{shlex.join(argv)} > {shlex.quote(str(out))}"
+    tty = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
+                         text=True, timeout=120, env=cli.env(), stdin=subprocess.DEVNULL)
+    assert tty.returncode == 0, tty.stdout
+    assert "Uploading big.ipynb" in tty.stdout
+    assert re.search(r"(\d\.\d)/\1 MB", tty.stdout)  # the bar reached the file's size
+    assert "Manage (keep private)" in tty.stdout
+    assert re.fullmatch(URL_RE + r"\n", out.read_text()), out.read_text()  # the link, alone
+    SECRETS["ids"].add(out.read_text().strip().rsplit("/", 1)[1])
+    SECRETS["tokens"].update(re.findall(r"#token=([A-Za-z0-9_-]+)", tty.stdout))
+
+    piped = cli("publish", path, "--server", server.url)
+    assert piped.returncode == 0, piped.stderr
+    assert "Uploading" not in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
+    assert re.fullmatch(URL_RE + r"\n", piped.stdout), piped.stdout
+    SECRETS["ids"].add(piped.stdout.strip().rsplit("/", 1)[1])
+    SECRETS["tokens"].add(token_of(piped.stderr.strip()))
+
+
+# --- secrets --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_secrets_stay_out_of_the_server_log_and_argv(server, cli):
+    answer = cli.publish_json(server)
+    assert cli("list").returncode == 0
+    assert cli("delete", answer["url"], "--yes").returncode == 0
+    share_id, token = answer["id"], token_of(answer["manage_url"])
+
+    deadline = time.monotonic() + 10
+    while f"DELETE /api/v1/shares/{share_id[:4]}…" not in server.log():
+        assert time.monotonic() < deadline, f"no redacted DELETE line in the log:\n{server.log()}"
+        time.sleep(0.1)
+    log = server.log()
+    for secret in SECRETS["tokens"] | {token}:
+        assert secret not in log
+    for full_id in SECRETS["ids"] | {share_id}:
+        assert full_id not in log
+        assert full_id[:8] not in log
+    assert not any(token in arg for argv in cli.argvs for arg in argv)
+
+
+def test_no_option_takes_a_secret_on_the_command_line():
+    for name, command in main.commands.items():
+        for param in command.params:
+            if "token" in param.name:
+                assert param.is_flag, f"{name} {param.opts} would put a secret in argv"
+
+
+# --- no server needed -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [None, "publish", "list", "delete", "serve"])
+def test_every_command_has_help_with_a_runnable_example(command):
+    args = [command, "--help"] if command else ["--help"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.output
+    example = result.output.split("Example:", 1)[1].strip().splitlines()[0].strip()
+    words = shlex.split(example)
+    assert words[0] == "nbshare", example
+    assert words[1] in main.commands, example
+    if command:
+        assert words[1] == command, example
+    # The example parses: right command, known options, right number of arguments.
+    sub = main.commands[words[1]]
+    sub.make_context(words[1], words[2:])
+
+
+def test_console_scripts_are_installed():
+    for script in ("nbshare", "jupyter-nbshare"):
+        path = BIN / script
+        assert path.is_file() and os.access(path, os.X_OK), path
+        r = subprocess.run([str(path), "--help"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "Example:" in r.stdout
+        for sub in ("publish", "list", "delete", "serve"):
+            assert sub in r.stdout
+
+
+@pytest.mark.skipif(not (BIN / "jupyter").exists(), reason="jupyter_core's `jupyter` is absent")
+def test_jupyter_nbshare_subcommand():
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    r = subprocess.run([str(BIN / "jupyter"), "nbshare", "--help"], capture_output=True, text=True,
+                       timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Example:" in r.stdout
+
+
+def test_version():
+    from nbshare import __version__
+
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def test_list_with_no_history(tmp_path):
+    result = CliRunner().invoke(main, ["list"], env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.exit_code == 0
+    assert "Nothing published yet" in result.output
+    result = CliRunner().invoke(main, ["list", "--json"], env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.exit_code == 0 and json.loads(result.output) == []
+
+
+def test_list_with_a_corrupt_history_file(tmp_path):
+    (tmp_path / "nbshare").mkdir()
+    (tmp_path / "nbshare" / "published.json").write_text("{oops")
+    result = CliRunner().invoke(main, ["list"], env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: Cannot read ")
+    assert len(result.output.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("NBSHARE_PORT", "abc", "NBSHARE_PORT must be an integer, got 'abc'"),
+        ("NBSHARE_RENDER_TIMEOUT", "soon", "NBSHARE_RENDER_TIMEOUT must be a number"),
+        ("NBSHARE_MAX_UPLOAD_BYTES", "0", "must be positive"),
+    ],
+)
+def test_serve_refuses_a_bad_setting_with_one_line(tmp_path, variable, value, expected):
+    env = clean_env(**{variable: value, "XDG_DATA_HOME": str(tmp_path)})
+    argv = [sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path / "d")]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert_one_error_line(r, expected)
+    assert not (tmp_path / "d").exists()  # refused before touching anything
