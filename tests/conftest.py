@@ -110,7 +110,12 @@ def live_server(tmp_path):
     port = free_port()
     data_dir = tmp_path / "server-data"
     log_path = tmp_path / "server.log"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NBSHARE_RENDER_WORKERS": "1", "NBSHARE_MAX_UPLOAD_BYTES": str(5 * 1024 * 1024)}
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",  # so access-log lines reach the log file as they happen
+        "NBSHARE_RENDER_WORKERS": "1",
+        "NBSHARE_MAX_UPLOAD_BYTES": str(5 * 1024 * 1024),
+    }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "nbshare", "serve", "--port", str(port), "--data-dir", str(data_dir)],

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from bs4 import BeautifulSoup
-from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
 
+from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
 from nbshare.security.tokens import hash_token
 
 

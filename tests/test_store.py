@@ -6,9 +6,9 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from conftest import fixture_bytes, publish, stored_state
 from obstore.store import LocalStore
 
+from conftest import fixture_bytes, publish, stored_state
 from nbshare.store import FileBlobStore, MetadataStore, ObjectBlobStore, ShareRow, VersionRow
 from nbshare.store.blobs import check_key
 

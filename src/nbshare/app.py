@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from . import __version__
 from .errors import NbshareError
@@ -55,6 +56,17 @@ def _nbconvert_lab_static() -> Path:
     raise RuntimeError("nbconvert's lab template is not installed (is nbconvert installed?)")
 
 
+class NbshareApp(FastAPI):
+    """FastAPI with SecurityHeaders around everything. Added with `add_middleware` it
+    would sit inside Starlette's ServerErrorMiddleware, and 500 pages (sent by that
+    outermost layer) would go out without nosniff, the CSP or the referrer policy."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings = self.state.settings
+        csp = service_csp(settings.frame_url, settings.public_url)
+        return SecurityHeaders(super().build_middleware_stack(), csp=csp)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -73,14 +85,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        await anyio.to_thread.run_sync(renderer.warm_up, service.static_url)
+        renderer.warm_up(service.static_url)
         try:
             yield
         finally:
             if owns_renderer:
                 await anyio.to_thread.run_sync(renderer.close)
 
-    app = FastAPI(
+    app = NbshareApp(
         title="nbshare",
         version=__version__,
         description="Share Jupyter notebooks by link.",
@@ -108,7 +120,6 @@ def create_app(
 
     _add_error_handlers(app)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeaders, csp=service_csp(settings.frame_url, settings.public_url))
     return app
 
 
@@ -138,7 +149,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def unexpected_error(request: Request, exc: Exception):
         # Logged with its traceback; the visitor gets no internals.
         log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
-        return _error(request, 500, "internal_error", "Something went wrong on the server; nothing was stored.")
+        message = "Something went wrong on the server; nothing was stored."
+        return _error(request, 500, "internal_error", message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

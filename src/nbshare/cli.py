@@ -66,7 +66,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     from .logs import configure_logging
 
     log_config = configure_logging()
-    click.echo(f"nbshare {__version__} serving at {settings.public_url} (data in {settings.data_dir})", err=True)
+    where = f"{settings.public_url} (data in {settings.data_dir})"
+    click.echo(f"nbshare {__version__} serving at {where}", err=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config)
 
 
@@ -116,7 +117,9 @@ def _publish_with_progress(client: NbshareClient, notebook: Path, title: str | N
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    columns = (
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
+    )
     # On stderr, which was checked to be a terminal: stdout carries only the link.
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(f"Uploading {notebook.name}", total=size)

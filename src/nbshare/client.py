@@ -39,7 +39,9 @@ def server_of(url: str) -> str:
 
 
 class NbshareClient:
-    def __init__(self, server: str = DEFAULT_SERVER, *, http: httpx.Client | None = None, timeout: float = 300):
+    def __init__(
+        self, server: str = DEFAULT_SERVER, *, http: httpx.Client | None = None, timeout: float = 300
+    ):
         self.server = server.rstrip("/")
         self.http = http or httpx.Client(timeout=timeout)
 

@@ -121,6 +121,7 @@ def json_depth(value: Any) -> int:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        children: Any
         if isinstance(item, dict):
             children = item.values()
         elif isinstance(item, list):
@@ -159,11 +160,16 @@ def to_current(raw: dict) -> nbformat.NotebookNode:
             "This is JSON but not a Jupyter notebook: it has no 'cells' (or 'worksheets').",
             code="not_a_notebook",
         )
+    if "nbformat" not in raw:
+        raise BadNotebook(
+            "This looks like a notebook but has no 'nbformat' version field.", code="unsupported_version"
+        )
     try:
         major, minor = nbformat.reader.get_version(raw)
     except Exception:
         major, minor = None, None
-    if not isinstance(major, int) or major < 1 or major > CURRENT_MAJOR:
+    # bool is an int in Python: `"nbformat": true` must not pass as version 1.
+    if not isinstance(major, int) or isinstance(major, bool) or not 1 <= major <= CURRENT_MAJOR:
         raise BadNotebook(
             f"Unsupported notebook format version {major!r}; nbformat versions 1 to 4 are accepted.",
             code="unsupported_version",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "render_timeout",
-        120.0,
+        60.0,
         "Seconds a single render may take before it is abandoned (and nothing is stored).",
         float,
     ),
@@ -108,13 +109,14 @@ def _coerce(setting: Setting, value: Any) -> Any:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
-    data_dir: Path | None = None
-    public_url: str | None = None
+    # None means "derive from the others"; __post_init__ always fills these three in.
+    data_dir: Path = None  # type: ignore[assignment]
+    public_url: str = None  # type: ignore[assignment]
     render_url: str | None = None
-    database_url: str | None = None
+    database_url: str = None  # type: ignore[assignment]
     max_upload_bytes: int = 25 * 1024 * 1024
     render_workers: int = 2
-    render_timeout: float = 120.0
+    render_timeout: float = 60.0
     max_json_depth: int = 64
 
     def __post_init__(self) -> None:
@@ -147,10 +149,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
         """Settings from NBSHARE_* variables; explicit keyword arguments win."""
-        environ = os.environ if environ is None else environ
+        env: Mapping[str, str] = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for setting in SETTINGS:
-            if setting.env_var in environ and environ[setting.env_var] != "":
-                values[setting.name] = environ[setting.env_var]
+            if env.get(setting.env_var, "") != "":
+                values[setting.name] = env[setting.env_var]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -95,7 +95,9 @@ class ShareService:
         )
         row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1)
         await anyio.to_thread.run_sync(self._store, row, version, data, page.html)
-        log.info("created share %s (%d bytes, %d headings)", tokens.redact_id(share_id), len(data), len(page.toc))
+        log.info(
+            "created share %s (%d bytes, %d headings)", tokens.redact_id(share_id), len(data), len(page.toc)
+        )
         return CreatedShare(Share(row, version), owner_token)
 
     def _store(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes) -> None:

@@ -17,8 +17,10 @@ MULTIPART_SLACK = 64 * 1024
 
 
 def too_large(limit: int) -> TooLarge:
-    mb = limit / (1024 * 1024)
-    return TooLarge(f"The notebook is larger than this server's limit of {mb:g} MB.")
+    # In KB below 1 MB: a limit of 10000 bytes reads "9.8 KB", not "0.00953674 MB".
+    size, unit = (limit / (1024 * 1024), "MB") if limit >= 1024 * 1024 else (limit / 1024, "KB")
+    shown = f"{size:.1f}".removesuffix(".0")
+    return TooLarge(f"The notebook is larger than this server's limit of {shown} {unit}.")
 
 
 async def read_body(request: Request, limit: int) -> bytes:

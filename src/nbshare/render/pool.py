@@ -28,21 +28,29 @@ def _init_worker() -> None:
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
 
-def _warm(static_url: str) -> bool:
-    from .page import _exporter
+WARM_UP_NOTEBOOK = (
+    b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": ['
+    b'{"cell_type": "markdown", "id": "a", "metadata": {}, "source": "# Warm $x$"},'
+    b'{"cell_type": "code", "id": "b", "metadata": {}, "execution_count": 1, "source": "1",'
+    b' "outputs": [{"output_type": "stream", "name": "stdout", "text": "1"}]}]}'
+)
 
-    _exporter(static_url)
+
+def _warm(static_url: str) -> bool:
+    # A real render, not just an import: Jinja compiles nbconvert's templates on first use.
+    render_page(WARM_UP_NOTEBOOK, filename="warm-up.ipynb", static_url=static_url)
     return True
 
 
 class RenderPool:
     """`await pool.render(data, ...)` runs render_page in a worker process."""
 
-    def __init__(self, workers: int = 2, timeout: float = 120.0):
+    def __init__(self, workers: int = 2, timeout: float = 60.0):
         self.workers = workers
         self.timeout = timeout
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
+        self._static_url: str | None = None  # remembered to re-warm a replacement pool
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads (uvicorn, SQLAlchemy pools).
@@ -60,6 +68,7 @@ class RenderPool:
 
         By default this does not wait: the server answers at once, and an upload that
         arrives before the workers are ready simply queues behind the warm-up."""
+        self._static_url = static_url
         executor = self._get()
         futures = [executor.submit(_warm, static_url) for _ in range(self.workers)]
         if wait:
@@ -73,6 +82,8 @@ class RenderPool:
         for process in list(getattr(executor, "_processes", {}).values()):
             process.kill()  # the only way to stop a render stuck inside nbconvert
         executor.shutdown(wait=False, cancel_futures=True)
+        if self._static_url is not None:
+            self.warm_up(self._static_url)  # so the next upload does not pay the cold start
 
     async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int) -> RenderedPage:
         executor = self._get()

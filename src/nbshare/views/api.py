@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -55,7 +56,9 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-ERRORS = {status: {"model": ErrorResponse} for status in (400, 404, 413, 415, 422)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 404, 413, 415, 422)
+}
 
 
 def share_info(request: Request, share: Share) -> dict:
@@ -114,6 +117,7 @@ def created_info(request: Request, created: CreatedShare) -> dict:
 )
 async def create_share(
     request: Request,
+    response: Response,
     filename: str | None = Query(None, description="Original file name (raw uploads)"),
     title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
 ) -> dict:
@@ -133,6 +137,7 @@ async def create_share(
             status=415,
         )
     created = await service(request).create(data, filename=filename, title=title)
+    response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
     return created_info(request, created)
 
 

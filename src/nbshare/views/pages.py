@@ -22,10 +22,11 @@ def render(request: Request, template: str, status: int = 200, **context) -> HTM
 
 
 def human_size(size: int) -> str:
+    amount = float(size)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
+        if amount < 1024 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "bytes" else f"{amount:.1f} {unit}"
+        amount /= 1024
     return ""
 
 
@@ -40,10 +41,12 @@ async def upload(request: Request) -> HTMLResponse:
     data, filename, title = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
     created = await service(request).create(data, filename=filename, title=title)
     urls = links(request, created.share.id)
-    return render(
+    response = render(
         request, "created.html", status=201, share=created.share, urls=urls,
         manage_url=urls.manage(created.owner_token),
     )
+    response.headers["Cache-Control"] = "no-store"  # it carries the owner token
+    return response
 
 
 @router.get("/n/{share_id}.ipynb")

@@ -1,0 +1,262 @@
+"""The service's own pages escape everything a notebook or uploader controls; notebook
+content runs only in a sandbox; headers, downloads, paths and logs leak nothing."""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote
+
+import pytest
+from bs4 import BeautifulSoup
+from fastapi.testclient import TestClient
+
+from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
+from nbshare.app import create_app
+from nbshare.logs import RedactShareIds
+from nbshare.security.tokens import redact_id
+from nbshare.settings import Settings
+
+HOSTILE_TITLE = '"><script>alert("title")</script><img src=x onerror=alert(1)>'
+HOSTILE_FILENAME = '"><img src=x onerror=alert(2)>.ipynb'
+HOSTILE_KERNEL = '<img src=x onerror="window.PWNED_KERNEL=1">'  # from hostile.ipynb
+NOTEBOOK_TITLE = "</title><script>window.top.PWNED_TITLE=1</script><b>x"  # from hostile.ipynb
+STATIC_SCRIPT = re.compile(r"/static/[\w.-]+\.js")
+
+
+def assert_inert(html: str) -> BeautifulSoup:
+    """No markup from the notebook or the uploader survives as markup."""
+    soup = BeautifulSoup(html, "html.parser")
+    for script in soup.find_all("script"):
+        assert STATIC_SCRIPT.fullmatch(script.get("src", "")) and not script.string, script
+    for tag in soup.find_all(True):
+        handlers = [name for name in tag.attrs if name.lower().startswith("on")]
+        assert not handlers, tag
+    assert soup.find(["img", "svg", "b", "object", "embed"]) is None
+    assert html.count("<script") == len(soup.find_all("script"))
+    assert "<img src=x" not in html and "<svg" not in html
+    return soup
+
+
+@pytest.fixture
+def hostile_share(client):
+    r = publish(client, fixture_bytes("hostile.ipynb"), HOSTILE_FILENAME)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_share_page_escapes_notebook_metadata_and_filename(client, hostile_share):
+    page = client.get(f"/n/{hostile_share['id']}")
+    soup = assert_inert(page.text)
+    assert soup.title.get_text() == NOTEBOOK_TITLE
+    assert soup.select_one("h1.share-title").get_text() == NOTEBOOK_TITLE
+    assert soup.select_one(".filename").get_text() == hostile_share["filename"] == HOSTILE_FILENAME
+    assert soup.select_one(".kernel").get_text() == HOSTILE_KERNEL
+    assert "&lt;script&gt;window.top.PWNED_TITLE=1&lt;/script&gt;" in page.text
+
+
+def test_manage_page_escapes_the_title(client, hostile_share):
+    page = client.get(f"/n/{hostile_share['id']}/manage")
+    soup = assert_inert(page.text)
+    assert NOTEBOOK_TITLE in soup.find("h1").get_text()
+    assert hostile_share["owner_token"] not in page.text
+
+
+def test_explicit_title_is_escaped_everywhere(client):
+    r = publish(client, nb_bytes(minimal_notebook()), HOSTILE_FILENAME, title=HOSTILE_TITLE)
+    share_id = r.json()["id"]
+    for path in (f"/n/{share_id}", f"/n/{share_id}/manage"):
+        soup = assert_inert(client.get(path).text)
+        assert HOSTILE_TITLE in soup.find("h1").get_text(), path
+
+
+def test_upload_result_page_escapes_title_and_filename(client):
+    filename = "<img src=x onerror=alert(3)>.ipynb"  # httpx percent-encodes quotes in form names
+    r = client.post("/upload", files={"file": (filename, fixture_bytes("hostile.ipynb"))},
+                    data={"title": HOSTILE_TITLE})
+    assert r.status_code == 201
+    soup = assert_inert(r.text)
+    assert soup.select_one("p.share-title").get_text().startswith(HOSTILE_TITLE)
+    assert filename in soup.select_one("p.share-title .hint").get_text()
+
+
+@pytest.mark.parametrize("changes", [
+    {"nbformat": "<script>alert(5)</script>"},
+    {"cells": [{"cell_type": "<img src=x onerror=alert(6)>"}]},
+])
+def test_error_page_escapes_what_the_notebook_contains(client, changes):
+    r = client.post("/upload", files={"file": ("x.ipynb", nb_bytes({**minimal_notebook(), **changes}))})
+    assert r.status_code == 422
+    message = assert_inert(r.text).select_one("p.error-message").get_text()
+    assert "alert(" in message  # quoted back to the uploader, as text
+
+
+def test_table_of_contents_escapes_heading_text(client):
+    nb = minimal_notebook()
+    nb["cells"][0]["source"] = "# &lt;img src=x onerror=alert(4)&gt; \"quoted\" 'heading'"
+    share_id = publish(client, nb_bytes(nb)).json()["id"]
+    soup = assert_inert(client.get(f"/n/{share_id}").text)
+    link = soup.select_one("nav.toc a[data-anchor]")
+    assert link.get_text() == "<img src=x onerror=alert(4)> \"quoted\" 'heading'"
+    assert re.fullmatch(r"[\w-]+", link["data-anchor"])
+
+
+def test_notebook_content_runs_only_in_a_sandbox(client, hostile_share):
+    share_id = hostile_share["id"]
+    content = client.get(f"/n/{share_id}/content")
+    assert "<script>document.title='PWNED'</script>" in content.text  # allowed: it is sandboxed
+    csp = content.headers["content-security-policy"]
+    assert csp.startswith("sandbox allow-scripts")
+    assert "allow-same-origin" not in csp and "allow-top-navigation" not in csp
+    assert f"frame-ancestors {PUBLIC_URL}" in csp
+    assert "x-frame-options" not in content.headers  # the share page must be able to frame it
+    frame = BeautifulSoup(client.get(f"/n/{share_id}").text, "html.parser").find("iframe")
+    assert "allow-scripts" in frame["sandbox"]
+    assert "allow-same-origin" not in frame["sandbox"] and "allow-top-navigation" not in frame["sandbox"]
+
+
+# --- headers on every kind of response --------------------------------------------------
+
+
+@pytest.fixture
+def small_client(tmp_path, renderer):
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=1000)
+    with TestClient(create_app(settings, renderer=renderer)) as c:
+        yield c
+
+
+def responses(client, small_client, share_id: str) -> dict:
+    """One response of every kind the service sends, by name."""
+    get = client.get
+    return {
+        "home page": get("/"),
+        "share page": get(f"/n/{share_id}"),
+        "manage page": get(f"/n/{share_id}/manage"),
+        "rendered content": get(f"/n/{share_id}/content"),
+        "download": get(f"/n/{share_id}.ipynb"),
+        "API JSON": get(f"/api/v1/shares/{share_id}"),
+        "OpenAPI": get("/api/v1/openapi.json"),
+        "static css": get("/static/app.css"),
+        "static js": get("/static/share.js"),
+        "404 page": get("/n/AAAAAAAAAAAAAAAAAAAAAAAA"),
+        "404 API": get("/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAAAA"),
+        "404 static": get("/static/nope.js"),
+        "405": client.put(f"/api/v1/shares/{share_id}"),
+        "413": publish(small_client, nb_bytes(minimal_notebook(pad="x" * 2000))),
+        "415": client.post("/api/v1/shares", content=b"x", headers={"Content-Type": "image/png"}),
+        "422 API": publish(client, b"not json"),
+        "422 form": client.post("/upload", files={"file": ("x.ipynb", b"not json")}),
+    }
+
+
+def test_every_response_has_nosniff_and_no_referrer(client, small_client):
+    share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
+    for name, r in responses(client, small_client, share_id).items():
+        assert r.headers.get("x-content-type-options") == "nosniff", name
+        assert r.headers.get("referrer-policy") == "no-referrer", name
+        csp = r.headers.get("content-security-policy", "")
+        if name == "rendered content":
+            assert csp.startswith("sandbox "), name
+        else:
+            assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, name
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp, name
+            assert r.headers.get("x-frame-options") == "DENY", name
+
+
+def test_500_page_has_the_security_headers_too(app, monkeypatch):
+    async def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(app.state.service, "get", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for path in ("/n/AAAAAAAAAAAAAAAAAAAAAAAA", "/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAAAA"):
+            r = client.get(path)
+            assert r.status_code == 500, path
+            assert "simulated bug" not in r.text
+            assert r.headers.get("x-content-type-options") == "nosniff", path
+            assert r.headers.get("referrer-policy") == "no-referrer", path
+            assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), path
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+DISPOSITION = re.compile(r"""attachment; filename="([^"\\\r\n]*)"; filename\*=UTF-8''([A-Za-z0-9%._~-]+)""")
+
+
+@pytest.mark.parametrize("filename", [
+    'quote"in"name.ipynb',
+    "crlf\r\nSet-Cookie: stolen=1\r\n.ipynb",
+    "semi; filename=evil.exe",
+    "back\\slash.ipynb",
+    "../../etc/passwd",
+    "\u202egpj.ipynb",  # right-to-left override
+    "tab\tand\x00nul.ipynb",
+    HOSTILE_FILENAME,
+])
+def test_download_is_an_attachment_with_a_clean_filename(client, filename):
+    data = nb_bytes(minimal_notebook())
+    body = publish(client, data, filename).json()
+    cleaned = body["filename"]
+    assert cleaned.endswith(".ipynb") and "/" not in cleaned and "\\" not in cleaned
+    assert all(c.isprintable() for c in cleaned), repr(cleaned)
+    d = client.get(f"/n/{body['id']}.ipynb")
+    assert d.content == data
+    assert d.headers["content-type"] == "application/x-ipynb+json"  # never served as HTML
+    assert "set-cookie" not in d.headers
+    match = DISPOSITION.fullmatch(d.headers["content-disposition"])
+    assert match, d.headers["content-disposition"]
+    assert unquote(match.group(2)) == cleaned
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+
+# httpx removes literal "/../" before sending, so the dots are percent-encoded here; the
+# server decodes them, and sees the same "/static/../app.py" path a raw client would send.
+@pytest.mark.parametrize("path", [
+    "/static/%2e%2e/app.py",
+    "/static/..%2fapp.py",
+    "/static/..%2f..%2fnbshare%2fapp.py",
+    "/static/vendor/%2e%2e/%2e%2e/app.py",
+    "/static/mathjax/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/static/nbconvert/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/static/%2fetc%2fpasswd",
+    "/n/..%2f..%2fetc",
+    "/n/..%2f..%2fetc%2fpasswd",
+    "/n/%2e%2e/content",
+    "/n/..%2f..%2fetc%2fpasswd.ipynb",
+    "/api/v1/shares/..%2f..%2fetc%2fpasswd",
+])
+def test_path_traversal_is_404(client, path):
+    r = client.get(path)
+    assert r.status_code == 404, path
+    for leak in ("create_app", "root:", "import "):
+        assert leak not in r.text, path
+
+
+# --- logs -------------------------------------------------------------------------------------
+
+
+def test_logs_never_show_the_owner_token_or_a_whole_share_id(client, caplog):
+    caplog.set_level(logging.INFO)
+    body = publish(client, fixture_bytes("headings.ipynb")).json()
+    share_id, token = body["id"], body["owner_token"]
+    client.get(f"/n/{share_id}")
+    client.delete(f"/api/v1/shares/{share_id}", headers={"Authorization": "Bearer wrong-token"})
+    assert client.delete(f"/api/v1/shares/{share_id}",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    server_side = [r for r in caplog.records if r.name.split(".")[0] not in ("httpx", "httpcore")]
+    logged = [r.getMessage() + (r.exc_text or "") for r in server_side]
+    assert any(redact_id(share_id) in line for line in logged), logged
+    for line in logged:
+        assert token not in line and share_id not in line and "wrong-token" not in line, line
+
+
+def test_access_log_lines_show_only_redacted_ids():
+    # `nbshare serve` logs requests through uvicorn's access logger, with this filter.
+    share_id = "AbCdEfGhIjKlMnOpQrStUvWx"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "GET", f"/n/{share_id}/content?x=1", "1.1", 200), None)
+    RedactShareIds().filter(record)
+    assert share_id not in record.getMessage()
+    assert "/n/AbCd…/content?x=1" in record.getMessage()
