@@ -66,7 +66,9 @@ def test_share_page_has_toc_frame_and_download(client):
     assert page.status_code == 200
     soup = BeautifulSoup(page.text, "html.parser")
     frame = soup.find("iframe", id="notebook")
-    assert frame["src"] == f"{PUBLIC_URL}/n/{share_id}/content"
+    assert frame["data-src"] == f"{PUBLIC_URL}/n/{share_id}/content"  # share.js loads it once
+    fallback = BeautifulSoup(soup.find("noscript").decode_contents(), "html.parser").find("iframe")
+    assert fallback["src"] == f"{PUBLIC_URL}/n/{share_id}/content"  # without JavaScript
     assert "allow-same-origin" not in frame["sandbox"]
     assert soup.find("a", id="download")["href"] == f"{PUBLIC_URL}/n/{share_id}.ipynb"
     anchors = [a["data-anchor"] for a in soup.select("nav.toc a[data-anchor]")]
@@ -192,6 +194,6 @@ def test_delete_needs_the_owner_token_and_removes_everything(client, app):
 def test_unknown_ids_are_404_with_a_message(client):
     r = client.get("/api/v1/shares/AAAAAAAAAAAAAAAAAAAAAAAA")
     assert r.status_code == 404
-    assert "No share" in r.json()["error"]["message"]
+    assert "does not exist or has expired" in r.json()["error"]["message"]
     page = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]

@@ -44,6 +44,14 @@ def test_delete_prefix_removes_only_that_share(blobs):
     assert blobs.delete_prefix("shares/a") == 0  # idempotent
 
 
+def test_delete_one_blob_is_idempotent(blobs):
+    blobs.put("shares/a/v1/x", b"1")
+    blobs.put("shares/a/v1/y", b"2")
+    blobs.delete("shares/a/v1/x")
+    blobs.delete("shares/a/v1/x")
+    assert list(blobs.keys()) == ["shares/a/v1/y"]
+
+
 def test_keys_lists_by_prefix(blobs):
     blobs.put("shares/a/v1/x", b"1")
     blobs.put("shares/b/v1/x", b"1")
@@ -89,7 +97,8 @@ def test_metadata_roundtrip_and_delete(tmp_path):
         store.add_share(share, version)
         got_share, got_version = store.get_share(share.id)
         assert got_share == share and got_version == version  # datetimes come back as aware UTC
-        assert store.version_keys(share.id) == ["k1", "k2"]
+        assert [v.number for v in store.list_versions(share.id)] == [1]
+        assert store.count_view(share.id) == 1 and store.get_share(share.id)[0].views == 1
         assert store.delete_share(share.id) is True
         assert store.get_share(share.id) is None and store.count() == (0, 0)
         store.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import anyio
@@ -19,7 +22,9 @@ from . import __version__
 from .errors import NbshareError
 from .logs import redact
 from .render.pool import RenderPool
+from .security.grants import ServerKey
 from .security.headers import SecurityHeaders, service_csp
+from .security.throttle import TooManyAttempts
 from .settings import Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore
@@ -73,22 +78,27 @@ def create_app(
     renderer: RenderPool | None = None,
     blobs: BlobStore | None = None,
     metadata: MetadataStore | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
-    """Build the app. Tests pass a shared renderer or in-memory blobs; `nbshare serve` passes none."""
+    """Build the app. Tests pass a shared renderer, in-memory blobs or a controllable
+    clock; `nbshare serve` passes none."""
     settings = settings or Settings()
     metadata = metadata or MetadataStore(settings.database_url)
     metadata.migrate()
     blobs = blobs if blobs is not None else FileBlobStore(settings.blob_dir)
     owns_renderer = renderer is None
     renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
-    service = ShareService(settings, metadata, blobs, renderer)
+    server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
+    service = ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         renderer.warm_up(service.static_url)
+        purger = asyncio.create_task(_purge_periodically(service, settings.purge_interval))
         try:
             yield
         finally:
+            purger.cancel()
             if owns_renderer:
                 await anyio.to_thread.run_sync(renderer.close)
 
@@ -123,19 +133,34 @@ def create_app(
     return app
 
 
-def _error(request: Request, status: int, code: str, message: str):
+async def _purge_periodically(service: ShareService, interval: float) -> None:
+    """Expired shares are refused at read time anyway; this removes their rows and blobs."""
+    while True:
+        try:
+            await anyio.to_thread.run_sync(service.purge)
+        except Exception:
+            log.exception("purge failed; will try again")
+        await asyncio.sleep(interval)
+
+
+def _error(request: Request, status: int, code: str, message: str, headers: dict | None = None):
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
     html = request.app.state.templates.get_template("error.html").render(
         settings=request.app.state.settings, status=status, message=message
     )
-    return HTMLResponse(html, status_code=status)
+    return HTMLResponse(html, status_code=status, headers=headers)
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NbshareError)
     async def nbshare_error(request: Request, exc: NbshareError):
         return _error(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(TooManyAttempts)
+    async def throttled(request: Request, exc: TooManyAttempts):
+        message = f"Too many attempts; wait {exc.retry_after} seconds and try again."
+        return _error(request, 429, "too_many_attempts", message, {"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
+
+from .expiry import parse_duration
 
 ENV_PREFIX = "NBSHARE_"
 
@@ -88,6 +90,53 @@ SETTINGS: tuple[Setting, ...] = (
         "Deepest nesting of JSON arrays and objects accepted in a notebook.",
         int,
     ),
+    Setting(
+        "default_expiry",
+        "never",
+        "Lifetime of a share whose uploader chose none: a duration like 30m, 12h, 7d, 4w,"
+        " or 'never'.",
+    ),
+    Setting(
+        "max_expiry",
+        "never",
+        "Longest lifetime an uploader may choose (same form); longer requests are refused.",
+    ),
+    Setting(
+        "purge_interval",
+        300.0,
+        "Seconds between purges of expired shares (their rows and every blob) inside `nbshare serve`.",
+        float,
+    ),
+    Setting(
+        "secret_key",
+        None,
+        "64 hex characters sealing visitors' access grants. Default: generated once into"
+        " DATA_DIR/secret.key. Set the same value on every instance sharing a database.",
+    ),
+    Setting(
+        "grant_lifetime",
+        12 * 3600.0,
+        "Seconds a visitor stays unlocked after entering a share's password.",
+        float,
+    ),
+    Setting(
+        "unlock_attempts",
+        5,
+        "Wrong passwords allowed per share and client per minute before answers are 429.",
+        int,
+    ),
+    Setting(
+        "unlock_attempts_per_share",
+        30,
+        "Wrong passwords allowed per share per minute, from all clients together.",
+        int,
+    ),
+    Setting(
+        "max_concurrent_hashes",
+        2,
+        "Argon2 password checks computed at once; a few more wait, the rest get 429.",
+        int,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -118,6 +167,14 @@ class Settings:
     render_workers: int = 2
     render_timeout: float = 60.0
     max_json_depth: int = 64
+    default_expiry: str = "never"
+    max_expiry: str = "never"
+    purge_interval: float = 300.0
+    secret_key: str | None = field(default=None, repr=False)  # never printed
+    grant_lifetime: float = 12 * 3600.0
+    unlock_attempts: int = 5
+    unlock_attempts_per_share: int = 30
+    max_concurrent_hashes: int = 2
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
@@ -133,7 +190,15 @@ class Settings:
         if self.database_url is None:
             db = Path(self.data_dir) / "nbshare.db"
             object.__setattr__(self, "database_url", f"sqlite:///{db}")
-        for name in ("port", "max_upload_bytes", "render_workers", "render_timeout", "max_json_depth"):
+        positive = ("port", "max_upload_bytes", "render_workers", "render_timeout", "max_json_depth",
+                    "purge_interval", "grant_lifetime", "unlock_attempts", "unlock_attempts_per_share",
+                    "max_concurrent_hashes")
+        for name in ("default_expiry", "max_expiry"):
+            try:
+                parse_duration(getattr(self, name))
+            except ValueError as exc:
+                raise ValueError(f"{_BY_NAME[name].env_var}: {exc}") from None
+        for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{_BY_NAME[name].env_var} must be positive, got {getattr(self, name)!r}")
 

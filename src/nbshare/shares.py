@@ -1,40 +1,67 @@
-"""The share service: create, read and delete shares. Handlers call this; it calls storage.
+"""The share service: create, open, update, configure and delete shares.
 
-Order of writes on create: render (nothing stored yet) -> blobs, each durable before
-`put` returns -> one transaction inserting the rows. A crash can leave blobs without a
-row (invisible, removable) but never a row without its blobs.
+Handlers call this; it calls rendering, storage and security. Order of writes: render
+(nothing stored yet) -> blobs, each durable before `put` returns -> one transaction for
+the rows. A crash can leave blobs without a row (invisible) but never a row without its
+blobs. Every read checks that the share exists, has not expired and has views left,
+and answers the same NotFound for all three, so a visitor cannot tell which.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import anyio
 
-from .errors import Forbidden, NotFound
+from . import protection
+from .errors import Forbidden, NbshareError, NotFound
+from .expiry import choose_expiry
+from .protection import VersionMeta
 from .render import RenderedPage
 from .render.pool import RenderPool
-from .security import tokens
+from .security import crypto, grants, tokens
+from .security.throttle import GuessThrottle, HashLimiter
 from .settings import Settings
 from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 
 log = logging.getLogger(__name__)
+GONE = "This share does not exist or has expired."
+UNSET: object = object()  # "leave as it is", distinct from None ("remove")
+
+
+class PasswordRequired(NbshareError):
+    status = 401
+    code = "password_required"
+
+
+class WrongPassword(NbshareError):
+    status = 401
+    code = "wrong_password"
 
 
 @dataclass(frozen=True)
 class Share:
-    """A share as handlers see it: its row and its current version."""
+    """A share as a handler sees it: its row, the version looked at, and what may be shown.
+
+    `meta` is None and `data_key` absent while a protected share is locked."""
 
     row: ShareRow
     version: VersionRow
+    meta: VersionMeta | None
+    data_key: bytes | None = None
 
     @property
     def id(self) -> str:
         return self.row.id
+
+    @property
+    def is_current(self) -> bool:
+        return self.version.number == self.row.current_version
 
 
 @dataclass(frozen=True)
@@ -61,73 +88,312 @@ def pick_title(explicit: str | None, page: RenderedPage, filename: str) -> str:
     return "Untitled notebook"
 
 
+def check_password_text(password: str) -> str:
+    if not password or not password.strip():
+        raise NbshareError("The password is empty.", code="bad_password")
+    if len(password) > 1024:
+        raise NbshareError("The password is longer than 1024 characters.", code="bad_password")
+    return password
+
+
 class ShareService:
-    def __init__(self, settings: Settings, metadata: MetadataStore, blobs: BlobStore, renderer: RenderPool):
+    def __init__(
+        self,
+        settings: Settings,
+        metadata: MetadataStore,
+        blobs: BlobStore,
+        renderer: RenderPool,
+        *,
+        server_key: grants.ServerKey,
+        clock: Callable[[], datetime] | None = None,
+    ):
         self.settings = settings
         self.metadata = metadata
         self.blobs = blobs
         self.renderer = renderer
+        self.server_key = server_key
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
+        self.throttle = GuessThrottle(
+            per_client=settings.unlock_attempts, per_share=settings.unlock_attempts_per_share
+        )
+        self.hashing = HashLimiter(settings.max_concurrent_hashes, queue=4 * settings.max_concurrent_hashes)
 
-    async def create(self, data: bytes, *, filename: str | None, title: str | None) -> CreatedShare:
-        filename = clean_filename(filename)
-        page = await self.renderer.render(
+    # -- creating and updating -------------------------------------------------------
+
+    async def _render(self, data: bytes, filename: str) -> RenderedPage:
+        return await self.renderer.render(
             data, filename=filename, static_url=self.static_url, max_depth=self.settings.max_json_depth
         )
-        share_id, owner_token = tokens.new_share_id(), tokens.new_owner_token()
-        now = datetime.now(UTC)
-        prefix = f"shares/{share_id}/v1"
-        version = VersionRow(
-            share_id=share_id,
-            number=1,
-            created_at=now,
-            filename=filename,
-            title=pick_title(title, page, filename),
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-            nbformat=page.info.nbformat,
-            kernel_name=page.info.kernel_name,
-            language=page.info.language,
-            cell_count=page.info.cell_count,
-            toc=[entry.as_dict() for entry in page.toc],
-            original_key=f"{prefix}/original.ipynb",
-            page_key=f"{prefix}/page.html",
-        )
-        row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1)
-        await anyio.to_thread.run_sync(self._store, row, version, data, page.html)
-        log.info(
-            "created share %s (%d bytes, %d headings)", tokens.redact_id(share_id), len(data), len(page.toc)
-        )
-        return CreatedShare(Share(row, version), owner_token)
 
-    def _store(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes) -> None:
+    def _version_row(self, share_id: str, number: int, data: bytes, page: RenderedPage,
+                     filename: str, title: str | None) -> VersionRow:
+        return VersionRow(
+            share_id=share_id, number=number, created_at=self.clock(), filename=filename,
+            title=pick_title(title, page, filename), size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), nbformat=page.info.nbformat,
+            kernel_name=page.info.kernel_name, language=page.info.language,
+            cell_count=page.info.cell_count, toc=[entry.as_dict() for entry in page.toc],
+            original_key="", page_key="",
+        )
+
+    async def create(
+        self, data: bytes, *, filename: str | None, title: str | None, password: str | None = None,
+        expires: str | None = None, max_views: int | None = None,
+    ) -> CreatedShare:
+        now = self.clock()
+        expires_at = choose_expiry(
+            expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry
+        )
+        _check_max_views(max_views)
+        if password is not None:
+            check_password_text(password)
+        filename = clean_filename(filename)
+        page = await self._render(data, filename)
+        share_id, owner_token = tokens.new_share_id(), tokens.new_owner_token()
+        version = self._version_row(share_id, 1, data, page, filename, title)
+        row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1,
+                       expires_at=expires_at, max_views=max_views)
+        data_key = None
+        if password is not None:
+            async with self.hashing:
+                row, data_key = await anyio.to_thread.run_sync(_protect, row, password, owner_token)
+        stored = await anyio.to_thread.run_sync(self._store_new, row, version, data, page.html, data_key)
+        log.info("created share %s (%d bytes, %s)", tokens.redact_id(share_id), len(data),
+                 "protected" if data_key else "public")
+        return CreatedShare(Share(row, stored, VersionMeta.of(version), data_key), owner_token)
+
+    def _store_new(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes,
+                   data_key: bytes | None) -> VersionRow:
         try:
-            self.blobs.put(version.original_key, original)
-            self.blobs.put(version.page_key, html)
-            self.metadata.add_share(row, version)
+            stored = protection.write_version(self.blobs, version, original, html, data_key)
+            self.metadata.add_share(row, stored)
+            return stored
         except BaseException:
             self.blobs.delete_prefix(f"shares/{row.id}")  # leave nothing half-stored
             raise
 
-    async def get(self, share_id: str) -> Share:
+    async def update(self, share_id: str, owner_token: str | None, data: bytes, *,
+                     filename: str | None, title: str | None) -> Share:
+        """New content at the same link: a new version; earlier grants stop working."""
+        row, _ = await self._owned(share_id, owner_token)
+        data_key = self._owner_data_key(row, owner_token)
+        filename = clean_filename(filename)
+        page = await self._render(data, filename)
+        version = self._version_row(share_id, row.current_version + 1, data, page, filename, title)
+        stored = await anyio.to_thread.run_sync(
+            self._store_update, row, version, data, page.html, data_key
+        )
+        log.info("updated share %s to version %d", tokens.redact_id(share_id), version.number)
+        fresh, _ = await self._lookup(share_id)
+        return Share(fresh, stored, VersionMeta.of(version), data_key)
+
+    def _store_update(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes,
+                      data_key: bytes | None) -> VersionRow:
+        try:
+            stored = protection.write_version(self.blobs, version, original, html, data_key)
+            if self.metadata.add_version(stored, expected_current=row.current_version,
+                                         updated_at=self.clock()):
+                return stored
+        except BaseException:
+            self.blobs.delete_prefix(f"shares/{row.id}/v{version.number}")
+            raise
+        self.blobs.delete_prefix(f"shares/{row.id}/v{version.number}")
+        raise NbshareError("The share was updated at the same time; try again.", code="conflict", status=409)
+
+    async def configure(self, share_id: str, owner_token: str | None, *, expires: object = UNSET,
+                        max_views: object = UNSET, password: object = UNSET,
+                        versions_public: object = UNSET) -> Share:
+        """Change expiry, view limit, password (None removes it) or version visibility."""
+        row, _ = await self._owned(share_id, owner_token)
+        now = self.clock()
+        fields: dict = {"updated_at": now}
+        if expires is not UNSET:
+            fields["expires_at"] = choose_expiry(
+                expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry  # type: ignore[arg-type]
+            )
+        if max_views is not UNSET:
+            _check_max_views(max_views)  # type: ignore[arg-type]
+            fields["max_views"] = max_views
+            fields["views"] = 0  # a new limit counts from now
+        if versions_public is not UNSET:
+            fields["versions_public"] = bool(versions_public)
+        version_changes: dict[int, dict] = {}
+        stale: list[str] = []
+        if password is not UNSET:
+            version_changes, stale, protect_fields = await self._reprotect(row, owner_token, password)
+            fields.update(protect_fields)
+        await anyio.to_thread.run_sync(
+            lambda: self.metadata.update_share(share_id, version_changes, **fields)
+        )
+        for key in stale:  # only now that no row points at them
+            await anyio.to_thread.run_sync(self.blobs.delete, key)
+        return await self.open(share_id, owner_token=owner_token)
+
+    async def _reprotect(self, row: ShareRow, owner_token: str | None, password: object):
+        """Seal (or unseal) every version for a new password, or none."""
+        assert owner_token is not None
+        old_key = self._owner_data_key(row, owner_token)
+        fields: dict = {"access_epoch": row.access_epoch + 1}
+        if password is None:
+            new_key = None
+            fields.update(password_hash=None, key_salt=None, password_wrapped_key=None, owner_wrapped_key=None)
+        else:
+            check_password_text(password)  # type: ignore[arg-type]
+            async with self.hashing:
+                protected, new_key = await anyio.to_thread.run_sync(
+                    _protect, row, password, owner_token, old_key
+                )
+            fields.update(
+                password_hash=protected.password_hash, key_salt=protected.key_salt,
+                password_wrapped_key=protected.password_wrapped_key,
+                owner_wrapped_key=protected.owner_wrapped_key,
+            )
+        changes: dict[int, dict] = {}
+        stale: list[str] = []
+        if new_key != old_key:
+            for version in await anyio.to_thread.run_sync(self.metadata.list_versions, row.id):
+                changes[version.number], old = await anyio.to_thread.run_sync(
+                    protection.reseal_version, self.blobs, version, old_key, new_key
+                )
+                stale.extend(old)
+        return changes, stale, fields
+
+    # -- reading ---------------------------------------------------------------------
+
+    async def _lookup(self, share_id: str) -> tuple[ShareRow, VersionRow]:
         if not tokens.looks_like_id(share_id):
-            raise NotFound("No share with this link exists (or it was deleted).")
+            raise NotFound(GONE)
         found = await anyio.to_thread.run_sync(self.metadata.get_share, share_id)
         if found is None:
-            raise NotFound("No share with this link exists (or it was deleted).")
-        return Share(*found)
+            raise NotFound(GONE)
+        row, version = found
+        if self._expired(row):
+            await anyio.to_thread.run_sync(self._delete, share_id)  # expired: gone for good
+            raise NotFound(GONE)
+        return row, version
 
-    async def read_blob(self, key: str) -> bytes:
+    def _expired(self, row: ShareRow) -> bool:
+        if row.expires_at is not None and row.expires_at <= self.clock():
+            return True
+        return row.max_views is not None and row.views >= row.max_views
+
+    async def exists(self, share_id: str) -> ShareRow:
+        """The share's row, if it is live; says nothing about its content."""
+        return (await self._lookup(share_id))[0]
+
+    async def open(self, share_id: str, *, version: int | None = None, grant: str | None = None,
+                   owner_grant: str | None = None, owner_token: str | None = None) -> Share:
+        """The share at `version` (default: current), if the caller may read it."""
+        row, current = await self._lookup(share_id)
+        now = self.clock()
+        owner = grants.read(self.server_key, owner_grant, share_id, owner=True, now=now)
+        is_owner = (owner is not None and owner.epoch == row.access_epoch) or (
+            owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash)
+        )
+        target = current
+        if version is not None and version != current.number:
+            if not (is_owner or row.versions_public):
+                raise NotFound(GONE)
+            found = await anyio.to_thread.run_sync(self.metadata.get_version, share_id, version)
+            if found is None:
+                raise NotFound(GONE)
+            target = found
+        if not row.protected:
+            return Share(row, target, VersionMeta.of(target))
+        data_key = None
+        if is_owner:
+            data_key = owner.data_key if owner and owner.data_key else (
+                self._owner_data_key(row, owner_token) if owner_token else None
+            )
+        else:
+            visitor = grants.read(self.server_key, grant, share_id, owner=False, now=now)
+            if visitor and visitor.epoch == row.access_epoch and visitor.version == row.current_version:
+                data_key = visitor.data_key
+        if data_key is None:
+            raise PasswordRequired("This share is protected by a password.")
+        meta = await anyio.to_thread.run_sync(protection.read_meta, self.blobs, target, data_key)
+        return Share(row, target, meta, data_key)
+
+    async def read(self, share: Share, which: str) -> bytes:
+        """The original notebook ('original') or the rendered page ('page'), decrypted."""
+        key = share.version.original_key if which == "original" else share.version.page_key
         try:
-            return await anyio.to_thread.run_sync(self.blobs.get, key)
+            return await anyio.to_thread.run_sync(protection.read_blob, self.blobs, key, share.data_key)
         except KeyError:
             log.error("blob %s is missing", key)
-            raise NotFound("This share's content is missing from storage.") from None
+            raise NotFound(GONE) from None
+
+    async def count_view(self, share: Share) -> None:
+        """Count a view of the rendered page; the last allowed view burns the share."""
+        views = await anyio.to_thread.run_sync(self.metadata.count_view, share.id)
+        if views is None:
+            raise NotFound(GONE)
+        if share.row.max_views is not None and views >= share.row.max_views:
+            await anyio.to_thread.run_sync(self._delete, share.id)
+            log.info("share %s reached its last view and was deleted", tokens.redact_id(share.id))
+
+    # -- passwords and grants --------------------------------------------------------
+
+    async def unlock(self, share_id: str, password: str, client: str) -> str:
+        """A grant for the current version if `password` is right."""
+        row, _ = await self._lookup(share_id)
+        if not row.protected:
+            raise NbshareError("This share has no password.", code="not_protected")
+        self.throttle.check(share_id, client)
+        async with self.hashing:
+            data_key = await anyio.to_thread.run_sync(_open_with_password, row, password)
+        if data_key is None:
+            self.throttle.failed(share_id, client)
+            log.info("wrong password for share %s", tokens.redact_id(share_id))
+            raise WrongPassword("That password is not right.")
+        return grants.issue(self.server_key, grants.Grant(
+            share_id, row.current_version, row.access_epoch,
+            (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
+        ))
+
+    async def owner_session(self, share_id: str, owner_token: str | None) -> str:
+        """A grant that lets the owner's browser read every version."""
+        row, _ = await self._owned(share_id, owner_token)
+        data_key = self._owner_data_key(row, owner_token)
+        return grants.issue(self.server_key, grants.Grant(
+            share_id, None, row.access_epoch,
+            (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
+            owner=True,
+        ))
+
+    # -- the owner ------------------------------------------------------------------
+
+    async def _owned(self, share_id: str, owner_token: str | None) -> tuple[ShareRow, VersionRow]:
+        row, current = await self._lookup(share_id)
+        if not owner_token or not tokens.token_matches(owner_token, row.owner_token_hash):
+            raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
+        return row, current
+
+    def _owner_data_key(self, row: ShareRow, owner_token: str | None) -> bytes | None:
+        if not row.protected or row.owner_wrapped_key is None or row.key_salt is None:
+            return None
+        assert owner_token is not None
+        kek = crypto.token_key(owner_token, crypto.unb64(row.key_salt))
+        return crypto.open_sealed(kek, crypto.unb64(row.owner_wrapped_key), f"owner-key:{row.id}")
+
+    async def versions(self, share_id: str, owner_token: str | None) -> list[tuple[VersionRow, VersionMeta]]:
+        row, _ = await self._owned(share_id, owner_token)
+        data_key = self._owner_data_key(row, owner_token)
+        rows = await anyio.to_thread.run_sync(self.metadata.list_versions, share_id)
+        return [(v, protection.read_meta(self.blobs, v, data_key)) for v in rows]
+
+    async def delete_version(self, share_id: str, owner_token: str | None, number: int) -> None:
+        row, _ = await self._owned(share_id, owner_token)
+        if number == row.current_version:
+            raise NbshareError("The current version cannot be deleted; delete the share instead.",
+                               code="current_version", status=409)
+        if not await anyio.to_thread.run_sync(self.metadata.delete_version, share_id, number):
+            raise NotFound("No such version.")
+        await anyio.to_thread.run_sync(self.blobs.delete_prefix, f"shares/{share_id}/v{number}")
 
     async def delete(self, share_id: str, owner_token: str | None) -> None:
-        share = await self.get(share_id)
-        if not owner_token or not tokens.token_matches(owner_token, share.row.owner_token_hash):
-            raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
+        await self._owned(share_id, owner_token)
         await anyio.to_thread.run_sync(self._delete, share_id)
         log.info("deleted share %s", tokens.redact_id(share_id))
 
@@ -135,3 +401,49 @@ class ShareService:
         # Row first: once it is gone the share is unreachable, then its blobs go.
         self.metadata.delete_share(share_id)
         self.blobs.delete_prefix(f"shares/{share_id}")
+
+    def purge(self, batch: int = 100) -> int:
+        """Delete every expired share, rows and blobs, in batches. Returns how many."""
+        purged = 0
+        while ids := self.metadata.expired_ids(self.clock(), limit=batch):
+            for share_id in ids:
+                self._delete(share_id)
+            purged += len(ids)
+        if purged:
+            log.info("purged %d expired shares", purged)
+        return purged
+
+
+def _check_max_views(max_views: object) -> None:
+    if max_views is not None and (not isinstance(max_views, int) or isinstance(max_views, bool)
+                                  or max_views < 1):
+        raise NbshareError("max_views must be a whole number of at least 1.", code="bad_max_views")
+
+
+def _protect(row: ShareRow, password: str, owner_token: str,
+             data_key: bytes | None = None) -> tuple[ShareRow, bytes]:
+    """Protection fields for `row` under `password` (Argon2id runs here, in a thread)."""
+    data_key = data_key or crypto.new_data_key()
+    salt = crypto.new_salt()
+    password_kek = crypto.password_key(password, salt)
+    owner_kek = crypto.token_key(owner_token, salt)
+    protected = replace(
+        row,
+        password_hash=crypto.hash_password(password),
+        key_salt=crypto.b64(salt),
+        password_wrapped_key=crypto.b64(crypto.seal(password_kek, data_key, f"password-key:{row.id}")),
+        owner_wrapped_key=crypto.b64(crypto.seal(owner_kek, data_key, f"owner-key:{row.id}")),
+    )
+    return protected, data_key
+
+
+def _open_with_password(row: ShareRow, password: str) -> bytes | None:
+    """The share's data key if `password` is right (two Argon2id runs)."""
+    assert row.password_hash and row.key_salt and row.password_wrapped_key
+    if not crypto.check_password(password, row.password_hash):
+        return None
+    kek = crypto.password_key(password, crypto.unb64(row.key_salt))
+    try:
+        return crypto.open_sealed(kek, crypto.unb64(row.password_wrapped_key), f"password-key:{row.id}")
+    except crypto.DecryptionFailed:
+        return None

@@ -1,26 +1,116 @@
-// Owner page: the token is read from the #fragment (never sent to the server in a URL)
-// and used in an Authorization header.
+// Owner page. The owner token is read from the #fragment (never sent to the server in a
+// URL), kept in memory only, and sent in an Authorization header.
 (function () {
   "use strict";
   var status = document.getElementById("manage-status");
-  var button = document.getElementById("delete-share");
+  var tools = document.getElementById("owner-tools");
   var match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (!match) return;
+  if (!match || !tools) return;
   var token = decodeURIComponent(match[1]);
   history.replaceState(null, "", location.pathname); // keep the token out of history
-  status.textContent = "You are the owner of this share.";
-  button.hidden = false;
-  button.addEventListener("click", function () {
-    if (!confirm("Delete this share for everyone? This cannot be undone.")) return;
-    fetch(button.getAttribute("data-api"), { method: "DELETE", headers: { Authorization: "Bearer " + token } })
+  var api = tools.getAttribute("data-api");
+  var auth = { Authorization: "Bearer " + token };
+
+  function say(text) { status.textContent = text; }
+
+  function call(method, path, options) {
+    options = options || {};
+    var headers = Object.assign({}, auth, options.headers || {});
+    return fetch(api + (path || ""), { method: method, headers: headers, body: options.body, credentials: "same-origin" })
       .then(function (response) {
-        if (response.status === 204) {
-          status.textContent = "Deleted. The link no longer works.";
-          button.hidden = true;
+        if (response.status === 204) return null;
+        return response.json().then(function (body) {
+          if (!response.ok) throw new Error(body.error ? body.error.message : "HTTP " + response.status);
+          return body;
+        });
+      });
+  }
+
+  function text(id, value) { document.getElementById(id).textContent = value; }
+
+  function show(info) {
+    text("fact-title", info.title);
+    text("fact-version", String(info.version));
+    text("fact-views", info.max_views ? info.views + " of " + info.max_views : String(info.views));
+    text("fact-expires", info.expires_at ? new Date(info.expires_at).toLocaleString() : "never");
+    text("fact-password", info.protected ? "yes (stored encrypted)" : "no");
+    document.getElementById("set-public-versions").checked = info.versions_public;
+  }
+
+  function listVersions() {
+    return call("GET", "/versions").then(function (versions) {
+      var list = document.getElementById("versions");
+      list.textContent = "";
+      versions.slice().reverse().forEach(function (v) {
+        var item = document.createElement("li");
+        var link = document.createElement("a");
+        link.href = v.url;
+        link.textContent = "Version " + v.version + ": " + v.title + " (" + new Date(v.created_at).toLocaleString() + ")";
+        item.appendChild(link);
+        if (v.current) {
+          item.appendChild(document.createTextNode(" (current)"));
         } else {
-          return response.json().then(function (body) { status.textContent = body.error.message; });
+          var remove = document.createElement("button");
+          remove.type = "button";
+          remove.textContent = "Delete";
+          remove.addEventListener("click", function () {
+            if (!confirm("Delete version " + v.version + "?")) return;
+            call("DELETE", "/versions/" + v.version).then(listVersions).catch(function (e) { say(e.message); });
+          });
+          item.appendChild(document.createTextNode(" "));
+          item.appendChild(remove);
         }
+        list.appendChild(item);
+      });
+    });
+  }
+
+  function refresh() {
+    return call("GET").then(show).then(listVersions);
+  }
+
+  // An owner cookie lets this browser open every version, protected or not.
+  call("POST", "/owner-session")
+    .then(function () { tools.hidden = false; say("You are the owner of this share."); return refresh(); })
+    .catch(function (e) { say(e.message); });
+
+  document.getElementById("update-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var file = document.getElementById("update-file").files[0];
+    if (!file) return;
+    var body = new FormData();
+    body.append("file", file);
+    say("Uploading…");
+    call("PUT", "", { body: body })
+      .then(function (info) { say("Updated: version " + info.version + " is live at the same link."); show(info); return listVersions(); })
+      .catch(function (e) { say(e.message); });
+  });
+
+  document.getElementById("settings-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var changes = { versions_public: document.getElementById("set-public-versions").checked };
+    var expires = document.getElementById("set-expires").value.trim();
+    var views = document.getElementById("set-views").value.trim();
+    var password = document.getElementById("set-password").value;
+    if (expires) changes.expires = expires;
+    if (views) changes.max_views = views === "0" ? null : parseInt(views, 10);
+    if (document.getElementById("set-nopassword").checked) changes.password = null;
+    else if (password) changes.password = password;
+    call("PATCH", "", { body: JSON.stringify(changes), headers: { "Content-Type": "application/json" } })
+      .then(function (info) {
+        document.getElementById("set-password").value = "";
+        say("Saved.");
+        show(info);
+        return call("POST", "/owner-session"); // the access epoch may have changed
       })
-      .catch(function () { status.textContent = "Could not reach the server."; });
+      .catch(function (e) { say(e.message); });
+  });
+
+  document.getElementById("delete-share").addEventListener("click", function () {
+    if (!confirm("Delete this share for everyone? This cannot be undone.")) return;
+    call("DELETE").then(function () {
+      say("Deleted. The link no longer works.");
+      tools.hidden = true;
+    }).catch(function (e) { say(e.message); });
   });
 })();

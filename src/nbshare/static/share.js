@@ -7,10 +7,8 @@
   var base = frame.getAttribute("data-src");
   var ANCHOR = /^#[^\s<>"']{1,300}$/;
 
-  // A deep link like /n/ID#results opens the frame at that section.
-  if (location.hash && ANCHOR.test(location.hash)) {
-    frame.src = base + location.hash;
-  }
+  // Load the frame once; a deep link like /n/ID#results opens it at that section.
+  frame.src = base + (location.hash && ANCHOR.test(location.hash) ? location.hash : "");
 
   function show(hash) {
     if (ANCHOR.test(hash)) history.replaceState(null, "", hash);

@@ -30,6 +30,9 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes:
         """The bytes under `key`; KeyError if there are none."""
 
+    def delete(self, key: str) -> None:
+        """Remove one blob; no error if it is already gone."""
+
     def delete_prefix(self, prefix: str) -> int:
         """Remove every blob whose key starts with `prefix/`; returns how many."""
 
@@ -71,6 +74,12 @@ class FileBlobStore:
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             raise KeyError(key) from None
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        if path.parent.exists():
+            _fsync_dir(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
         folder = self._path(prefix)
@@ -128,6 +137,14 @@ class ObjectBlobStore:
             return bytes(obstore.get(self.store, check_key(key)).bytes())
         except FileNotFoundError:
             raise KeyError(key) from None
+
+    def delete(self, key: str) -> None:
+        import obstore
+
+        try:
+            obstore.delete(self.store, check_key(key))
+        except FileNotFoundError:  # LocalStore says so; S3 and memory stores do not
+            pass
 
     def delete_prefix(self, prefix: str) -> int:
         import obstore

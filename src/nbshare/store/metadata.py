@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine
 
 from .tables import shares, versions
@@ -23,6 +23,19 @@ class ShareRow:
     created_at: datetime
     updated_at: datetime
     current_version: int
+    expires_at: datetime | None = None
+    max_views: int | None = None
+    views: int = 0
+    password_hash: str | None = None
+    key_salt: str | None = None
+    password_wrapped_key: str | None = None
+    owner_wrapped_key: str | None = None
+    access_epoch: int = 0
+    versions_public: bool = False
+
+    @property
+    def protected(self) -> bool:
+        return self.password_hash is not None
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class VersionRow:
     toc: list
     original_key: str
     page_key: str
+    meta_key: str | None = None
 
 
 def _utc(value: datetime) -> datetime:
@@ -92,13 +106,75 @@ class MetadataStore:
             return None
         return _row(ShareRow, row), _row(VersionRow, row)
 
-    def version_keys(self, share_id: str) -> list[str]:
+    def get_version(self, share_id: str, number: int) -> VersionRow | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
+            ).mappings().first()
+        return None if row is None else _row(VersionRow, row)
+
+    def list_versions(self, share_id: str) -> list[VersionRow]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(versions.c.original_key, versions.c.page_key)
-                .where(versions.c.share_id == share_id)
-            ).all()
-        return [key for row in rows for key in row]
+                select(versions).where(versions.c.share_id == share_id).order_by(versions.c.number)
+            ).mappings().all()
+        return [_row(VersionRow, row) for row in rows]
+
+    def add_version(self, version: VersionRow, *, expected_current: int, updated_at: datetime) -> bool:
+        """Insert a version and make it current, unless another update got there first."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(shares)
+                .where((shares.c.id == version.share_id) & (shares.c.current_version == expected_current))
+                .values(current_version=version.number, updated_at=updated_at)
+            ).rowcount
+            if moved != 1:
+                return False
+            conn.execute(versions.insert().values(**asdict(version)))
+        return True
+
+    def update_share(self, share_id: str, versions_changes: dict[int, dict] | None = None, **fields) -> bool:
+        """Change share fields (and, in the same transaction, some versions' fields)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(shares).where(shares.c.id == share_id).values(**fields)).rowcount
+            for number, changes in (versions_changes or {}).items():
+                conn.execute(
+                    update(versions)
+                    .where((versions.c.share_id == share_id) & (versions.c.number == number))
+                    .values(**changes)
+                )
+        return changed == 1
+
+    def count_view(self, share_id: str) -> int | None:
+        """Count one view; None when the share is gone or has used up its views."""
+        with self.engine.begin() as conn:
+            counted = conn.execute(
+                update(shares)
+                .where(
+                    (shares.c.id == share_id)
+                    & ((shares.c.max_views.is_(None)) | (shares.c.views < shares.c.max_views))
+                )
+                .values(views=shares.c.views + 1)
+            ).rowcount
+            if counted != 1:
+                return None
+            return conn.execute(select(shares.c.views).where(shares.c.id == share_id)).scalar_one()
+
+    def delete_version(self, share_id: str, number: int) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
+            ).rowcount == 1
+
+    def expired_ids(self, now: datetime, limit: int = 100) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(
+                conn.execute(
+                    select(shares.c.id)
+                    .where(shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now))
+                    .limit(limit)
+                ).scalars()
+            )
 
     def delete_share(self, share_id: str) -> bool:
         with self.engine.begin() as conn:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -26,6 +29,20 @@ shares = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("current_version", Integer, nullable=False),
+    # Lifetime: checked on every read, and expired rows are purged with their blobs.
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("max_views", Integer, nullable=True),
+    Column("views", Integer, nullable=False, server_default="0"),
+    # Protection (see security/crypto.py): an Argon2id hash, never the password, and the
+    # share's data key only wrapped under the password and under the owner token.
+    Column("password_hash", Text, nullable=True),
+    Column("key_salt", Text, nullable=True),
+    Column("password_wrapped_key", Text, nullable=True),
+    Column("owner_wrapped_key", Text, nullable=True),
+    # Bumped when access changes (new password), so earlier grants stop working.
+    Column("access_epoch", Integer, nullable=False, server_default="0"),
+    Column("versions_public", Boolean, nullable=False, server_default=false()),
+    Index("ix_shares_expires_at", "expires_at"),
 )
 
 versions = Table(
@@ -46,5 +63,8 @@ versions = Table(
     # Blob keys; the rows never say where blobs live, only what they are called.
     Column("original_key", Text, nullable=False),
     Column("page_key", Text, nullable=False),
+    # For protected shares: title, file name, table of contents and the like live in
+    # this sealed blob; the columns above hold neutral placeholders.
+    Column("meta_key", Text, nullable=True),
     ForeignKeyConstraint(["share_id"], ["shares.id"], ondelete="CASCADE"),
 )

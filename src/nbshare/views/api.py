@@ -5,13 +5,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import NbshareError
-from ..shares import CreatedShare, Share
+from ..protection import VersionMeta
+from ..shares import UNSET, CreatedShare, Share
 from ..uploads import read_body
-from .common import links, service, upload_from_form
+from .common import (
+    GRANT_HEADER,
+    PASSWORD_HEADER,
+    Upload,
+    bearer_token,
+    client_address,
+    links,
+    parse_max_views,
+    private,
+    refuse_secrets_in_url,
+    service,
+    set_grant_cookie,
+    upload_from_form,
+    visitor_grant,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["shares"])
 
@@ -37,14 +52,53 @@ class ShareInfo(BaseModel):
     language: str
     cells: int
     version: int
+    protected: bool = Field(description="Whether a password is needed to read it")
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime | None
+    max_views: int | None
     toc: list[TocItem]
 
 
-class CreatedShareInfo(ShareInfo):
+class OwnerShareInfo(ShareInfo):
+    views: int = Field(description="Views of the rendered page so far")
+    versions_public: bool
+
+
+class CreatedShareInfo(OwnerShareInfo):
     manage_url: str = Field(description="Owner's page; the owner token is in its #fragment")
-    owner_token: str = Field(description="Secret that allows deleting (and later updating) the share")
+    owner_token: str = Field(description="Secret that allows updating and deleting the share")
+
+
+class VersionInfo(BaseModel):
+    version: int
+    created_at: datetime
+    title: str
+    filename: str
+    size: int
+    sha256: str
+    current: bool
+    url: str
+
+
+class Settings(BaseModel):
+    """Owner changes; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+    expires: str | None = Field(None, description="1h, 7d, 2026-12-31 or 'never'")
+    max_views: int | None = Field(None, description="Views left before the share is deleted; null: no limit")
+    password: str | None = Field(None, description="New password; null removes the password")
+    versions_public: bool | None = Field(None, description="Whether visitors may open earlier versions")
+
+
+class Unlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str
+
+
+class GrantInfo(BaseModel):
+    grant: str = Field(description=f"Send it back in the {GRANT_HEADER} header")
+    expires_in: int
 
 
 class ErrorBody(BaseModel):
@@ -57,104 +111,192 @@ class ErrorResponse(BaseModel):
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 404, 413, 415, 422)
+    status: {"model": ErrorResponse} for status in (400, 401, 403, 404, 409, 413, 415, 422, 429)
 }
 
 
-def share_info(request: Request, share: Share) -> dict:
-    v = share.version
+def share_info(request: Request, share: Share, *, owner: bool = False) -> dict:
+    meta = share.meta or VersionMeta.of(share.version)
     urls = links(request, share.id)
-    return {
-        "id": share.id,
-        "url": urls.page,
-        "download_url": urls.download,
-        "title": v.title,
-        "filename": v.filename,
-        "size": v.size,
-        "sha256": v.sha256,
-        "nbformat": v.nbformat,
-        "kernel_name": v.kernel_name,
-        "language": v.language,
-        "cells": v.cell_count,
-        "version": v.number,
-        "created_at": share.row.created_at,
-        "updated_at": share.row.updated_at,
-        "toc": v.toc,
+    info = {
+        "id": share.id, "url": urls.page, "download_url": urls.download,
+        "title": meta.title, "filename": meta.filename, "size": meta.size, "sha256": meta.sha256,
+        "nbformat": meta.nbformat, "kernel_name": meta.kernel_name, "language": meta.language,
+        "cells": meta.cell_count, "version": share.version.number, "protected": share.row.protected,
+        "created_at": share.row.created_at, "updated_at": share.row.updated_at,
+        "expires_at": share.row.expires_at, "max_views": share.row.max_views, "toc": meta.toc,
     }
+    if owner:
+        info.update(views=share.row.views, versions_public=share.row.versions_public)
+    return info
 
 
 def created_info(request: Request, created: CreatedShare) -> dict:
-    info = share_info(request, created.share)
+    info = share_info(request, created.share, owner=True)
     info["manage_url"] = links(request, created.share.id).manage(created.owner_token)
     info["owner_token"] = created.owner_token
     return info
 
 
-@router.post(
-    "/shares",
-    status_code=201,
-    response_model=CreatedShareInfo,
-    responses=ERRORS,
-    summary="Publish a notebook",
-    openapi_extra={
-        "requestBody": {
-            "description": "The .ipynb file, either as the raw body or as the `file` field of a form.",
-            "content": {
-                "application/x-ipynb+json": {"schema": {"type": "string", "format": "binary"}},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "file": {"type": "string", "format": "binary"},
-                            "title": {"type": "string"},
-                        },
-                        "required": ["file"],
-                    }
-                },
+async def read_upload(request: Request, filename: str | None, title: str | None) -> Upload:
+    """A notebook sent as the raw body (options in the query and headers) or as a form."""
+    refuse_secrets_in_url(request)
+    limit = request.app.state.settings.max_upload_bytes
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await upload_from_form(request, limit)
+        return Upload(form.data, form.filename or filename, form.title or title, form.password,
+                      form.expires or request.query_params.get("expires"),
+                      form.max_views or parse_max_views(request.query_params.get("max_views")))
+    if content_type in RAW_TYPES or not content_type:
+        return Upload(
+            await read_body(request, limit), filename, title, request.headers.get(PASSWORD_HEADER) or None,
+            request.query_params.get("expires"), parse_max_views(request.query_params.get("max_views")),
+        )
+    raise NbshareError(
+        f"Unsupported Content-Type {content_type!r}: send the notebook as "
+        "application/x-ipynb+json or as multipart/form-data with a 'file' field.",
+        code="unsupported_media_type", status=415,
+    )
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "description": "The .ipynb file, as the raw body or as the `file` field of a form. A password"
+        f" goes in the `{PASSWORD_HEADER}` header (raw body) or the `password` form field,"
+        " never in the URL.",
+        "content": {
+            "application/x-ipynb+json": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string"},
+                        "password": {"type": "string", "format": "password"},
+                        "expires": {"type": "string"},
+                        "max_views": {"type": "integer"},
+                    },
+                    "required": ["file"],
+                }
             },
-        }
-    },
-)
+        },
+    }
+}
+
+
+@router.post("/shares", status_code=201, response_model=CreatedShareInfo, responses=ERRORS,
+             summary="Publish a notebook", openapi_extra=UPLOAD_BODY)
 async def create_share(
     request: Request,
     response: Response,
     filename: str | None = Query(None, description="Original file name (raw uploads)"),
     title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
+    expires: str | None = Query(None, description="1h, 7d, 2026-12-31 or 'never' (raw uploads)"),
+    max_views: int | None = Query(None, description="Delete the share after this many views"),
 ) -> dict:
     """Upload a notebook: it is validated, rendered once and stored. Answers the share's links."""
-    limit = request.app.state.settings.max_upload_bytes
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        data, form_name, form_title = await upload_from_form(request, limit)
-        filename, title = form_name or filename, form_title or title
-    elif content_type in RAW_TYPES or not content_type:
-        data = await read_body(request, limit)
-    else:
-        raise NbshareError(
-            f"Unsupported Content-Type {content_type!r}: send the notebook as "
-            "application/x-ipynb+json or as multipart/form-data with a 'file' field.",
-            code="unsupported_media_type",
-            status=415,
-        )
-    created = await service(request).create(data, filename=filename, title=title)
+    upload = await read_upload(request, filename, title)
+    created = await service(request).create(
+        upload.data, filename=upload.filename, title=upload.title, password=upload.password,
+        expires=upload.expires, max_views=upload.max_views,
+    )
     response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
     return created_info(request, created)
 
 
-@router.get("/shares/{share_id}", response_model=ShareInfo, responses=ERRORS, summary="Describe a share")
-async def get_share(request: Request, share_id: str) -> dict:
-    return share_info(request, await service(request).get(share_id))
+@router.get("/shares/{share_id}", response_model=OwnerShareInfo | ShareInfo, responses=ERRORS,
+            summary="Describe a share")
+async def get_share(request: Request, response: Response, share_id: str) -> dict:
+    """With the owner token (Bearer) also views and settings; a protected share needs a grant."""
+    token = bearer_token(request)
+    share = await service(request).open(share_id, grant=visitor_grant(request, share_id), owner_token=token)
+    if share.row.protected or token:
+        private(response)
+    return share_info(request, share, owner=token is not None)
 
 
-@router.delete("/shares/{share_id}", status_code=204, responses={403: {"model": ErrorResponse}, **ERRORS},
-               summary="Delete a share and everything stored for it")
-async def delete_share(
+@router.put("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
+            summary="Replace the notebook (same link, new version)", openapi_extra=UPLOAD_BODY)
+async def update_share(
     request: Request,
+    response: Response,
     share_id: str,
-    authorization: str | None = Header(None, description="`Bearer <owner token>`"),
-) -> Response:
-    token = None
-    if authorization and authorization.lower().startswith("bearer "):
-        token = authorization[7:].strip()
-    await service(request).delete(share_id, token)
+    filename: str | None = Query(None, description="Original file name (raw uploads)"),
+    title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
+) -> dict:
+    """Needs the owner token (Bearer). Earlier versions stay available to the owner."""
+    upload = await read_upload(request, filename, title)
+    if upload.password is not None or upload.expires is not None or upload.max_views is not None:
+        raise NbshareError("Change the password, expiry or view limit with PATCH.", code="use_patch")
+    share = await service(request).update(share_id, bearer_token(request), upload.data,
+                                          filename=upload.filename, title=upload.title)
+    private(response)
+    return share_info(request, share, owner=True)
+
+
+@router.patch("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
+              summary="Change expiry, view limit, password or version visibility")
+async def configure_share(request: Request, response: Response, share_id: str, changes: Settings) -> dict:
+    """Needs the owner token (Bearer). `"password": null` removes the password."""
+    refuse_secrets_in_url(request)
+    given = changes.model_fields_set
+    share = await service(request).configure(
+        share_id, bearer_token(request),
+        expires=(changes.expires or "never") if "expires" in given else UNSET,
+        max_views=changes.max_views if "max_views" in given else UNSET,
+        password=changes.password if "password" in given else UNSET,
+        versions_public=changes.versions_public if "versions_public" in given else UNSET,
+    )
+    private(response)
+    return share_info(request, share, owner=True)
+
+
+@router.delete("/shares/{share_id}", status_code=204, responses=ERRORS,
+               summary="Delete a share and everything stored for it")
+async def delete_share(request: Request, share_id: str) -> Response:
+    """Needs the owner token (Bearer)."""
+    await service(request).delete(share_id, bearer_token(request))
     return Response(status_code=204)
+
+
+@router.get("/shares/{share_id}/versions", response_model=list[VersionInfo], responses=ERRORS,
+            summary="List a share's versions (owner)")
+async def list_versions(request: Request, response: Response, share_id: str) -> list[dict]:
+    found = await service(request).versions(share_id, bearer_token(request))
+    current = max(v.number for v, _ in found)
+    private(response)
+    return [
+        {"version": v.number, "created_at": v.created_at, "title": m.title, "filename": m.filename,
+         "size": m.size, "sha256": m.sha256, "current": v.number == current,
+         "url": links(request, share_id, v.number).here}
+        for v, m in found
+    ]
+
+
+@router.delete("/shares/{share_id}/versions/{number}", status_code=204, responses=ERRORS,
+               summary="Delete an earlier version (owner)")
+async def delete_version(request: Request, share_id: str, number: int) -> Response:
+    await service(request).delete_version(share_id, bearer_token(request), number)
+    return Response(status_code=204)
+
+
+@router.post("/shares/{share_id}/unlock", response_model=GrantInfo, responses=ERRORS,
+             summary="Trade a share's password for an access grant")
+async def unlock_share(request: Request, response: Response, share_id: str, body: Unlock) -> dict:
+    """The grant is also set as a cookie; API clients send it back in a header."""
+    refuse_secrets_in_url(request)
+    grant = await service(request).unlock(share_id, body.password, client_address(request))
+    set_grant_cookie(request, response, share_id, grant)
+    private(response)
+    return {"grant": grant, "expires_in": int(request.app.state.settings.grant_lifetime)}
+
+
+@router.post("/shares/{share_id}/owner-session", status_code=204, responses=ERRORS,
+             summary="Let this browser read every version as the owner")
+async def owner_session(request: Request, share_id: str) -> Response:
+    grant = await service(request).owner_session(share_id, bearer_token(request))
+    response = Response(status_code=204)
+    set_grant_cookie(request, response, share_id, grant, owner=True)
+    return private(response)
+

@@ -7,10 +7,15 @@ from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..errors import NbshareError
+from ..security import grants
 from ..shares import ShareService
 from ..uploads import MULTIPART_SLACK, too_large
+
+GRANT_HEADER = "X-Nbshare-Grant"  # for API clients; browsers carry the grant in a cookie
+PASSWORD_HEADER = "X-Nbshare-Password"  # raw uploads; never a query parameter
 
 
 def service(request: Request) -> ShareService:
@@ -24,31 +29,112 @@ class Links:
     public_url: str
     frame_url: str
     share_id: str
+    version: int | None = None  # None: the current version
+
+    @property
+    def base(self) -> str:
+        suffix = f"/v/{self.version}" if self.version is not None else ""
+        return f"/n/{self.share_id}{suffix}"
 
     @property
     def page(self) -> str:
         return f"{self.public_url}/n/{self.share_id}"
 
     @property
+    def here(self) -> str:
+        return f"{self.public_url}{self.base}"
+
+    @property
     def download(self) -> str:
-        return f"{self.public_url}/n/{self.share_id}.ipynb"
+        return f"{self.public_url}{self.base}.ipynb"
 
     @property
     def content(self) -> str:
-        return f"{self.frame_url}/n/{self.share_id}/content"
+        return f"{self.frame_url}{self.base}/content"
+
+    @property
+    def unlock(self) -> str:
+        return f"{self.public_url}/n/{self.share_id}/unlock"
 
     def manage(self, owner_token: str) -> str:
         # In the fragment, which browsers never send to the server or in a Referer.
         return f"{self.public_url}/n/{self.share_id}/manage#token={quote(owner_token)}"
 
 
-def links(request: Request, share_id: str) -> Links:
+def links(request: Request, share_id: str, version: int | None = None) -> Links:
     settings = request.app.state.settings
-    return Links(settings.public_url, settings.frame_url, share_id)
+    return Links(settings.public_url, settings.frame_url, share_id, version)
 
 
-async def upload_from_form(request: Request, limit: int) -> tuple[bytes, str | None, str | None]:
-    """(file bytes, file name, title) from a multipart form with a `file` field."""
+def refuse_secrets_in_url(request: Request) -> None:
+    for name in ("password", "token", "owner_token", "grant"):
+        if name in request.query_params:
+            raise NbshareError(
+                f"Never put a {name.replace('_', ' ')} in a URL (URLs end up in logs and "
+                "browser history); send it in the request body or a header.",
+                code="secret_in_url",
+            )
+
+
+def visitor_grant(request: Request, share_id: str) -> str | None:
+    return request.cookies.get(grants.cookie_name(share_id)) or request.headers.get(GRANT_HEADER)
+
+
+def owner_grant(request: Request, share_id: str) -> str | None:
+    return request.cookies.get(grants.cookie_name(share_id, owner=True))
+
+
+def bearer_token(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    return value[7:].strip() or None if value.lower().startswith("bearer ") else None
+
+
+def set_grant_cookie(request: Request, response: Response, share_id: str, grant: str, *,
+                     owner: bool = False) -> None:
+    settings = request.app.state.settings
+    response.set_cookie(
+        grants.cookie_name(share_id, owner=owner), grant,
+        max_age=int(settings.grant_lifetime), path="/", httponly=True, samesite="strict",
+        secure=settings.public_url.startswith("https://"),
+    )
+
+
+def private(response: Response) -> Response:
+    """Protected content must not sit in shared caches or the browser's disk cache."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    filename: str | None
+    title: str | None
+    password: str | None
+    expires: str | None
+    max_views: int | None
+
+
+def _text(form, name: str) -> str | None:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def parse_max_views(value: str | None) -> int | None:
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise NbshareError("max_views must be a whole number.", code="bad_max_views") from None
+
+
+async def upload_from_form(request: Request, limit: int) -> Upload:
+    """The fields of a multipart upload: `file`, and optional title, password, expires, max_views."""
     form = await request.form(max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
@@ -58,5 +144,12 @@ async def upload_from_form(request: Request, limit: int) -> tuple[bytes, str | N
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise too_large(limit)
-    title = form.get("title")
-    return data, upload.filename, title if isinstance(title, str) else None
+    password = form.get("password")
+    return Upload(
+        data=data,
+        filename=upload.filename,
+        title=_text(form, "title"),
+        password=password if isinstance(password, str) and password != "" else None,
+        expires=_text(form, "expires"),
+        max_views=parse_max_views(_text(form, "max_views")),
+    )
