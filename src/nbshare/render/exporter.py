@@ -20,7 +20,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 
-from .headings import HeadingIndex
+from .headings import HeadingIndex, explicit_ids
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -55,6 +55,21 @@ def normalize_widget_state(metadata: NotebookNode) -> None:
         del metadata["widgets"]
 
 
+def notebook_ids(nb: NotebookNode) -> set[str]:
+    """Ids the notebook's own HTML already uses, which heading anchors must avoid."""
+    found: set[str] = set()
+    for cell in nb.cells:
+        if cell.cell_type in ("markdown", "raw") and isinstance(cell.get("source"), str):
+            found |= explicit_ids(cell.source)
+        for output in cell.get("outputs", []):
+            data = output.get("data") if isinstance(output, dict) else None
+            for mime in ("text/html", "text/markdown", "image/svg+xml"):
+                value = data.get(mime) if isinstance(data, dict) else None
+                if isinstance(value, str):
+                    found |= explicit_ids(value)
+    return found
+
+
 class _LenientRenderer(IPythonRenderer):
     def _embed_image_or_attachment(self, src: str) -> str:
         name = src[len("attachment:") :] if src.startswith("attachment:") else None
@@ -85,6 +100,7 @@ class ShareExporter(HTMLExporter):
         self.widget_renderer_url = f"{static_url}/vendor/html-manager-embed-amd.js"
         self.embed_images = False  # never read files next to the server process
         self.sanitize_html = False  # notebook HTML is contained by the sandbox, not edited
+        self.exclude_output_stdin = False  # input() prompts and answers, shown as in JupyterLab
         self._headings = HeadingIndex()
 
     @property
@@ -118,7 +134,7 @@ class ShareExporter(HTMLExporter):
             cell.pop("id", None)
             cell.metadata["nbshare_anchor"] = anchor
             anchors.append(anchor)
-        self._headings = HeadingIndex(reserved=set(anchors))
+        self._headings = HeadingIndex(reserved=set(anchors) | notebook_ids(nb))
         normalize_widget_state(nb.metadata)
         resources = dict(resources or {})
         resources["nbshare"] = {"static_url": self.static_url}

@@ -8,15 +8,25 @@ permalink. The same pass records the table of contents, so the two cannot disagr
 
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
-HEADING_RE = re.compile(r"<h([1-6])\b([^>]*)>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+HEADING_OPEN_RE = re.compile(r"<h([1-6])\b([^>]*)>", re.IGNORECASE)
+HEADING_CLOSE_RE = re.compile(r"</h([1-6])\s*>", re.IGNORECASE)
 ID_ATTR_RE = re.compile(r"""\s(?:id|name)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
 TAG_RE = re.compile(r"<[^>]*>")
 ANCHOR_LINK_RE = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.DOTALL)
+# id= (or name=) written by the notebook's author or outputs on anything but a heading:
+# a heading anchor must not take one of them (pandas-bokeh's docs put <p id="lineplot">
+# above "## Lineplot"). Headings' own ids are replaced, so they are not collected.
+# A tag stops at the next "<" (a "<" inside an attribute value is rare), so each
+# character is scanned once: linear on megabytes of output HTML with scripts full of "<".
+START_TAG_RE = re.compile(r"<([a-z][^\s<>/]*)([^<>]*)>", re.IGNORECASE)
+ID_VALUE_RE = re.compile(r"""\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
+HEADING_TAG_RE = re.compile(r"h[1-6]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,17 @@ def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).strip().lower()
     kept = [c if (c.isalnum() or c in "-_") else " " for c in text]
     return "-".join("".join(kept).split())
+
+
+def explicit_ids(html_text: str) -> set[str]:
+    """Ids already present in notebook-supplied HTML (markdown, raw cells, outputs)."""
+    found = set()
+    for tag in START_TAG_RE.finditer(html_text):
+        if HEADING_TAG_RE.fullmatch(tag.group(1)) or "=" not in tag.group(2):
+            continue
+        for value in ID_VALUE_RE.finditer(tag.group(2)):
+            found.add(next(g for g in value.groups() if g is not None))
+    return found
 
 
 def plain_text(fragment: str) -> str:
@@ -58,11 +79,31 @@ class HeadingIndex:
         return anchor
 
     def annotate(self, cell_html: str) -> str:
-        """Give every heading in a markdown cell's HTML an anchor and a permalink."""
-        return HEADING_RE.sub(self._replace, cell_html)
+        """Give every heading in a markdown cell's HTML an anchor and a permalink.
 
-    def _replace(self, match: re.Match) -> str:
-        level, attrs, inner = int(match.group(1)), match.group(2), match.group(3)
+        Opening and closing heading tags are found in one pass and paired with a
+        bisect, so a cell full of unclosed `<h1>` costs n log n, not the n² of a
+        lazy `<h1>.*?</h1>` regex."""
+        closes: dict[str, list[int]] = {}
+        for tag in HEADING_CLOSE_RE.finditer(cell_html):
+            closes.setdefault(tag.group(1), []).append(tag.start())
+        out, position = [], 0
+        for tag in HEADING_OPEN_RE.finditer(cell_html):
+            if tag.start() < position:
+                continue  # inside a heading already handled
+            ends = closes.get(tag.group(1), [])
+            i = bisect.bisect_left(ends, tag.end())
+            if i == len(ends):
+                continue
+            close = HEADING_CLOSE_RE.match(cell_html, ends[i])
+            assert close is not None
+            out.append(cell_html[position : tag.start()])
+            out.append(self._heading(int(tag.group(1)), tag.group(2), cell_html[tag.end() : ends[i]]))
+            position = close.end()
+        out.append(cell_html[position:])
+        return "".join(out)
+
+    def _heading(self, level: int, attrs: str, inner: str) -> str:
         inner = ANCHOR_LINK_RE.sub("", inner)
         text = plain_text(inner)
         anchor = self.anchor_for(text)
@@ -83,7 +124,7 @@ def nest(entries: list[TocEntry]) -> list[dict]:
     for entry in entries:
         while len(stack) > 1 and stack[-1][0] >= entry.level:
             stack.pop()
-        node = {"entry": entry, "children": []}
-        stack[-1][1].append(node)
-        stack.append((entry.level, node["children"]))
+        children: list[dict] = []
+        stack[-1][1].append({"entry": entry, "children": children})
+        stack.append((entry.level, children))
     return root

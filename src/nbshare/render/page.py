@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from html import escape
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -35,11 +36,16 @@ def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int =
     node, info = parse(data, filename=filename, max_depth=max_depth)
     exporter = _exporter(static_url)
     try:
-        html, resources = exporter.from_notebook_node(copy.deepcopy(node))
+        stem = filename.removesuffix(".ipynb")
+        html, resources = exporter.from_notebook_node(copy.deepcopy(node), {"metadata": {"name": stem}})
     except BadNotebook:
         raise
     except RecursionError:
         raise BadNotebook("The notebook is nested too deeply to render.", code="too_deep") from None
     except Exception as exc:  # nbconvert raises many kinds; the uploader needs the gist
         raise RenderFailed(f"The notebook could not be rendered: {type(exc).__name__}: {exc}") from None
-    return RenderedPage(html=html.encode("utf-8"), info=info, toc=list(resources["toc"]))
+    toc = list(resources["toc"])
+    if not info.title and toc:
+        # nbconvert titles the page after the file; the first heading says more.
+        html = html.replace(f"<title>{escape(stem)}</title>", f"<title>{escape(toc[0].text)}</title>", 1)
+    return RenderedPage(html=html.encode("utf-8"), info=info, toc=toc)
