@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from html import escape
 from dataclasses import dataclass, field
 from functools import lru_cache
+from html import escape
 
 from ..errors import BadNotebook, RenderFailed
 from ..notebook import NotebookInfo, parse
