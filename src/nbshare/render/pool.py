@@ -37,7 +37,12 @@ WARM_UP_NOTEBOOK = (
 
 
 def _warm(static_url: str) -> bool:
-    # A real render, not just an import: Jinja compiles nbconvert's templates on first use.
+    # A real render, not just an import: Jinja compiles nbconvert's templates on first use,
+    # and nbformat builds a schema validator per format version on first use.
+    import nbformat.validator
+
+    for minor in range(6):
+        nbformat.validator.get_validator(version=4, version_minor=minor)
     render_page(WARM_UP_NOTEBOOK, filename="warm-up.ipynb", static_url=static_url)
     return True
 
