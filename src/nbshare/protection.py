@@ -8,6 +8,7 @@ original and page. Everything here is synchronous and pure apart from the blob s
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import asdict, dataclass, replace
 
 from .security import crypto
@@ -46,7 +47,11 @@ class VersionMeta:
 
 
 def blob_keys(share_id: str, number: int, *, sealed: bool) -> dict[str, str | None]:
-    prefix, suffix = f"shares/{share_id}/v{number}", SEALED_SUFFIX if sealed else ""
+    # Sealed blobs get a fresh random tag in their names, so resealing under a new key
+    # (a password change) writes new blobs beside the old ones instead of over them: the
+    # rows switch to the new blobs in one commit, and a crash before it loses nothing.
+    prefix = f"shares/{share_id}/v{number}"
+    suffix = f".{secrets.token_hex(4)}{SEALED_SUFFIX}" if sealed else ""
     return {
         "original_key": f"{prefix}/original.ipynb{suffix}",
         "page_key": f"{prefix}/page.html{suffix}",

@@ -48,12 +48,14 @@ class WrongPassword(NbshareError):
 class Share:
     """A share as a handler sees it: its row, the version looked at, and what may be shown.
 
-    `meta` is None and `data_key` absent while a protected share is locked."""
+    `meta` is None and `data_key` absent while a protected share is locked. `as_owner`:
+    opened with the owner token or a valid owner session, not merely with such a cookie."""
 
     row: ShareRow
     version: VersionRow
     meta: VersionMeta | None
     data_key: bytes | None = None
+    as_owner: bool = False
 
     @property
     def id(self) -> str:
@@ -231,7 +233,10 @@ class ShareService:
         return await self.open(share_id, owner_token=owner_token)
 
     async def _reprotect(self, row: ShareRow, owner_token: str | None, password: object):
-        """Seal (or unseal) every version for a new password, or none."""
+        """Seal every version under a new data key for a new password, or unseal them (None).
+
+        A new password gets a new data key, so whoever learnt the old password and kept a
+        copy of the old wrapped key cannot read what is stored from now on."""
         assert owner_token is not None
         old_key = self._owner_data_key(row, owner_token)
         fields: dict = {"access_epoch": row.access_epoch + 1}
@@ -242,7 +247,7 @@ class ShareService:
             check_password_text(password)  # type: ignore[arg-type]
             async with self.hashing:
                 protected, new_key = await anyio.to_thread.run_sync(
-                    _protect, row, password, owner_token, old_key
+                    _protect, row, password, owner_token  # type: ignore[arg-type]
                 )
             fields.update(
                 password_hash=protected.password_hash, key_salt=protected.key_salt,
@@ -288,7 +293,9 @@ class ShareService:
         row, current = await self._lookup(share_id)
         now = self.clock()
         owner = grants.read(self.server_key, owner_grant, share_id, owner=True, now=now)
-        is_owner = (owner is not None and owner.epoch == row.access_epoch) or (
+        if owner is not None and owner.epoch != row.access_epoch:
+            owner = None  # from before a password change: its data key is no longer the share's
+        is_owner = owner is not None or (
             owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash)
         )
         target = current
@@ -300,7 +307,7 @@ class ShareService:
                 raise NotFound(GONE)
             target = found
         if not row.protected:
-            return Share(row, target, VersionMeta.of(target))
+            return Share(row, target, VersionMeta.of(target), as_owner=is_owner)
         data_key = None
         if is_owner:
             data_key = owner.data_key if owner and owner.data_key else (
@@ -313,7 +320,7 @@ class ShareService:
         if data_key is None:
             raise PasswordRequired("This share is protected by a password.")
         meta = await anyio.to_thread.run_sync(protection.read_meta, self.blobs, target, data_key)
-        return Share(row, target, meta, data_key)
+        return Share(row, target, meta, data_key, as_owner=is_owner)
 
     async def read(self, share: Share, which: str) -> bytes:
         """The original notebook ('original') or the rendered page ('page'), decrypted."""
@@ -420,10 +427,10 @@ def _check_max_views(max_views: object) -> None:
         raise NbshareError("max_views must be a whole number of at least 1.", code="bad_max_views")
 
 
-def _protect(row: ShareRow, password: str, owner_token: str,
-             data_key: bytes | None = None) -> tuple[ShareRow, bytes]:
-    """Protection fields for `row` under `password` (Argon2id runs here, in a thread)."""
-    data_key = data_key or crypto.new_data_key()
+def _protect(row: ShareRow, password: str, owner_token: str) -> tuple[ShareRow, bytes]:
+    """Protection fields for `row` under `password`, with a new data key (Argon2id runs
+    here, in a thread)."""
+    data_key = crypto.new_data_key()
     salt = crypto.new_salt()
     password_kek = crypto.password_key(password, salt)
     owner_kek = crypto.token_key(owner_token, salt)

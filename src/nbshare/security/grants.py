@@ -76,7 +76,8 @@ def read(key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: 
         body = json.loads(open_sealed(key.bytes, unb64(token), _context(share_id, owner)))
     except (DecryptionFailed, ValueError, TypeError):
         return None
-    if body.get("s") != share_id or body.get("o") is not owner or body.get("x", 0) < now.timestamp():
+    # Expired at `x` itself, as shares are at `expires_at` (shares.py, `_expired`).
+    if body.get("s") != share_id or body.get("o") is not owner or body.get("x", 0) <= now.timestamp():
         return None
     return Grant(
         share_id=share_id, version=body.get("v"), epoch=body.get("e", -1), expires=body["x"],

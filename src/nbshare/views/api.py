@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import NbshareError
@@ -28,7 +28,8 @@ from .common import (
     visitor_grant,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["shares"])
+# Every route refuses secrets in its query string, so none can forget to.
+router = APIRouter(prefix="/api/v1", tags=["shares"], dependencies=[Depends(refuse_secrets_in_url)])
 
 RAW_TYPES = ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain")
 
@@ -140,7 +141,6 @@ def created_info(request: Request, created: CreatedShare) -> dict:
 
 async def read_upload(request: Request, filename: str | None, title: str | None) -> Upload:
     """A notebook sent as the raw body (options in the query and headers) or as a form."""
-    refuse_secrets_in_url(request)
     limit = request.app.state.settings.max_upload_bytes
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
@@ -213,7 +213,7 @@ async def get_share(request: Request, response: Response, share_id: str) -> dict
     share = await service(request).open(share_id, grant=visitor_grant(request, share_id), owner_token=token)
     if share.row.protected or token:
         private(response)
-    return share_info(request, share, owner=token is not None)
+    return share_info(request, share, owner=share.as_owner)  # a wrong token gets the visitor's view
 
 
 @router.put("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
@@ -239,7 +239,6 @@ async def update_share(
               summary="Change expiry, view limit, password or version visibility")
 async def configure_share(request: Request, response: Response, share_id: str, changes: Settings) -> dict:
     """Needs the owner token (Bearer). `"password": null` removes the password."""
-    refuse_secrets_in_url(request)
     given = changes.model_fields_set
     share = await service(request).configure(
         share_id, bearer_token(request),
@@ -285,7 +284,6 @@ async def delete_version(request: Request, share_id: str, number: int) -> Respon
              summary="Trade a share's password for an access grant")
 async def unlock_share(request: Request, response: Response, share_id: str, body: Unlock) -> dict:
     """The grant is also set as a cookie; API clients send it back in a header."""
-    refuse_secrets_in_url(request)
     grant = await service(request).unlock(share_id, body.password, client_address(request))
     set_grant_cookie(request, response, share_id, grant)
     private(response)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..render.headings import TocEntry, nest
@@ -22,7 +22,8 @@ from .common import (
     visitor_grant,
 )
 
-router = APIRouter(include_in_schema=False)
+# Every page refuses secrets in its query string, so none can forget to.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_secrets_in_url)])
 
 
 def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
@@ -42,7 +43,6 @@ def human_size(size: int) -> str:
 
 
 async def open_share(request: Request, share_id: str, version: int | None = None) -> Share:
-    refuse_secrets_in_url(request)
     return await service(request).open(
         share_id, version=version, grant=visitor_grant(request, share_id),
         owner_grant=owner_grant(request, share_id),
@@ -108,7 +108,7 @@ async def _content(request: Request, share_id: str, version: int | None) -> Resp
     """The stored nbconvert page, served in a CSP sandbox (an opaque origin)."""
     share = await open_share(request, share_id, version)
     html = await service(request).read(share, "page")
-    if share.is_current and owner_grant(request, share_id) is None:
+    if share.is_current and not share.as_owner:
         await service(request).count_view(share)  # the owner previewing is not a view
     return guarded(share, Response(
         html,
@@ -153,7 +153,6 @@ async def version_content(request: Request, share_id: str, number: int) -> Respo
 @router.post("/n/{share_id}/unlock")
 async def unlock(request: Request, share_id: str) -> Response:
     """The unlock form: a right password sets a grant cookie and returns to the share."""
-    refuse_secrets_in_url(request)
     form = await request.form(max_files=0, max_fields=2, max_part_size=4096)
     password = form.get("password")
     urls = links(request, share_id)

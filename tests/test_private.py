@@ -1,0 +1,600 @@
+"""Private and ephemeral shares, through the in-process app on a controllable clock:
+passwords and grants, encryption at rest, throttling, expiry, view limits, updates,
+versions, purge and delete."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PUBLIC_URL, minimal_notebook, nb_bytes, stored_state
+from nbshare.app import create_app
+from nbshare.security import crypto, grants
+from nbshare.security.throttle import HashLimiter, TooManyAttempts
+from nbshare.settings import Settings
+from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
+
+MARKER = "Zebrå-q7Xk2-secret"  # non-ASCII, so its JSON-escaped form differs from its UTF-8
+PASSWORD = "hunter2-Vq8#long-pass"  # noqa: S105
+NEW_PASSWORD = "second-Pw9!rotation"  # noqa: S105
+WRONG = "not-the-password-1"
+GONE = "does not exist or has expired"
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The service's idea of now, moved by hand."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(T0)
+
+
+@pytest.fixture
+def app(settings, renderer, clock):  # overrides conftest's: every app here runs on `clock`
+    return create_app(settings, renderer=renderer, clock=clock)
+
+
+@pytest.fixture
+def visitor(app):
+    """A second browser: its own cookie jar and address."""
+    return TestClient(app, client=("10.0.0.9", 40000))
+
+
+def app_with(tmp_path, renderer, clock, **overrides):
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, **overrides)
+    return create_app(settings, renderer=renderer, clock=clock)
+
+
+def secret_notebook(marker: str = MARKER) -> dict:
+    """The marker in the title, a markdown cell, a code cell and an output."""
+    nb = minimal_notebook(title=f"Notes {marker}")
+    nb["cells"] = [
+        {"cell_type": "markdown", "id": "md", "metadata": {},
+         "source": f"# Heading {marker}\n\nText {marker}"},
+        {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": 1,
+         "source": f"print('{marker}')",
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{marker}\n"}]},
+    ]
+    return nb
+
+
+SECRET = nb_bytes(secret_notebook())
+
+
+def forms(text: str) -> list[bytes]:
+    """How a string may appear in stored or served bytes: UTF-8, JSON-escaped, its ASCII core."""
+    return [text.encode(), json.dumps(text)[1:-1].encode(), re.sub(r"[^\x20-\x7e]", "", text).encode()]
+
+
+def reveals(blob: bytes, text: str = MARKER) -> bool:
+    return any(form in blob for form in forms(text))
+
+
+def shown(r) -> bytes:
+    return r.content + str(r.headers).encode()
+
+
+def create(client, data: bytes = SECRET, *, password: str | None = None, **params) -> dict:
+    headers = {"Content-Type": "application/x-ipynb+json"}
+    if password is not None:
+        headers[PASSWORD_HEADER] = password
+    params = {"filename": f"{MARKER}.ipynb", "title": f"T {MARKER}", **params}
+    r = client.post("/api/v1/shares", params=params, content=data, headers=headers)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def owner(body: dict) -> dict:
+    return {"Authorization": f"Bearer {body['owner_token']}"}
+
+
+def unlock(client, share_id: str, password: str):
+    return client.post(f"/api/v1/shares/{share_id}/unlock", json={"password": password})
+
+
+def grant_for(client, share_id: str, password: str = PASSWORD) -> str:
+    r = unlock(client, share_id, password)
+    assert r.status_code == 200, r.text
+    return r.json()["grant"]
+
+
+def update(client, body: dict, data: bytes):
+    return client.put(f"/api/v1/shares/{body['id']}", content=data,
+                      headers={**owner(body), "Content-Type": "application/x-ipynb+json"})
+
+
+def owner_cookie(client, body: dict) -> str:
+    """The owner-session cookie, as a Cookie header for another client."""
+    r = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=owner(body))
+    assert r.status_code == 204, r.text
+    name = grants.cookie_name(body["id"], owner=True)
+    return f"{name}={r.cookies[name]}"
+
+
+def files_under(folder: Path) -> list[Path]:
+    return [p for p in Path(folder).rglob("*") if p.is_file()]
+
+
+# Everything a visitor can ask about one share; {id} is filled in.
+PATHS = ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/n/{id}/v/1", "/n/{id}/v/1/content",
+         "/n/{id}/v/1.ipynb", "/n/{id}/manage", "/api/v1/shares/{id}", "/api/v1/shares/{id}/versions")
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+
+def test_only_an_argon2id_hash_of_the_password_is_stored(client, app):
+    body = create(client, password=PASSWORD)
+    assert body["protected"] is True
+    row = app.state.service.metadata.get_share(body["id"])[0]
+    match = re.fullmatch(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+",
+                         row.password_hash)
+    assert match, row.password_hash
+    memory_kib, time_cost, lanes = map(int, match.groups())
+    assert memory_kib >= 19 * 1024 and time_cost >= 2 and lanes >= 1
+    assert PASSWORD not in str(row)
+
+
+@pytest.mark.parametrize("credential", ["none", "forged cookies", "wrong bearer", "wrong password",
+                                        "other share's grant", "other share's owner session"])
+def test_without_the_right_password_no_path_reveals_any_content(client, credential):
+    body = create(client, password=PASSWORD)
+    share_id = body["id"]
+    headers: dict[str, str] = {}
+    if credential == "forged cookies":
+        headers["Cookie"] = (f"{grants.cookie_name(share_id)}=AAAA; "
+                             f"{grants.cookie_name(share_id, owner=True)}=AAAA")
+        headers[GRANT_HEADER] = crypto.b64(b"NBS1" + bytes(60))
+    elif credential == "wrong bearer":
+        headers["Authorization"] = "Bearer " + body["owner_token"][:-2] + "xx"
+    elif credential == "wrong password":
+        r = unlock(client, share_id, WRONG)
+        assert r.status_code == 401 and "not right" in r.json()["error"]["message"]
+        assert "set-cookie" not in r.headers and not reveals(shown(r))
+    elif credential.startswith("other share"):
+        other = create(client, password=PASSWORD)
+        if credential == "other share's grant":
+            stolen = grant_for(client, other["id"])
+            headers[GRANT_HEADER] = stolen
+            headers["Cookie"] = f"{grants.cookie_name(share_id)}={stolen}"
+        else:
+            value = owner_cookie(client, other).split("=", 1)[1]
+            headers["Cookie"] = f"{grants.cookie_name(share_id, owner=True)}={value}"
+        client.cookies.clear()
+    for path in PATHS:
+        r = client.get(path.format(id=share_id), headers=headers)
+        assert r.status_code in (401, 403, 404) or path.endswith("/manage"), (path, r.status_code)
+        assert not reveals(shown(r)), path
+        assert SECRET not in r.content, path
+
+
+def test_right_password_opens_every_path_and_later_loads_skip_argon2(client, monkeypatch):
+    body = create(client, password=PASSWORD)
+    share_id = body["id"]
+    calls = {"check_password": 0, "password_key": 0}
+    for name in calls:
+        real = getattr(crypto, name)
+
+        def counted(*args, _real=real, _name=name):
+            calls[_name] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(crypto, name, counted)
+    r = unlock(client, share_id, PASSWORD)
+    assert r.status_code == 200 and r.json()["expires_in"] == 12 * 3600
+    assert r.headers["cache-control"] == "private, no-store"
+    assert calls == {"check_password": 1, "password_key": 1}
+    grant = r.json()["grant"]
+    for _ in range(2):  # with the cookie the unlock set
+        page = client.get(f"/n/{share_id}")
+        assert page.status_code == 200 and f"T {MARKER}" in page.text and "Heading" in page.text
+        content = client.get(f"/n/{share_id}/content")
+        assert content.status_code == 200 and content.text.count(MARKER) >= 3
+        download = client.get(f"/n/{share_id}.ipynb")
+        assert download.content == SECRET
+        for r in (page, content, download):
+            assert r.headers["cache-control"] == "private, no-store", r.url
+    client.cookies.clear()  # API clients send the grant in a header
+    api = client.get(f"/api/v1/shares/{share_id}", headers={GRANT_HEADER: grant})
+    assert api.json()["title"] == f"T {MARKER}" and api.json()["filename"] == f"{MARKER}.ipynb"
+    assert api.headers["cache-control"] == "private, no-store"
+    assert calls == {"check_password": 1, "password_key": 1}  # no Argon2 after the unlock
+
+
+def test_unlock_form_sets_a_cookie_and_a_wrong_password_says_so(client):
+    share_id = create(client, password=PASSWORD)["id"]
+    wrong = client.post(f"/n/{share_id}/unlock", data={"password": WRONG})
+    assert wrong.status_code == 401 and "That password is not right." in wrong.text
+    assert wrong.headers["cache-control"] == "private, no-store" and not reveals(shown(wrong))
+    right = client.post(f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False)
+    assert right.status_code == 303 and right.headers["location"] == f"{PUBLIC_URL}/n/{share_id}"
+    cookie = right.headers["set-cookie"]
+    assert "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+    assert client.get(f"/n/{share_id}.ipynb").content == SECRET
+
+
+def test_a_grant_expires_after_grant_lifetime(client, clock):
+    share_id = create(client, password=PASSWORD)["id"]
+    grant = grant_for(client, share_id)
+    client.cookies.clear()
+    clock.advance(seconds=12 * 3600 - 1)
+    assert client.get(f"/n/{share_id}.ipynb", headers={GRANT_HEADER: grant}).content == SECRET
+    clock.advance(seconds=1)
+    late = client.get(f"/n/{share_id}.ipynb", headers={GRANT_HEADER: grant})
+    assert late.status_code == 401 and not reveals(shown(late))
+
+
+@pytest.mark.parametrize("name", ["password", "token", "owner_token", "grant"])
+def test_secrets_in_the_url_are_refused(client, name):
+    body = create(client, nb_bytes(minimal_notebook()))
+    share_id = body["id"]
+    query = {name: "s3cret"}
+    for method, path in [
+        ("POST", "/api/v1/shares"), ("GET", f"/api/v1/shares/{share_id}"),
+        ("PATCH", f"/api/v1/shares/{share_id}"), ("DELETE", f"/api/v1/shares/{share_id}"),
+        ("GET", f"/api/v1/shares/{share_id}/versions"), ("POST", f"/api/v1/shares/{share_id}/unlock"),
+        ("POST", f"/api/v1/shares/{share_id}/owner-session"), ("GET", f"/n/{share_id}"),
+        ("GET", f"/n/{share_id}/content"), ("GET", f"/n/{share_id}.ipynb"), ("POST", f"/n/{share_id}/unlock"),
+        ("GET", f"/n/{share_id}/manage"),
+    ]:
+        r = client.request(method, path, params=query, headers=owner(body))
+        assert r.status_code == 400, (method, path, r.status_code)
+        if path.startswith("/api/"):
+            assert r.json()["error"]["code"] == "secret_in_url", (method, path)
+        else:
+            assert "Never put a" in r.text, path
+    assert client.get(f"/n/{share_id}").status_code == 200  # the DELETE above was refused
+
+
+# --- throttling and the hash limiter ---------------------------------------------------------
+
+
+def test_guessing_is_throttled_per_client_and_then_per_share(tmp_path, renderer, clock, monkeypatch):
+    app = app_with(tmp_path, renderer, clock, unlock_attempts=2, unlock_attempts_per_share=3)
+    first, second, third = (TestClient(app, client=(f"10.0.0.{n}", 1000)) for n in (1, 2, 3))
+    share_id = create(first, password=PASSWORD)["id"]
+    hashed = []
+    real = crypto.check_password
+    monkeypatch.setattr(crypto, "check_password", lambda *a: hashed.append(1) or real(*a))
+    for _ in range(2):
+        r = unlock(first, share_id, WRONG)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "wrong_password"
+    for attempt in (WRONG, PASSWORD):  # once throttled, even the right password waits
+        r = unlock(first, share_id, attempt)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+        assert 1 <= int(r.headers["retry-after"]) <= 61
+    form = first.post(f"/n/{share_id}/unlock", data={"password": PASSWORD})
+    assert form.status_code == 429 and "retry-after" in form.headers
+    assert unlock(second, share_id, WRONG).status_code == 401  # another client: still allowed
+    for client in (second, third):  # ...until the share's own limit
+        assert unlock(client, share_id, PASSWORD).status_code == 429
+    assert len(hashed) == 3  # refused attempts cost no Argon2
+
+
+def test_hash_limiter_bounds_concurrent_and_queued_checks():
+    async def scenario():
+        limiter = HashLimiter(concurrent=2, queue=1)
+        release, inside, peak = asyncio.Event(), [0], [0]
+
+        async def check():
+            async with limiter:
+                inside[0] += 1
+                peak[0] = max(peak[0], inside[0])
+                await release.wait()
+                inside[0] -= 1
+            return "done"
+
+        tasks = [asyncio.create_task(check()) for _ in range(6)]
+        await asyncio.sleep(0.05)
+        release.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        after = await check()  # capacity comes back
+        return results, peak[0], after
+
+    results, peak, after = asyncio.run(scenario())
+    assert results.count("done") == 3 and peak == 2 and after == "done"
+    refused = [r for r in results if r != "done"]
+    assert len(refused) == 3 and all(isinstance(r, TooManyAttempts) and r.retry_after > 0 for r in refused)
+
+
+# --- gone is gone ---------------------------------------------------------------------------
+
+
+def test_unknown_expired_deleted_and_burned_shares_answer_the_same_404(client, clock):
+    public = nb_bytes(minimal_notebook())
+    expired = create(client, public, expires="1h")["id"]
+    expired_protected = create(client, expires="1h", password=PASSWORD)["id"]
+    deleted = create(client, public)
+    assert client.delete(f"/api/v1/shares/{deleted['id']}", headers=owner(deleted)).status_code == 204
+    burned = create(client, public, max_views=1)["id"]
+    assert client.get(f"/n/{burned}/content").status_code == 200
+    clock.advance(hours=1)
+    ids = {"unknown": "AAAAAAAAAAAAAAAAAAAAAAAA", "expired": expired, "expired protected": expired_protected,
+           "deleted": deleted["id"], "burned": burned}
+    for path in ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/api/v1/shares/{id}"):
+        bodies = set()
+        for kind, share_id in ids.items():
+            r = client.get(path.format(id=share_id))
+            assert r.status_code == 404 and GONE in r.text, (path, kind)
+            bodies.add(r.content)
+        assert len(bodies) == 1, path  # nothing tells the cases apart
+    assert stored_state(client.app) == ((0, 0), [])
+
+
+# --- expiry ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expires, expected", [
+    ("1h", T0 + timedelta(hours=1)),
+    ("3d", T0 + timedelta(days=3)),
+    ("2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)),  # a date: the end of that day, UTC
+    ("2026-06-01T20:30:00+02:00", datetime(2026, 6, 1, 18, 30, tzinfo=UTC)),
+])
+def test_expiry_takes_effect_at_the_exact_boundary(client, clock, expires, expected):
+    body = create(client, nb_bytes(minimal_notebook()), expires=expires)
+    assert datetime.fromisoformat(body["expires_at"]) == expected
+    clock.now = expected - timedelta(microseconds=1)
+    assert client.get(f"/n/{body['id']}/content").status_code == 200
+    clock.now = expected
+    assert client.get(f"/n/{body['id']}/content").status_code == 404
+    assert stored_state(client.app) == ((0, 0), [])  # an expired share found on read is removed
+
+
+def test_the_operators_max_expiry_is_enforced(tmp_path, renderer, clock):
+    with TestClient(app_with(tmp_path, renderer, clock, max_expiry="7d")) as client:
+        data = nb_bytes(minimal_notebook())
+        for too_long in ("8d", "2026-06-09", "never"):
+            r = client.post("/api/v1/shares", params={"expires": too_long}, content=data)
+            assert r.status_code == 400, too_long
+            error = r.json()["error"]
+            assert error["code"] == "bad_expiry" and "1 week" in error["message"], error
+        assert stored_state(client.app) == ((0, 0), [])
+        default = create(client, data)
+        assert datetime.fromisoformat(default["expires_at"]) == T0 + timedelta(days=7)
+        assert create(client, data, expires="2026-06-07")["expires_at"]
+        r = client.patch(f"/api/v1/shares/{default['id']}", json={"expires": None}, headers=owner(default))
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry"
+
+
+def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings):
+    doomed = [create(client, nb_bytes(minimal_notebook()), expires="1h"),
+              create(client, expires="1h", password=PASSWORD)]
+    assert update(client, doomed[1], SECRET).status_code == 200  # a second version's blobs too
+    kept = create(client, nb_bytes(minimal_notebook()))
+    service = app.state.service
+    clock.now = T0 + timedelta(hours=1) - timedelta(microseconds=1)
+    assert service.purge() == 0
+    clock.now = T0 + timedelta(hours=1)
+    assert service.purge() == 2
+    (shares, versions), keys = stored_state(app)
+    assert (shares, versions) == (1, 1) and keys and all(f"shares/{kept['id']}/" in k for k in keys)
+    on_disk = files_under(settings.blob_dir)
+    assert len(on_disk) == len(keys)
+    assert not any(body["id"] in str(p) for body in doomed for p in settings.blob_dir.rglob("*"))
+
+
+# --- view limits ----------------------------------------------------------------------------
+
+
+def test_the_last_view_is_served_then_the_share_is_gone(client, visitor):
+    body = create(client, max_views=3)
+    share_id = body["id"]
+    preview = owner_cookie(client, body)
+    for _ in range(3):
+        assert visitor.get(f"/n/{share_id}").status_code == 200  # the share page is not a view
+        r = visitor.get(f"/n/{share_id}/content", headers={"Cookie": preview})  # the owner's preview
+        assert r.status_code == 200 and MARKER in r.text
+    forged = f"{grants.cookie_name(share_id, owner=True)}=AAAA"
+    assert visitor.get(f"/n/{share_id}/content", headers={"Cookie": forged}).status_code == 200
+    assert visitor.get(f"/n/{share_id}/content").status_code == 200
+    info = client.get(f"/api/v1/shares/{share_id}", headers=owner(body)).json()
+    assert info["views"] == 2  # a forged owner cookie is still a visitor
+    last = visitor.get(f"/n/{share_id}/content")
+    assert last.status_code == 200 and MARKER in last.text
+    for path in ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/api/v1/shares/{id}"):
+        assert visitor.get(path.format(id=share_id)).status_code == 404, path
+    assert stored_state(client.app) == ((0, 0), [])
+
+
+def test_a_wrong_bearer_token_gets_no_owner_fields(client):
+    body = create(client, nb_bytes(minimal_notebook()), max_views=5)
+    r = client.get(f"/api/v1/shares/{body['id']}", headers={"Authorization": "Bearer nope"})
+    assert "views" not in r.json() and "versions_public" not in r.json()
+    assert client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()["views"] == 0
+
+
+# --- updates and versions -------------------------------------------------------------------
+
+
+def test_update_keeps_the_link_bumps_the_version_and_revokes_grants(client, visitor):
+    body = create(client, password=PASSWORD)
+    share_id = body["id"]
+    grant_for(visitor, share_id)
+    assert visitor.get(f"/n/{share_id}/content").status_code == 200
+    new = nb_bytes(secret_notebook("Okapi-r4Wz9-newer"))
+    r = update(client, body, new)
+    assert r.status_code == 200, r.text
+    assert (r.json()["id"], r.json()["url"], r.json()["version"]) == (share_id, body["url"], 2)
+    for path in ("/n/{id}/content", "/n/{id}.ipynb", "/api/v1/shares/{id}"):
+        stale = visitor.get(path.format(id=share_id))
+        assert stale.status_code == 401 and not reveals(shown(stale), "Okapi-r4Wz9-newer"), path
+    grant_for(visitor, share_id)
+    assert visitor.get(f"/n/{share_id}.ipynb").content == new
+    assert visitor.get(f"/n/{share_id}/v/1/content").status_code == 404  # earlier versions: owner only
+    preview = owner_cookie(client, body)
+    old = visitor.get(f"/n/{share_id}/v/1.ipynb", headers={"Cookie": preview})
+    assert old.status_code == 200 and old.content == SECRET
+
+
+def test_earlier_versions_are_for_the_owner_unless_made_public(client, visitor):
+    body = create(client)
+    assert update(client, body, nb_bytes(minimal_notebook())).json()["version"] == 2
+    old_paths = [p.format(id=body["id"]) for p in ("/n/{id}/v/1", "/n/{id}/v/1/content", "/n/{id}/v/1.ipynb")]
+    for path in old_paths:
+        r = visitor.get(path)
+        assert r.status_code == 404 and not reveals(shown(r)), path
+    preview = owner_cookie(client, body)
+    assert MARKER in visitor.get(old_paths[1], headers={"Cookie": preview}).text
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=owner(body))
+    assert r.status_code == 200 and r.json()["versions_public"] is True
+    assert visitor.get(old_paths[2]).content == SECRET
+    assert visitor.get("/n/{id}/v/3".format(id=body["id"])).status_code == 404
+
+
+def test_deleting_an_old_version_removes_its_blobs_but_not_the_current_one(client, app):
+    body = create(client, password=PASSWORD)
+    share_id = body["id"]
+    update(client, body, SECRET)
+    update(client, body, SECRET)
+    base = f"/api/v1/shares/{share_id}/versions"
+    current = client.delete(f"{base}/3", headers=owner(body))
+    assert current.status_code == 409 and current.json()["error"]["code"] == "current_version"
+    assert client.delete(f"{base}/1", headers=owner(body)).status_code == 204
+    assert client.delete(f"{base}/1", headers=owner(body)).status_code == 404
+    listed = client.get(base, headers=owner(body)).json()
+    assert [v["version"] for v in listed] == [2, 3] and listed[0]["title"] == f"Notes {MARKER}"
+    keys = stored_state(app)[1]
+    assert not any("/v1/" in k for k in keys) and len([k for k in keys if "/v2/" in k]) == 3
+    preview = owner_cookie(client, body)
+    assert client.get(f"/n/{share_id}/v/1/content", headers={"Cookie": preview}).status_code == 404
+
+
+def test_delete_removes_every_row_and_blob(client, app, settings):
+    body = create(client, password=PASSWORD, max_views=10, expires="7d")
+    update(client, body, SECRET)
+    assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
+    assert stored_state(app) == ((0, 0), [])
+    assert files_under(settings.blob_dir) == []
+    for path in PATHS[:6]:
+        assert client.get(path.format(id=body["id"])).status_code == 404, path
+
+
+# --- changing the password ------------------------------------------------------------------
+
+
+def blob_bytes(settings) -> dict[str, bytes]:
+    root = settings.blob_dir
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files_under(root)}
+
+
+def test_changing_the_password_reencrypts_and_revokes_the_old_one(client, app, visitor, settings):
+    body = create(client, password=PASSWORD)
+    update(client, body, SECRET)
+    old_grant = grant_for(visitor, body["id"])
+    owner_cookie(client, body)  # the owner's browser keeps this session cookie
+    old_row = app.state.service.metadata.get_share(body["id"])[0]
+    before = blob_bytes(settings)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": NEW_PASSWORD}, headers=owner(body))
+    assert r.status_code == 200 and r.json()["protected"] is True
+    after = blob_bytes(settings)
+    assert len(after) == len(before) == 6 and not set(before.values()) & set(after.values())
+    # Someone who knew the old password and kept the old row cannot read the new blobs.
+    old_kek = crypto.password_key(PASSWORD, crypto.unb64(old_row.key_salt))
+    old_wrapped = crypto.unb64(old_row.password_wrapped_key)
+    old_key = crypto.open_sealed(old_kek, old_wrapped, f"password-key:{body['id']}")
+    for key, sealed in after.items():
+        with pytest.raises(crypto.DecryptionFailed):
+            crypto.open_sealed(old_key, sealed, key)
+    assert visitor.get(f"/n/{body['id']}/content", headers={GRANT_HEADER: old_grant}).status_code == 401
+    assert unlock(visitor, body["id"], PASSWORD).status_code == 401
+    grant_for(visitor, body["id"], NEW_PASSWORD)
+    assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
+    assert client.get(f"/n/{body['id']}/v/1/content").status_code == 404  # the old session is void
+    info = client.get(f"/api/v1/shares/{body['id']}", headers=owner(body))  # ...and ignored
+    assert info.status_code == 200 and info.json()["title"] == f"Notes {MARKER}"
+    versions = client.get(f"/api/v1/shares/{body['id']}/versions", headers=owner(body)).json()
+    assert [v["title"] for v in versions] == [f"T {MARKER}", f"Notes {MARKER}"]  # sealed meta reads back
+
+
+def test_removing_the_password_makes_the_share_public_again(client, app, visitor, settings):
+    body = create(client, password=PASSWORD)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": None}, headers=owner(body))
+    assert r.status_code == 200 and r.json()["protected"] is False
+    content = visitor.get(f"/n/{body['id']}/content")
+    assert content.status_code == 200 and MARKER in content.text
+    assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
+    stored = blob_bytes(settings)
+    assert sorted(k.rsplit("/", 1)[1] for k in stored) == ["original.ipynb", "page.html"]
+    assert SECRET in stored.values()
+    row, version = app.state.service.metadata.get_share(body["id"])
+    assert row.password_hash is None and row.password_wrapped_key is None and version.title == f"T {MARKER}"
+
+
+def test_adding_a_password_encrypts_every_version(client, visitor, settings):
+    body = create(client)
+    update(client, body, nb_bytes(secret_notebook("Okapi-r4Wz9-newer")))
+    assert reveals(b"".join(blob_bytes(settings).values()))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=owner(body))
+    assert r.status_code == 200 and r.json()["protected"] is True
+    stored = b"".join(blob_bytes(settings).values())
+    assert not reveals(stored) and not reveals(stored, "Okapi-r4Wz9-newer")
+    locked = visitor.get(f"/n/{body['id']}/content")
+    assert locked.status_code == 401 and not reveals(shown(locked), "Okapi-r4Wz9-newer")
+    grant_for(visitor, body["id"])
+    assert "Okapi-r4Wz9-newer" in visitor.get(f"/n/{body['id']}/content").text
+    preview = owner_cookie(client, body)
+    assert visitor.get(f"/n/{body['id']}/v/1.ipynb", headers={"Cookie": preview}).content == SECRET
+
+
+# --- what is stored and what is logged ------------------------------------------------------
+
+
+def test_a_copy_of_the_data_folder_holds_no_plaintext_and_no_password(client, app, settings):
+    body = create(client, password=PASSWORD, max_views=5)
+    update(client, body, SECRET)
+    grant_for(client, body["id"])
+    assert MARKER in client.get(f"/n/{body['id']}/content").text  # a view is counted, too
+    names = {p.name for p in files_under(settings.data_dir)}
+    assert {"nbshare.db", "nbshare.db-wal"} <= names and any(n.endswith(".sealed") for n in names)
+    for path in files_under(settings.data_dir):
+        data = path.read_bytes()
+        assert not reveals(data), path
+        assert not reveals(data, PASSWORD) and body["owner_token"].encode() not in data, path
+    with app.state.service.metadata.engine.connect() as conn:
+        tables = conn.exec_driver_sql("select name from sqlite_master where type = 'table'").scalars().all()
+        dump = "\n".join(str(row) for t in tables for row in conn.exec_driver_sql(f'select * from "{t}"'))
+    assert "protected notebook" in dump.lower()  # the placeholders are there instead
+    assert not reveals(dump.encode()) and PASSWORD not in dump and body["owner_token"] not in dump
+
+
+def test_logs_never_show_a_password_token_or_grant(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    r = client.post("/api/v1/shares", files={"file": ("nb.ipynb", SECRET)},
+                    data={"password": PASSWORD, "expires": "1d", "max_views": "9"})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    share_id = body["id"]
+    assert unlock(client, share_id, WRONG).status_code == 401
+    secrets = [PASSWORD, WRONG, NEW_PASSWORD, body["owner_token"], grant_for(client, share_id)]
+    form = client.post(f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False)
+    secrets.append(form.cookies[grants.cookie_name(share_id)])
+    assert client.get(f"/n/{share_id}/content").status_code == 200
+    secrets.append(owner_cookie(client, body).split("=", 1)[1])
+    assert client.patch(f"/api/v1/shares/{share_id}", json={"password": NEW_PASSWORD},
+                        headers=owner(body)).status_code == 200
+    secrets.append(grant_for(client, share_id, NEW_PASSWORD))
+    assert update(client, body, SECRET).status_code == 200
+    assert client.delete(f"/api/v1/shares/{share_id}", headers=owner(body)).status_code == 204
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage() + str(vars(record))
+        for secret in secrets:
+            assert secret not in text, (record.name, record.getMessage())
