@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -552,6 +553,34 @@ def test_adding_a_password_encrypts_every_version(client, visitor, settings):
     assert "Okapi-r4Wz9-newer" in visitor.get(f"/n/{body['id']}/content").text
     preview = owner_cookie(client, body)
     assert visitor.get(f"/n/{body['id']}/v/1.ipynb", headers={"Cookie": preview}).content == SECRET
+
+
+def test_adding_a_password_leaves_no_plaintext_metadata_in_the_database_file(client, settings):
+    body = create(client, title=f"Title {MARKER}")
+    assert reveals(b"".join(p.read_bytes() for p in files_under(settings.data_dir)))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=owner(body))
+    assert r.status_code == 200
+    for path in files_under(settings.data_dir):  # secure_delete + a WAL checkpoint scrub the old rows
+        assert not reveals(path.read_bytes()), path
+
+
+def test_downloading_the_notebook_counts_as_a_view(client, visitor):
+    body = create(client, max_views=2)
+    assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
+    assert visitor.get(f"/n/{body['id']}/content").status_code == 200  # the second and last read
+    assert visitor.get(f"/n/{body['id']}.ipynb").status_code == 404
+
+
+def test_a_password_change_racing_an_update_is_refused_not_half_applied(client, app):
+    body = create(client, password=PASSWORD)
+    metadata = app.state.service.metadata
+    row, current = metadata.get_share(body["id"])
+    # An update that read the share before the password changed must not land.
+    metadata.update_share(body["id"], access_epoch=row.access_epoch + 1)
+    stale = replace(current, number=2)
+    assert metadata.add_version(stale, expected_current=1, expected_epoch=row.access_epoch,
+                                updated_at=row.updated_at) is False
+    assert metadata.get_share(body["id"])[0].current_version == 1
 
 
 # --- what is stored and what is logged ------------------------------------------------------

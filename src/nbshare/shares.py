@@ -195,7 +195,7 @@ class ShareService:
         try:
             stored = protection.write_version(self.blobs, version, original, html, data_key)
             if self.metadata.add_version(stored, expected_current=row.current_version,
-                                         updated_at=self.clock()):
+                                         expected_epoch=row.access_epoch, updated_at=self.clock()):
                 return stored
         except BaseException:
             self.blobs.delete_prefix(f"shares/{row.id}/v{version.number}")
@@ -225,9 +225,20 @@ class ShareService:
         if password is not UNSET:
             version_changes, stale, protect_fields = await self._reprotect(row, owner_token, password)
             fields.update(protect_fields)
-        await anyio.to_thread.run_sync(
-            lambda: self.metadata.update_share(share_id, version_changes, **fields)
+        # Re-keying covered the versions that existed when it started; if an update or
+        # another change slipped in since, this one is refused rather than half-applied.
+        expected = None
+        if password is not UNSET:
+            expected = {"current_version": row.current_version, "access_epoch": row.access_epoch}
+        applied = await anyio.to_thread.run_sync(
+            lambda: self.metadata.update_share(share_id, version_changes, expected=expected, **fields)
         )
+        if not applied:
+            fresh = {k for changes in version_changes.values() for k in changes.values()
+                     if isinstance(k, str) and k.startswith(f"shares/{share_id}/")}
+            for key in fresh:
+                await anyio.to_thread.run_sync(self.blobs.delete, key)
+            raise NbshareError("The share changed at the same time; try again.", code="conflict", status=409)
         for key in stale:  # only now that no row points at them
             await anyio.to_thread.run_sync(self.blobs.delete, key)
         return await self.open(share_id, owner_token=owner_token)

@@ -120,12 +120,18 @@ class MetadataStore:
             ).mappings().all()
         return [_row(VersionRow, row) for row in rows]
 
-    def add_version(self, version: VersionRow, *, expected_current: int, updated_at: datetime) -> bool:
-        """Insert a version and make it current, unless another update got there first."""
+    def add_version(self, version: VersionRow, *, expected_current: int, expected_epoch: int,
+                    updated_at: datetime) -> bool:
+        """Insert a version and make it current, unless another update or a password
+        change (which re-keys the share) got there first."""
         with self.engine.begin() as conn:
             moved = conn.execute(
                 update(shares)
-                .where((shares.c.id == version.share_id) & (shares.c.current_version == expected_current))
+                .where(
+                    (shares.c.id == version.share_id)
+                    & (shares.c.current_version == expected_current)
+                    & (shares.c.access_epoch == expected_epoch)
+                )
                 .values(current_version=version.number, updated_at=updated_at)
             ).rowcount
             if moved != 1:
@@ -133,17 +139,33 @@ class MetadataStore:
             conn.execute(versions.insert().values(**asdict(version)))
         return True
 
-    def update_share(self, share_id: str, versions_changes: dict[int, dict] | None = None, **fields) -> bool:
-        """Change share fields (and, in the same transaction, some versions' fields)."""
+    def update_share(self, share_id: str, versions_changes: dict[int, dict] | None = None, *,
+                     expected: dict | None = None, **fields) -> bool:
+        """Change share fields (and, in the same transaction, some versions' fields), if
+        the share still has the `expected` values (None: unconditionally)."""
+        condition = shares.c.id == share_id
+        for name, value in (expected or {}).items():
+            condition = condition & (shares.c[name] == value)
         with self.engine.begin() as conn:
-            changed = conn.execute(update(shares).where(shares.c.id == share_id).values(**fields)).rowcount
+            changed = conn.execute(update(shares).where(condition).values(**fields)).rowcount
+            if changed != 1:
+                return False
             for number, changes in (versions_changes or {}).items():
                 conn.execute(
                     update(versions)
                     .where((versions.c.share_id == share_id) & (versions.c.number == number))
                     .values(**changes)
                 )
-        return changed == 1
+        if "password_hash" in fields:
+            self._scrub()
+        return True
+
+    def _scrub(self) -> None:
+        """After a share's plaintext metadata was replaced by sealed placeholders, push the
+        old values out of SQLite's write-ahead log (secure_delete zeroes freed pages)."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def count_view(self, share_id: str) -> int | None:
         """Count one view; None when the share is gone or has used up its views."""
@@ -203,5 +225,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
     cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives power loss
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted rows leave no readable remains
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()

@@ -94,6 +94,8 @@ async def _download(request: Request, share_id: str, version: int | None) -> Res
     share = await open_share(request, share_id, version)
     assert share.meta is not None
     data = await service(request).read(share, "original")
+    if share.is_current and not share.as_owner:
+        await service(request).count_view(share)  # taking the file is reading it too
     return guarded(share, Response(
         data,
         media_type="application/x-ipynb+json",
