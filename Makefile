@@ -19,6 +19,7 @@ serve: $(STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
 test: $(STAMP)
+	scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,42 +104,100 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
-@pytest.fixture
-def live_server(tmp_path):
-    """`nbshare serve` in a real process on loopback, with its own data folder."""
+
+def start_server(folder: Path, **env_overrides: str) -> LiveServer:
+    """`nbshare serve` in a real process on a free loopback port, data and log in `folder`."""
     port = free_port()
-    data_dir = tmp_path / "server-data"
-    log_path = tmp_path / "server.log"
+    data_dir, log_path = folder / "server-data", folder / "server.log"
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",  # so access-log lines reach the log file as they happen
         "NBSHARE_RENDER_WORKERS": "1",
         "NBSHARE_MAX_UPLOAD_BYTES": str(5 * 1024 * 1024),
+        **env_overrides,
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "nbshare", "serve", "--port", str(port), "--data-dir", str(data_dir)],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log_path.read_text()}")
+            raise RuntimeError(f"server exited:\n{server.log()}")
         time.sleep(0.2)
-    else:
-        process.kill()
-        raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-    server = LiveServer(url, process, log_path, data_dir)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """`nbshare serve` in a real process on loopback, with its own data folder."""
+    server = start_server(tmp_path)
     yield server
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    server.stop()
+
+
+# --- a real browser ----------------------------------------------------------------------
+# Debian's chromium driven by Playwright (a Playwright browser download is not possible
+# here); `make test` installs it where it can (scripts/ensure-chromium.sh). Tests under
+# tests/browser/ are skipped when it is missing.
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# As root and on a closed network: no sandbox, and no background calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "browser" in Path(str(item.fspath)).parent.name:
+            item.add_marker(pytest.mark.browser)
+            if CHROMIUM is None:
+                item.add_marker(pytest.mark.skip(reason="chromium is not installed"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """One real `nbshare serve` shared by the browser tests."""
+    live = start_server(tmp_path_factory.mktemp("browser-server"))
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def context(browser):
+    """A fresh browser profile per test: no cookies, no storage."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def page(context):
+    return context.new_page()

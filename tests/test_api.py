@@ -197,3 +197,9 @@ def test_unknown_ids_are_404_with_a_message(client):
     assert "does not exist or has expired" in r.json()["error"]["message"]
     page = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
     assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+
+
+def test_pages_and_assets_are_compressed(client):
+    for path in ("/static/vendor/plotly.min.js", "/static/nbconvert/index.css", "/"):
+        r = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert r.headers.get("content-encoding") == "gzip", path
