@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
@@ -72,6 +73,25 @@ class NbshareApp(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), csp=csp)
 
 
+def build_service(
+    settings: Settings,
+    *,
+    renderer: RenderPool | None = None,
+    blobs: BlobStore | None = None,
+    metadata: MetadataStore | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> ShareService:
+    """The storage (schema brought up to date) and the share service, without the web app:
+    for `create_app` and for server-side commands such as `nbshare purge`. The default
+    render pool starts no process until something is rendered."""
+    metadata = metadata or MetadataStore(settings.database_url)
+    metadata.migrate()
+    blobs = blobs if blobs is not None else FileBlobStore(settings.blob_dir)
+    renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
+    server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
+    return ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -83,13 +103,9 @@ def create_app(
     """Build the app. Tests pass a shared renderer, in-memory blobs or a controllable
     clock; `nbshare serve` passes none."""
     settings = settings or Settings()
-    metadata = metadata or MetadataStore(settings.database_url)
-    metadata.migrate()
-    blobs = blobs if blobs is not None else FileBlobStore(settings.blob_dir)
     owns_renderer = renderer is None
-    renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
-    server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
-    service = ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)
+    service = build_service(settings, renderer=renderer, blobs=blobs, metadata=metadata, clock=clock)
+    renderer = service.renderer
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -130,6 +146,9 @@ def create_app(
 
     _add_error_handlers(app)
     app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
+    # Pages, CSS and the vendored scripts shrink 3-5x; nothing secret is reflected into a
+    # compressed body, so compression leaks nothing (no BREACH-style oracle).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app
 
 
