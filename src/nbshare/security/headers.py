@@ -35,7 +35,10 @@ def service_csp(frame_url: str, public_url: str) -> str:
 
 
 def content_csp(public_url: str) -> str:
-    return f"{SANDBOX}; frame-ancestors {origin(public_url)}"
+    # Scripts, styles and images stay unrestricted (notebooks load plot libraries and
+    # images from anywhere); a <base> cannot re-point nbshare's own script URLs, forms
+    # go nowhere, and only the share page may frame it.
+    return f"{SANDBOX}; base-uri 'none'; form-action 'none'; frame-ancestors {origin(public_url)}"
 
 
 class SecurityHeaders:
