@@ -348,7 +348,7 @@ def test_error_when_the_file_is_too_large(server, cli, tmp_path):
 def test_error_when_deleting_an_unknown_share(server, cli):
     unknown = "A" * 24
     r = cli("delete", unknown, "--token-stdin", "--server", server.url, input="x" * 43 + "\n")
-    assert_one_error_line(r, "No share", "HTTP 404")
+    assert_one_error_line(r, "does not exist", "HTTP 404")
     # Without a token, nothing is even sent.
     assert_one_error_line(cli("delete", unknown, "--server", server.url), "--token-stdin")
 

@@ -627,3 +627,12 @@ def test_logs_never_show_a_password_token_or_grant(client, caplog):
         text = record.getMessage() + str(vars(record))
         for secret in secrets:
             assert secret not in text, (record.name, record.getMessage())
+
+
+def test_a_non_ascii_password_in_the_header_is_read_as_utf8(client):
+    password = "pässwörd-日本"  # noqa: S105
+    headers = {"Content-Type": "application/x-ipynb+json",
+               "X-Nbshare-Password": password.encode()}  # raw UTF-8 bytes on the wire
+    r = client.post("/api/v1/shares", params={"filename": "s.ipynb"}, content=SECRET, headers=headers)
+    assert r.status_code == 201
+    assert unlock(client, r.json()["id"], password).status_code == 200

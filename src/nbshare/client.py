@@ -2,6 +2,10 @@
 
 It takes any `httpx.Client`, so tests can hand it the in-process app's TestClient
 or point it at a real server.
+
+Secrets never go in a URL: the owner token travels in the Authorization header, a
+password in the X-Nbshare-Password header, or (when a header cannot carry it intact:
+non-ASCII, leading or trailing spaces) in a multipart form field or a JSON body.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -16,10 +21,21 @@ import httpx
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 CHUNK = 256 * 1024
 SHARE_PATH_RE = re.compile(r"/n/([A-Za-z0-9_-]{16,64})(?:\.ipynb|/[^?#]*)?/?$")
+PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 (a header name)
+GRANT_HEADER = "X-Nbshare-Grant"
+NOTEBOOK_TYPE = "application/x-ipynb+json"
+UNSET: Any = object()  # "leave as it is", distinct from None ("remove")
 
 
 class ClientError(Exception):
-    """A failure worth one line to the user: no traceback."""
+    """A failure worth one line to the user: no traceback.
+
+    `status` is the HTTP status the server answered, or None when it was not reached."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
 
 
 def share_id_from(url_or_id: str) -> str:
@@ -38,6 +54,12 @@ def server_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{prefix}"
 
 
+def header_safe(password: str) -> bool:
+    """Whether an HTTP header carries `password` unchanged: printable ASCII, no outer spaces
+    (servers strip those, and decode other bytes as Latin-1)."""
+    return password == password.strip() and all(32 <= ord(c) < 127 for c in password)
+
+
 class NbshareClient:
     def __init__(
         self, server: str = DEFAULT_SERVER, *, http: httpx.Client | None = None, timeout: float = 300
@@ -48,7 +70,9 @@ class NbshareClient:
     def _url(self, path: str) -> str:
         return f"{self.server}{path}"
 
-    def _send(self, method: str, path: str, **kw) -> httpx.Response:
+    def _send(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
+        if token is not None:
+            kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
         try:
             response = self.http.request(method, self._url(path), **kw)
         except httpx.ConnectError:
@@ -58,7 +82,7 @@ class NbshareClient:
         except httpx.HTTPError as exc:
             raise ClientError(f"Talking to {self.server} failed: {exc}") from None
         if response.status_code >= 400:
-            raise ClientError(_error_message(response))
+            raise ClientError(_error_message(response), response.status_code, _error_code(response))
         return response
 
     def publish(
@@ -66,27 +90,92 @@ class NbshareClient:
         path: Path,
         *,
         title: str | None = None,
+        password: str | None = None,
+        expires: str | None = None,
+        max_views: int | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> dict:
         """Upload the notebook at `path`; returns the server's answer (id, url, manage_url...)."""
-        path = Path(path)
-        if not path.is_file():
-            raise ClientError(f"No such file: {path}")
-        params = {"filename": path.name}
+        path = _existing(path)
+        options: dict[str, str] = {}
         if title:
-            params["title"] = title
-        size = path.stat().st_size
-        headers = {"Content-Type": "application/x-ipynb+json", "Content-Length": str(size)}
+            options["title"] = title
+        if expires is not None:
+            options["expires"] = expires
+        if max_views is not None:
+            options["max_views"] = str(max_views)
+        if password is not None and not header_safe(password):
+            # Every option as a form field: nothing secret or not in the URL.
+            with path.open("rb") as f:
+                files = {"file": (path.name, _Reader(f, on_progress), NOTEBOOK_TYPE)}
+                return self._send("POST", "/api/v1/shares", data={**options, "password": password},
+                                  files=files).json()
+        headers = _raw_headers(path)
+        if password is not None:
+            headers[PASSWORD_HEADER] = password
         return self._send(
-            "POST", "/api/v1/shares", params=params, headers=headers,
+            "POST", "/api/v1/shares", params={"filename": path.name, **options}, headers=headers,
             content=_read_chunks(path, on_progress),
         ).json()
 
-    def info(self, share_id: str) -> dict:
-        return self._send("GET", f"/api/v1/shares/{share_id}").json()
+    def update(self, share_id: str, owner_token: str, path: Path, *, title: str | None = None,
+               on_progress: Callable[[int], None] | None = None) -> dict:
+        """A new version of the share from the notebook at `path`: same link."""
+        path = _existing(path)
+        params = {"filename": path.name, **({"title": title} if title else {})}
+        return self._send(
+            "PUT", f"/api/v1/shares/{share_id}", token=owner_token, params=params,
+            headers=_raw_headers(path), content=_read_chunks(path, on_progress),
+        ).json()
+
+    def configure(self, share_id: str, owner_token: str, *, expires: Any = UNSET, max_views: Any = UNSET,
+                  password: Any = UNSET, versions_public: Any = UNSET) -> dict:
+        """Change what is given: expires ('never' for none), max_views (None: no limit),
+        password (None removes it), versions_public."""
+        changes = {
+            name: value
+            for name, value in (("expires", expires), ("max_views", max_views), ("password", password),
+                                ("versions_public", versions_public))
+            if value is not UNSET
+        }
+        return self._send("PATCH", f"/api/v1/shares/{share_id}", token=owner_token, json=changes).json()
+
+    def info(self, share_id: str, *, grant: str | None = None) -> dict:
+        headers = {GRANT_HEADER: grant} if grant else {}
+        return self._send("GET", f"/api/v1/shares/{share_id}", headers=headers).json()
+
+    def owner_info(self, share_id: str, owner_token: str) -> dict:
+        """The share as its owner sees it: also views and versions_public."""
+        return self._send("GET", f"/api/v1/shares/{share_id}", token=owner_token).json()
+
+    def versions(self, share_id: str, owner_token: str) -> list[dict]:
+        return self._send("GET", f"/api/v1/shares/{share_id}/versions", token=owner_token).json()
+
+    def delete_version(self, share_id: str, owner_token: str, number: int) -> None:
+        self._send("DELETE", f"/api/v1/shares/{share_id}/versions/{number}", token=owner_token)
+
+    def unlock(self, share_id: str, password: str) -> str:
+        """A grant for a protected share; send it back with `info(..., grant=)`."""
+        return self._send("POST", f"/api/v1/shares/{share_id}/unlock", json={"password": password}).json()[
+            "grant"
+        ]
 
     def delete(self, share_id: str, owner_token: str) -> None:
-        self._send("DELETE", f"/api/v1/shares/{share_id}", headers={"Authorization": f"Bearer {owner_token}"})
+        self._send("DELETE", f"/api/v1/shares/{share_id}", token=owner_token)
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _existing(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise ClientError(f"No such file: {path}")
+    return path
+
+
+def _raw_headers(path: Path) -> dict[str, str]:
+    return {"Content-Type": NOTEBOOK_TYPE, "Content-Length": str(path.stat().st_size)}
 
 
 def _read_chunks(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[bytes]:
@@ -95,6 +184,35 @@ def _read_chunks(path: Path, on_progress: Callable[[int], None] | None) -> Itera
             if on_progress:
                 on_progress(len(chunk))
             yield chunk
+
+
+class _Reader:
+    """A file for httpx's multipart encoder that reports progress as it is read."""
+
+    def __init__(self, f: IO[bytes], on_progress: Callable[[int], None] | None):
+        self.f, self.on_progress = f, on_progress
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.f.read(size)
+        if self.on_progress and chunk:
+            self.on_progress(len(chunk))
+        return chunk
+
+    def seek(self, *args):
+        return self.f.seek(*args)
+
+    def tell(self) -> int:
+        return self.f.tell()
+
+    def fileno(self) -> int:
+        return self.f.fileno()
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        return response.json()["error"]["code"]
+    except Exception:
+        return None
 
 
 def _error_message(response: httpx.Response) -> str:

@@ -1,11 +1,15 @@
-"""What this user has published, with owner tokens, in a private file (mode 0600)."""
+"""What this user has published, with owner tokens, in a private file (mode 0600).
+
+Besides what identifies a share, each entry keeps the last state the server reported
+(expiry, views, version...), so `nbshare list` has something to show offline."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -26,6 +30,34 @@ class Published:
     filename: str
     path: str  # absolute path of the file that was published, to offer updates later
     created_at: str
+    # Cached from the server's last answer:
+    version: int | None = None
+    expires_at: str | None = None
+    max_views: int | None = None
+    views: int | None = None
+    protected: bool | None = None
+    checked_at: str | None = None  # when the cached fields were last fetched
+
+    def remember(self, answer: dict, *, now: str | None = None) -> None:
+        """Copy the server's view of the share (an owner answer) into the cache."""
+        for name in ("title", "filename", "version", "expires_at", "max_views", "views", "protected"):
+            if name in answer:
+                setattr(self, name, answer[name])
+        if now:
+            self.checked_at = now
+
+
+SECRET_FIELDS = ("owner_token", "manage_url")  # the manage URL carries the token in its fragment
+
+
+def _entry(item: dict) -> Published:
+    values = {}
+    for f in fields(Published):
+        if f.name in item:
+            values[f.name] = item[f.name]
+        elif f.default is MISSING:
+            values[f.name] = ""
+    return Published(**values)
 
 
 class History:
@@ -39,7 +71,9 @@ class History:
             return []
         except (OSError, ValueError) as exc:
             raise RuntimeError(f"Cannot read {self.path}: {exc}") from None
-        return [Published(**{k: item.get(k, "") for k in Published.__dataclass_fields__}) for item in raw]
+        if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+            raise RuntimeError(f"Cannot read {self.path}: not a list of shares")
+        return [_entry(item) for item in raw]
 
     def save(self, entries: list[Published]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -61,5 +95,31 @@ class History:
     def find(self, share_id: str) -> Published | None:
         return next((e for e in self.load() if e.id == share_id), None)
 
+    def published_from(self, path: str, server: str) -> list[Published]:
+        """Earlier shares of the file at `path` on `server`, the latest first."""
+        server = server.rstrip("/")
+        return [e for e in reversed(self.load()) if e.path == path and e.server.rstrip("/") == server]
+
+    def change(self, share_id: str, edit: Callable[[Published], None]) -> Published | None:
+        """Apply `edit` to the entry for `share_id` (read again, so nothing added meanwhile is lost)."""
+        entries = self.load()
+        found = next((e for e in entries if e.id == share_id), None)
+        if found is not None:
+            edit(found)
+            self.save(entries)
+        return found
+
+    def change_many(self, edits: dict[str, Callable[[Published], None]]) -> None:
+        if not edits:
+            return
+        entries = self.load()
+        for entry in entries:
+            if entry.id in edits:
+                edits[entry.id](entry)
+        self.save(entries)
+
     def remove(self, share_id: str) -> None:
-        self.save([e for e in self.load() if e.id != share_id])
+        self.remove_many({share_id})
+
+    def remove_many(self, share_ids: set[str]) -> None:
+        self.save([e for e in self.load() if e.id not in share_ids])

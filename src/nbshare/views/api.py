@@ -150,7 +150,7 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
                       form.max_views or parse_max_views(request.query_params.get("max_views")))
     if content_type in RAW_TYPES or not content_type:
         return Upload(
-            await read_body(request, limit), filename, title, request.headers.get(PASSWORD_HEADER) or None,
+            await read_body(request, limit), filename, title, password_header(request),
             request.query_params.get("expires"), parse_max_views(request.query_params.get("max_views")),
         )
     raise NbshareError(
@@ -158,6 +158,17 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
         "application/x-ipynb+json or as multipart/form-data with a 'file' field.",
         code="unsupported_media_type", status=415,
     )
+
+
+def password_header(request: Request) -> str | None:
+    """The X-Nbshare-Password header as UTF-8 (Starlette decodes headers as Latin-1)."""
+    value = request.headers.get(PASSWORD_HEADER)
+    if not value:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        raise NbshareError(f"The {PASSWORD_HEADER} header must be UTF-8.", code="bad_password") from None
 
 
 UPLOAD_BODY = {
