@@ -164,7 +164,8 @@ async def _purge_periodically(service: ShareService, interval: float) -> None:
 
 def _error(request: Request, status: int, code: str, message: str, headers: dict | None = None):
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+        body = {"error": {"code": code, "message": message}}
+        return JSONResponse(body, status_code=status, headers=headers)
     html = request.app.state.templates.get_template("error.html").render(
         settings=request.app.state.settings, status=status, message=message
     )

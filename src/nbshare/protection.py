@@ -46,17 +46,24 @@ class VersionMeta:
         return cls(**{name: getattr(version, name) for name in cls.__dataclass_fields__})
 
 
-def blob_keys(share_id: str, number: int, *, sealed: bool) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class BlobKeys:
+    original_key: str
+    page_key: str
+    meta_key: str | None
+
+
+def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
     # Sealed blobs get a fresh random tag in their names, so resealing under a new key
     # (a password change) writes new blobs beside the old ones instead of over them: the
     # rows switch to the new blobs in one commit, and a crash before it loses nothing.
     prefix = f"shares/{share_id}/v{number}"
     suffix = f".{secrets.token_hex(4)}{SEALED_SUFFIX}" if sealed else ""
-    return {
-        "original_key": f"{prefix}/original.ipynb{suffix}",
-        "page_key": f"{prefix}/page.html{suffix}",
-        "meta_key": f"{prefix}/meta.json{suffix}" if sealed else None,
-    }
+    return BlobKeys(
+        original_key=f"{prefix}/original.ipynb{suffix}",
+        page_key=f"{prefix}/page.html{suffix}",
+        meta_key=f"{prefix}/meta.json{suffix}" if sealed else None,
+    )
 
 
 def write_version(blobs: BlobStore, version: VersionRow, original: bytes, html: bytes,
@@ -64,16 +71,16 @@ def write_version(blobs: BlobStore, version: VersionRow, original: bytes, html: 
     """Store a version's blobs (sealed when `data_key` is given); returns the row to insert."""
     meta = VersionMeta.of(version)
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
+    placed = replace(version, original_key=keys.original_key, page_key=keys.page_key, meta_key=keys.meta_key)
     if data_key is None:
-        blobs.put(keys["original_key"], original)
-        blobs.put(keys["page_key"], html)
-        return replace(version, **keys)
-    meta_key = keys["meta_key"]
-    assert meta_key is not None
-    blobs.put(keys["original_key"], crypto.seal(data_key, original, keys["original_key"]))
-    blobs.put(keys["page_key"], crypto.seal(data_key, html, keys["page_key"]))
-    blobs.put(meta_key, crypto.seal(data_key, json.dumps(asdict(meta)).encode(), meta_key))
-    return replace(version, **keys, **PLACEHOLDER)
+        blobs.put(keys.original_key, original)
+        blobs.put(keys.page_key, html)
+        return placed
+    assert keys.meta_key is not None
+    blobs.put(keys.original_key, crypto.seal(data_key, original, keys.original_key))
+    blobs.put(keys.page_key, crypto.seal(data_key, html, keys.page_key))
+    blobs.put(keys.meta_key, crypto.seal(data_key, json.dumps(asdict(meta)).encode(), keys.meta_key))
+    return replace(placed, **PLACEHOLDER)  # type: ignore[arg-type]
 
 
 def read_blob(blobs: BlobStore, key: str, data_key: bytes | None) -> bytes:

@@ -177,9 +177,9 @@ class Settings:
     max_concurrent_hashes: int = 2
 
     def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = _coerce(_BY_NAME[field.name], getattr(self, field.name))
-            object.__setattr__(self, field.name, value)
+        for declared in dataclasses.fields(self):
+            value = _coerce(_BY_NAME[declared.name], getattr(self, declared.name))
+            object.__setattr__(self, declared.name, value)
         if self.data_dir is None:
             object.__setattr__(self, "data_dir", Path(_default_data_dir()))
         if self.public_url is None:

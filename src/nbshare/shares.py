@@ -253,7 +253,9 @@ class ShareService:
         fields: dict = {"access_epoch": row.access_epoch + 1}
         if password is None:
             new_key = None
-            fields.update(password_hash=None, key_salt=None, password_wrapped_key=None, owner_wrapped_key=None)
+            fields.update(
+                password_hash=None, key_salt=None, password_wrapped_key=None, owner_wrapped_key=None
+            )
         else:
             check_password_text(password)  # type: ignore[arg-type]
             async with self.hashing:

@@ -67,7 +67,8 @@ def password_key(password: str, salt: bytes) -> bytes:
 def token_key(owner_token: str, salt: bytes) -> bytes:
     """The key that wraps a share's data key for its owner. The token carries 256
     random bits, so a fast derivation is enough."""
-    return hashlib.blake2b(owner_token.encode("utf-8"), key=salt, digest_size=32, person=b"nbshare-owner").digest()
+    token = owner_token.encode("utf-8")
+    return hashlib.blake2b(token, key=salt, digest_size=32, person=b"nbshare-owner").digest()
 
 
 def seal(key: bytes, plaintext: bytes, context: str) -> bytes:

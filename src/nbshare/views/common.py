@@ -15,7 +15,7 @@ from ..shares import ShareService
 from ..uploads import MULTIPART_SLACK, too_large
 
 GRANT_HEADER = "X-Nbshare-Grant"  # for API clients; browsers carry the grant in a cookie
-PASSWORD_HEADER = "X-Nbshare-Password"  # raw uploads; never a query parameter
+PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 - a header name; raw uploads, never the URL
 
 
 def service(request: Request) -> ShareService:

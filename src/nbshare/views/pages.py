@@ -170,7 +170,7 @@ async def unlock(request: Request, share_id: str) -> Response:
 
 
 @router.get("/n/{share_id}/manage")
-async def manage(request: Request, share_id: str) -> HTMLResponse:
+async def manage(request: Request, share_id: str) -> Response:
     await service(request).exists(share_id)
     return private(render(request, "manage.html", share_id=share_id, urls=links(request, share_id)))
 
