@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -310,7 +311,10 @@ def test_hash_limiter_bounds_concurrent_and_queued_checks():
         after = await check()  # capacity comes back
         return results, peak[0], after
 
-    results, peak, after = asyncio.run(scenario())
+    # In a thread of its own: Playwright's sync API (the browser tests) keeps an event
+    # loop running in the main thread for the whole session.
+    with ThreadPoolExecutor(1) as pool:
+        results, peak, after = pool.submit(asyncio.run, scenario()).result()
     assert results.count("done") == 3 and peak == 2 and after == "done"
     refused = [r for r in results if r != "done"]
     assert len(refused) == 3 and all(isinstance(r, TooManyAttempts) and r.retry_after > 0 for r in refused)
