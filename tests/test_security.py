@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
+from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
 from nbshare.app import create_app
 from nbshare.logs import RedactShareIds
 from nbshare.security.tokens import redact_id
@@ -59,7 +59,7 @@ def test_manage_page_is_inert_and_shows_nothing_without_the_token(client, hostil
     # The manage page learns the title only through the API, with the owner token, and
     # manage.js puts it in with textContent.
     page = client.get(f"/n/{hostile_share['id']}/manage")
-    soup = assert_inert(page.text)
+    assert_inert(page.text)
     assert NOTEBOOK_TITLE not in page.text
     assert hostile_share["owner_token"] not in page.text
 
@@ -154,7 +154,7 @@ def test_every_response_has_nosniff_and_no_referrer(client, small_client):
     share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
     for name, r in responses(client, small_client, share_id).items():
         assert r.headers.get("x-content-type-options") == "nosniff", name
-        assert r.headers.get("referrer-policy") == "no-referrer", name
+        assert r.headers.get("referrer-policy") == "same-origin", name
         csp = r.headers.get("content-security-policy", "")
         if name == "rendered content":
             assert csp.startswith("sandbox "), name
@@ -175,7 +175,7 @@ def test_500_page_has_the_security_headers_too(app, monkeypatch):
             assert r.status_code == 500, path
             assert "simulated bug" not in r.text
             assert r.headers.get("x-content-type-options") == "nosniff", path
-            assert r.headers.get("referrer-policy") == "no-referrer", path
+            assert r.headers.get("referrer-policy") == "same-origin", path
             assert "frame-ancestors 'none'" in r.headers.get("content-security-policy", ""), path
 
 
@@ -261,3 +261,19 @@ def test_access_log_lines_show_only_redacted_ids():
     RedactShareIds().filter(record)
     assert share_id not in record.getMessage()
     assert "/n/AbCd…/content?x=1" in record.getMessage()
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://testserver.evil"])
+def test_writes_from_other_sites_or_sandboxed_notebooks_are_refused(client, app, origin):
+    before = stored_state(app)
+    r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
+                    headers={"Content-Type": "text/plain", "Origin": origin})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "cross_site"
+    assert stored_state(app) == before
+
+
+def test_writes_from_the_service_itself_or_without_origin_are_allowed(client):
+    for headers in ({"Origin": "http://testserver"}, {}):
+        r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
+                        headers={"Content-Type": "application/x-ipynb+json", **headers})
+        assert r.status_code == 201, headers

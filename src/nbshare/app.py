@@ -25,6 +25,7 @@ from .logs import redact
 from .render.pool import RenderPool
 from .security.grants import ServerKey
 from .security.headers import SecurityHeaders, service_csp
+from .security.origin import SameOriginWrites
 from .security.throttle import TooManyAttempts
 from .settings import Settings
 from .shares import ShareService
@@ -149,6 +150,7 @@ def create_app(
     # Pages, CSS and the vendored scripts shrink 3-5x; nothing secret is reflected into a
     # compressed body, so compression leaks nothing (no BREACH-style oracle).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SameOriginWrites)
     return app
 
 

@@ -42,7 +42,7 @@ def content_csp(public_url: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds nosniff and a no-referrer policy everywhere, and the strict CSP to any
+    """Adds nosniff and a same-origin referrer policy everywhere, and the strict CSP to any
     response that did not set its own (rendered notebooks set the sandbox one)."""
 
     def __init__(self, app: ASGIApp, *, csp: str):
@@ -60,7 +60,10 @@ class SecurityHeaders:
                 names = {name.lower() for name, _ in headers}
                 headers.append((b"x-content-type-options", b"nosniff"))
                 # Share links are secrets: never leak them to sites a notebook links to.
-                headers.append((b"referrer-policy", b"no-referrer"))
+                # "same-origin", not "no-referrer": under no-referrer browsers send
+                # `Origin: null` even on the service's own form posts, which the
+                # cross-site write check (origin.py) must be able to tell apart.
+                headers.append((b"referrer-policy", b"same-origin"))
                 if b"content-security-policy" not in names:
                     headers.append((b"content-security-policy", self.csp))
                     headers.append((b"x-frame-options", b"DENY"))
