@@ -86,3 +86,28 @@ def test_missing_attachment_renders_as_broken_image_not_an_error():
 def test_render_page_rejects_bad_input_with_readable_errors():
     with pytest.raises(BadNotebook, match="not valid JSON"):
         render_page(b"{nope", filename="x.ipynb", static_url="/static")
+
+
+def test_images_are_lazy_and_sized_from_their_headers():
+    import base64 as b64
+    import struct
+
+    from nbshare.render.images import image_size, lazy_images, pixel_size
+
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + struct.pack(">II", 640, 480) + b"\x08\x02\x00\x00\x00"
+    gif = b"GIF89a" + struct.pack("<HH", 32, 16) + b"\x00" * 8
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 9  # an APP0 block, then the frame header
+    jpeg += b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", 300, 200) + b"\x00" * 12
+    enc = lambda data: b64.b64encode(data).decode()  # noqa: E731
+    assert pixel_size(enc(png), "image/png") == (640, 480)
+    assert pixel_size(enc(gif), "image/gif") == (32, 16)
+    assert pixel_size(enc(jpeg), "image/jpeg") == (200, 300)
+    assert pixel_size("not base64!", "image/png") is None
+    # The notebook's own display size wins; one side given keeps the aspect ratio.
+    output = {"data": {"image/png": enc(png)}, "metadata": {"image/png": {"width": 320}}}
+    assert image_size(output, "image/png") == {"width": "320", "height": "240"}
+    plain = {"data": {"image/png": enc(png)}, "metadata": {}}
+    assert image_size(plain, "image/png") == {"width": "640", "height": "480"}
+    assert lazy_images('<p><img src="a.png" alt="a"> <img loading="eager" src="b.png"></p>') == (
+        '<p><img loading="lazy" decoding="async" src="a.png" alt="a"> <img loading="eager" src="b.png"></p>'
+    )

@@ -6,6 +6,8 @@ Differences from `jupyter nbconvert --to html`:
 - every markdown heading gets a unique readable anchor (see headings.py), every cell a
   permalink, and the table of contents is returned beside the HTML;
 - plotly figures render from their JSON with a local plotly.js, as in JupyterLab;
+- images load lazily with their size reserved (images.py), and the frame follows the
+  reader's light or dark system theme;
 - a markdown image pointing at a missing attachment renders as a broken image instead
   of failing the whole notebook.
 """
@@ -21,6 +23,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 
 from .headings import HeadingIndex, explicit_ids
+from .images import image_size, lazy_images
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -110,6 +113,10 @@ class ShareExporter(HTMLExporter):
         config.NbConvertBase.display_data_priority = [PLOTLY_MIME, *priority]
         return config
 
+    def default_filters(self):
+        yield from super().default_filters()
+        yield ("nbs_image_size", image_size)
+
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
         cell = context.get("cell", {})
@@ -121,7 +128,8 @@ class ShareExporter(HTMLExporter):
             exclude_anchor_links=True,  # HeadingIndex adds ids and links itself
             **self.lexer_options,
         )
-        return self._headings.annotate(MarkdownWithMath(renderer=renderer).render(source))
+        html = self._headings.annotate(MarkdownWithMath(renderer=renderer).render(source))
+        return lazy_images(html)
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict | None = None, **kw: Any

@@ -1,15 +1,122 @@
-// Runs inside the sandboxed notebook frame. It has no privileges: it tells the share
-// page which #fragment the reader is at, and draws plotly figures from their JSON.
+// Runs inside the sandboxed notebook frame. It has no privileges and talks to the share
+// page only through postMessage: it reports where the reader is and which permalink was
+// clicked, follows the page's "hide code" and "print" buttons, keeps a deep link on its
+// target while images load, and draws plotly figures from their JSON.
 (function () {
   "use strict";
   var script = document.currentScript;
   var staticBase = script ? script.src.replace(/\/content\.js(\?.*)?$/, "") : "/static";
+  var framed = window.parent !== window;
 
-  if (window.parent !== window) {
-    window.addEventListener("hashchange", function () {
-      window.parent.postMessage({ nbshare: "hash", hash: location.hash }, "*");
-    });
+  function post(message) {
+    // Only #fragments and section anchors travel, never notebook content.
+    if (framed) window.parent.postMessage(message, "*");
   }
+
+  // --- permalinks: a click on a heading's ¶ or a cell's # asks the page to copy the link.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a.anchor-link, a.nbs-cell-link");
+    if (link) post({ nbshare: "copy", hash: link.getAttribute("href") });
+  });
+  window.addEventListener("hashchange", function () {
+    post({ nbshare: "hash", hash: location.hash });
+    settleOn(location.hash);
+  });
+
+  // --- the section being read: the last heading above a line near the top of the view.
+  var headings = [];
+  var current = null;
+  function findHeadings() {
+    headings = [];
+    var links = document.querySelectorAll(".jp-RenderedMarkdown a.anchor-link");
+    for (var i = 0; i < links.length; i++) {
+      var h = links[i].parentElement;
+      if (h && /^H[1-6]$/.test(h.tagName) && h.id) headings.push(h);
+    }
+  }
+  function spy() {
+    if (!headings.length) return;
+    var line = Math.min(120, window.innerHeight * 0.3);
+    var atBottom = window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2;
+    var found = headings[0];
+    for (var i = 0; i < headings.length; i++) {
+      var top = headings[i].getBoundingClientRect().top;
+      if (top <= line || (atBottom && top < window.innerHeight)) found = headings[i];
+      else if (!atBottom) break;
+    }
+    if (found.id !== current) {
+      current = found.id;
+      post({ nbshare: "current", anchor: current });
+    }
+  }
+  var spyQueued = false;
+  window.addEventListener("scroll", function () {
+    if (spyQueued) return;
+    spyQueued = true;
+    requestAnimationFrame(function () { spyQueued = false; spy(); });
+  }, { passive: true });
+
+  // --- deep links: images and plots above the target grow as they arrive; keep the
+  // target at the top for a few seconds, unless the reader starts scrolling.
+  var settleTarget = null, settleUntil = 0;
+  function byHash(hash) {
+    if (!hash || hash.length < 2) return null;
+    var id = hash.slice(1);
+    try { id = decodeURIComponent(id); } catch (e) { /* keep it raw */ }
+    return document.getElementById(id);
+  }
+  function settleOn(hash) {
+    settleTarget = byHash(hash);
+    settleUntil = Date.now() + 3000;
+    if (settleTarget) eagerAround(settleTarget);
+    settle();
+  }
+  // Lazy images just above and below the target would arrive one by one as the browser
+  // notices them; ask for them now, so the page settles early.
+  function eagerAround(target) {
+    var near = window.innerHeight * 2, images = document.images;
+    var at = target.getBoundingClientRect().top;
+    for (var i = 0; i < images.length; i++) {
+      var top = images[i].getBoundingClientRect().top - at;
+      if (top > -near && top < near && images[i].loading === "lazy") images[i].loading = "eager";
+    }
+  }
+  function settle() {
+    if (!settleTarget || Date.now() > settleUntil) { settleTarget = null; return; }
+    var top = settleTarget.getBoundingClientRect().top;
+    var margin = parseFloat(getComputedStyle(settleTarget).scrollMarginTop) || 0;
+    if (Math.abs(top - margin) > 2) settleTarget.scrollIntoView({ block: "start" });
+  }
+  function readerMoved() { settleTarget = null; }
+  ["wheel", "touchstart", "keydown", "mousedown"].forEach(function (name) {
+    window.addEventListener(name, readerMoved, { passive: true, capture: true });
+  });
+  document.addEventListener("load", settle, true); // every image (load does not bubble)
+  if (window.ResizeObserver) new ResizeObserver(settle).observe(document.documentElement);
+  window.addEventListener("load", function () {
+    if (settleTarget) settleUntil = Math.max(settleUntil, Date.now() + 2000);
+    settle();
+    spy();
+  });
+
+  // --- the share page's buttons.
+  window.addEventListener("message", function (event) {
+    if (event.source !== window.parent || !event.data || typeof event.data !== "object") return;
+    var data = event.data;
+    if (data.nbshare === "hide-code" && typeof data.hidden === "boolean") {
+      document.body.classList.toggle("nbs-hide-code", data.hidden);
+      spy();
+    } else if (data.nbshare === "print") {
+      window.print();
+    }
+  });
+
+  // --- the system's light or dark theme (JupyterLab's CSS reads this attribute).
+  var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)");
+  function theme() {
+    document.body.setAttribute("data-jp-theme-light", dark && dark.matches ? "false" : "true");
+  }
+  if (dark && dark.addEventListener) dark.addEventListener("change", theme);
 
   function drawPlotly(Plotly) {
     var outputs = document.querySelectorAll(".nbs-plotly");
@@ -39,9 +146,18 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", loadPlotly);
-  } else {
+  function start() {
+    theme();
+    findHeadings();
+    if (location.hash) settleOn(location.hash);
+    spy();
+    post({ nbshare: "ready" });
     loadPlotly();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();

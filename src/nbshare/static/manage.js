@@ -1,14 +1,24 @@
 // Owner page. The owner token is read from the #fragment (never sent to the server in a
-// URL), kept in memory only, and sent in an Authorization header.
+// URL), sent in an Authorization header, and kept in this tab's sessionStorage (not
+// localStorage: it leaves with the tab) so the share page's Manage button can come back
+// here without the token in its link.
 (function () {
   "use strict";
   var status = document.getElementById("manage-status");
   var tools = document.getElementById("owner-tools");
-  var match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
-  if (!match || !tools) return;
-  var token = decodeURIComponent(match[1]);
-  history.replaceState(null, "", location.pathname); // keep the token out of history
+  if (!tools) return;
   var api = tools.getAttribute("data-api");
+  var KEY = "nbshare.owner:" + api;
+  var match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  var token = null;
+  if (match) {
+    token = decodeURIComponent(match[1]);
+    history.replaceState(null, "", location.pathname); // keep the token out of history
+    try { sessionStorage.setItem(KEY, token); } catch (e) { /* storage off: this visit only */ }
+  } else {
+    try { token = sessionStorage.getItem(KEY); } catch (e) { token = null; }
+  }
+  if (!token) return;
   var auth = { Authorization: "Bearer " + token };
 
   function say(text) { status.textContent = text; }
@@ -72,7 +82,10 @@
   // An owner cookie lets this browser open every version, protected or not.
   call("POST", "/owner-session")
     .then(function () { tools.hidden = false; say("You are the owner of this share."); return refresh(); })
-    .catch(function (e) { say(e.message); });
+    .catch(function (e) {
+      if (!match) { try { sessionStorage.removeItem(KEY); } catch (err) { /* ignore */ } }
+      say(e.message);
+    });
 
   document.getElementById("update-form").addEventListener("submit", function (event) {
     event.preventDefault();
@@ -109,6 +122,7 @@
   document.getElementById("delete-share").addEventListener("click", function () {
     if (!confirm("Delete this share for everyone? This cannot be undone.")) return;
     call("DELETE").then(function () {
+      try { sessionStorage.removeItem(KEY); } catch (e) { /* ignore */ }
       say("Deleted. The link no longer works.");
       tools.hidden = true;
     }).catch(function (e) { say(e.message); });

@@ -1,0 +1,527 @@
+"""The recipient's view in a real browser: the share page around the sandboxed notebook,
+on a wide screen and a phone, in light and dark, and the pages that lead to it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import zlib
+
+import httpx
+import pytest
+
+from conftest import fixture_bytes
+
+pytestmark = pytest.mark.browser
+
+
+# --- notebooks ------------------------------------------------------------------------
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> str:
+    """A base64 PNG of one colour, without an imaging library."""
+    row = b"\x00" + bytes(rgb) * width
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+    return base64.b64encode(data).decode()
+
+
+def md(source: str, n: int) -> dict:
+    return {"cell_type": "markdown", "id": f"md-{n}", "metadata": {}, "source": source}
+
+
+def code(source: str, n: int, outputs: list | None = None) -> dict:
+    return {
+        "cell_type": "code",
+        "id": f"code-{n}",
+        "metadata": {},
+        "execution_count": n,
+        "source": source,
+        "outputs": outputs or [],
+    }
+
+
+def notebook(cells: list[dict]) -> bytes:
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+            "cells": cells,
+        }
+    ).encode()
+
+
+def long_notebook(sections: int = 30) -> bytes:
+    """Sections taller than the screen, and a code cell in each."""
+    text = "\n\n".join(f"Paragraph {i} of prose that takes up room on the page." for i in range(12))
+    cells = []
+    for s in range(1, sections + 1):
+        cells.append(md(f"## Section {s}\n\n{text}", s))
+        cells.append(code(f"def section_{s}():\n    return {s}", s))
+    return notebook(cells)
+
+
+PLOTLY_FIGURE = {
+    "data": [{"type": "bar", "x": ["apples", "pears", "plums"], "y": [3, 7, 5], "name": "fruit"}],
+    "layout": {"width": 600, "height": 400},
+}
+
+
+def image_notebook(images: int = 40, plotly: bool = False) -> bytes:
+    """~40 plots above the target heading: PNG outputs (their size is known) and markdown
+    images (their size is not, so they move the page as they arrive); optionally a plotly
+    figure right above the target, drawn only after the page has loaded."""
+    cells = [md("# Plots", 0)]
+    for i in range(images):
+        colour = (40 + 5 * i, 120, 200 - 4 * i)
+        if i % 4 == 3:
+            cells.append(
+                md(f"A figure: ![figure {i}](data:image/png;base64,{png(500, 350, colour)})", 1000 + i)
+            )
+        else:
+            cells.append(
+                code(
+                    f"plot({i})",
+                    i + 1,
+                    [
+                        {
+                            "output_type": "display_data",
+                            "metadata": {},
+                            "data": {"image/png": png(600, 400, colour), "text/plain": "<Figure>"},
+                        }
+                    ],
+                )
+            )
+    if plotly:
+        cells.append(
+            code(
+                "fig",
+                998,
+                [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"application/vnd.plotly.v1+json": PLOTLY_FIGURE, "text/plain": "Figure()"},
+                    }
+                ],
+            )
+        )
+    cells.append(md("## The target\n\nThe reader came for this.", 999))
+    cells += [md(f"Closing remark {i}.\n\n" + "More words. " * 80, 2000 + i) for i in range(6)]
+    return notebook(cells)
+
+
+def wide_notebook() -> bytes:
+    columns = "".join(f"<th>column_{i}</th>" for i in range(40))
+    cells_ = "".join(f"<td>{i * 1000.5}</td>" for i in range(40))
+    table = (
+        f'<table class="dataframe"><thead><tr>{columns}</tr></thead><tbody><tr>{cells_}</tr></tbody></table>'
+    )
+    return notebook(
+        [
+            md("# Wide things\n\n" + "averyveryverylongwordwithoutanyspaces" * 6, 1),
+            code(
+                "x = " + " + ".join(f"value_{i}" for i in range(60)),
+                2,
+                [
+                    {
+                        "output_type": "execute_result",
+                        "execution_count": 2,
+                        "metadata": {},
+                        "data": {"text/html": table, "text/plain": "table"},
+                    },
+                    {"output_type": "stream", "name": "stdout", "text": "-" * 400 + "\n"},
+                ],
+            ),
+            md("## After", 3),
+        ]
+    )
+
+
+def plotly_notebook() -> bytes:
+    return notebook(
+        [
+            code(
+                "fig",
+                1,
+                [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"application/vnd.plotly.v1+json": PLOTLY_FIGURE, "text/plain": "Figure()"},
+                    }
+                ],
+            )
+        ]
+    )
+
+
+def publish(server, data: bytes, name: str = "nb.ipynb", **headers) -> dict:
+    r = httpx.post(
+        f"{server.url}/api/v1/shares",
+        params={"filename": name},
+        content=data,
+        headers={"Content-Type": "application/x-ipynb+json", **headers},
+        timeout=60,
+    )
+    r.raise_for_status()
+    return r.json()
+
+
+def open_share(page, url: str):
+    """Open a share page and wait until the notebook's script has started in the frame."""
+    page.goto(url)
+    frame = page.frame(name="notebook")
+    frame.wait_for_function("() => document.readyState === 'complete'")
+    return frame
+
+
+def current_entry(page) -> str | None:
+    return page.evaluate(
+        "(document.querySelector('nav.toc a[aria-current=true]') || {}).dataset?.anchor ?? null"
+    )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def test_the_contents_highlight_the_section_being_read_and_keep_it_in_view(server, browser):
+    share = publish(server, long_notebook())
+    context = browser.new_context(viewport={"width": 1280, "height": 700})
+    try:
+        page = context.new_page()
+        frame = open_share(page, share["url"])
+        page.wait_for_function("() => document.querySelector('nav.toc a[aria-current=true]') !== null")
+        assert current_entry(page) == "section-1"
+
+        # A reader's wheel over the notebook scrolls the frame and moves the highlight.
+        box = page.locator("#notebook").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, 1600)
+        page.wait_for_function(
+            "() => document.querySelector('nav.toc a[aria-current=true]').dataset.anchor !== 'section-1'"
+        )
+        reached = frame.evaluate("""() => [...document.querySelectorAll('h2[id]')]
+            .filter(h => h.getBoundingClientRect().top <= 120).pop().id""")
+        page.wait_for_function(
+            f"() => document.querySelector('nav.toc a[aria-current=true]').dataset.anchor === '{reached}'"
+        )
+
+        # Far down, the entry is scrolled into the (overflowing) contents' view.
+        frame.evaluate("document.getElementById('section-27').scrollIntoView()")
+        page.wait_for_function(
+            "() => document.querySelector('nav.toc a[aria-current=true]').dataset.anchor === 'section-27'"
+        )
+        assert page.evaluate("document.querySelector('nav.toc').scrollTop") > 0
+        inside = page.evaluate("""() => {
+            const nav = document.querySelector('nav.toc').getBoundingClientRect();
+            const item = document.querySelector('nav.toc a[aria-current=true]').getBoundingClientRect();
+            return item.top >= nav.top && item.bottom <= nav.bottom; }""")
+        assert inside
+        assert page.locator("nav.toc a[aria-current]").count() == 1
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_contents_are_a_menu(server, browser):
+    share = publish(server, long_notebook(8))
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        frame = open_share(page, share["url"])
+        toggle, toc = page.locator("#toc-toggle"), page.locator("nav.toc")
+        assert toggle.is_visible() and not toc.is_visible()
+        toggle.click()
+        assert toc.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+        page.locator("nav.toc a[data-anchor='section-6']").click()
+        frame.wait_for_function("() => location.hash === '#section-6'")
+        assert not toc.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+        assert page.evaluate("location.hash") == "#section-6"
+        # Escape closes it too, and gives focus back to the button.
+        toggle.click()
+        page.keyboard.press("Escape")
+        assert not toc.is_visible()
+        assert page.evaluate("document.activeElement.id") == "toc-toggle"
+    finally:
+        context.close()
+
+
+def test_a_permalink_click_copies_the_share_link_and_updates_the_address(server, context, page):
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    frame = open_share(page, share["url"])
+
+    frame.locator("#six").hover()
+    frame.locator("#six a.anchor-link").click()
+    page.wait_for_function("() => location.hash === '#six'")
+    assert page.evaluate("navigator.clipboard.readText()") == share["url"] + "#six"
+    assert "copied" in page.locator("#share-status").inner_text().lower()
+    assert current_entry(page) == "six"
+
+    # A cell's permalink works the same way.
+    frame.locator("#cell-id\\=code-1 > a.nbs-cell-link").click()
+    page.wait_for_function("() => location.hash === '#cell-id=code-1'")
+    assert page.evaluate("navigator.clipboard.readText()") == share["url"] + "#cell-id=code-1"
+
+    # And the Copy link button copies what the address bar shows.
+    page.locator("#copy-link").click()
+    page.wait_for_function("() => document.getElementById('share-status').textContent === 'Link copied'")
+    assert page.evaluate("navigator.clipboard.readText()") == share["url"] + "#cell-id=code-1"
+
+
+# Chromium keeps the reader's place when content above grows (scroll anchoring); Safari
+# does not. Turning it off shows that the frame itself keeps a deep link on its target.
+NO_SCROLL_ANCHORING = """addEventListener('DOMContentLoaded', () => {
+    const style = document.createElement('style');
+    style.textContent = '* { overflow-anchor: none !important; }';
+    document.head.append(style); });"""
+
+
+def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(server, context, page):
+    share = publish(server, image_notebook(plotly=True))
+    context.add_init_script(NO_SCROLL_ANCHORING)
+    page.goto(f"{share['url']}#the-target")
+    frame = page.frame(name="notebook")
+    frame.wait_for_function("() => document.readyState === 'complete'")
+    # The figure right above the target has no size until it arrives, and the plotly
+    # figure is drawn after the page has loaded: both push the target down.
+    frame.wait_for_function("() => document.querySelector('img[alt=\\'figure 39\\']').naturalWidth > 0")
+    frame.locator(".nbs-plotly .main-svg").first.wait_for()
+    # Something that grows late, after the load event (as MathJax or a widget does).
+    frame.evaluate("""() => { const late = document.createElement('div'); late.style.height = '700px';
+        document.getElementById('the-target').closest('.nbs-cell').before(late); }""")
+    page.wait_for_timeout(300)
+    top = frame.evaluate("document.getElementById('the-target').getBoundingClientRect().top")
+    assert 0 <= top < 60, f"the heading is at {top}px"
+    assert frame.evaluate("scrollY") > 10000, "40 plots are above it"
+
+
+def test_images_load_lazily_with_their_size_reserved(server, page):
+    share = publish(server, image_notebook())
+    frame = open_share(page, share["url"])
+    images = frame.evaluate("""() => [...document.images].map(i => ({
+        loading: i.loading, decoding: i.decoding, alt: i.alt, markdown: !!i.closest('.jp-RenderedMarkdown'),
+        width: i.getAttribute('width'), height: i.getAttribute('height'),
+        loaded: i.complete && i.naturalWidth > 0}))""")
+    assert len(images) == 40
+    assert all(i["loading"] == "lazy" and i["decoding"] == "async" for i in images)
+    plots = [i for i in images if not i["markdown"]]
+    assert plots and all((i["width"], i["height"]) == ("600", "400") for i in plots)
+    assert [i["alt"] for i in images if i["markdown"]][:2] == [
+        "figure 3",
+        "figure 7",
+    ]  # markdown alt text kept
+    assert not images[-1]["loaded"], "images far below the first screen wait until they are needed"
+    # The page is usable before the last image arrives: the contents work already.
+    page.locator("nav.toc a[data-anchor='the-target']").click()
+    frame.wait_for_function("() => location.hash === '#the-target'")
+
+
+def test_hide_code_hides_inputs_and_is_remembered(server, page):
+    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    frame = open_share(page, share["url"])
+    code_input = frame.locator("#cell-id\\=code-1 .jp-Cell-inputWrapper")
+    output = frame.locator("#cell-id\\=code-1 .jp-OutputArea")
+    assert code_input.is_visible()
+    button = page.locator("#hide-code")
+    button.click()
+    code_input.wait_for(state="hidden")
+    assert output.is_visible(), "outputs stay"
+    assert frame.locator(".jp-MarkdownCell").first.is_visible(), "prose stays"
+    assert button.get_attribute("aria-pressed") == "true" and button.inner_text() == "Show code"
+
+    frame = open_share(page, share["url"])  # remembered for the next visit
+    frame.locator("#cell-id\\=code-1 .jp-Cell-inputWrapper").wait_for(state="hidden")
+    page.locator("#hide-code").click()
+    frame.locator("#cell-id\\=code-1 .jp-Cell-inputWrapper").wait_for(state="visible")
+
+
+def luminance(css_color: str) -> float:
+    parts = css_color[css_color.index("(") + 1 : css_color.index(")")].replace("/", ",").split(",")
+    r, g, b = (float(p) / 255 for p in parts[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_the_dark_theme_follows_the_system_setting(server, browser):
+    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    context = browser.new_context(color_scheme="dark")
+    try:
+        page = context.new_page()
+        frame = open_share(page, share["url"])
+        page_bg = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        frame_bg = frame.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert luminance(page_bg) < 0.15 and luminance(frame_bg) < 0.15, (page_bg, frame_bg)
+        text = frame.evaluate("getComputedStyle(document.querySelector('.jp-RenderedMarkdown p')).color")
+        code_bg = frame.evaluate(
+            "getComputedStyle(document.querySelector('.jp-InputArea-editor')).backgroundColor"
+        )
+        keyword = frame.evaluate(
+            "getComputedStyle(document.querySelector('.highlight .nb, .highlight .k, .highlight .s1')).color"
+        )
+        assert luminance(text) > 0.6 and luminance(code_bg) < 0.2
+        assert luminance(keyword) - luminance(code_bg) > 0.25, (
+            f"highlighted code is readable: {keyword} on {code_bg}"
+        )
+        assert frame.evaluate("document.body.dataset.jpThemeLight") == "false"
+    finally:
+        context.close()
+
+
+def test_nothing_scrolls_sideways_on_a_phone_but_wide_outputs(server, browser):
+    share = publish(server, wide_notebook())
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        frame = open_share(page, share["url"])
+        fits = "document.documentElement.scrollWidth <= innerWidth"
+        assert page.evaluate(fits), page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert frame.evaluate(fits), frame.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        # The wide table scrolls inside its own box.
+        assert frame.evaluate("""() => {
+            const o = document.querySelector('table').closest('.jp-OutputArea-output');
+            return o.scrollWidth > o.clientWidth; }""")
+    finally:
+        context.close()
+
+
+def test_print_prints_the_notebook_without_permalinks(server, page):
+    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    frame = open_share(page, share["url"])
+    frame.evaluate("window.print = () => { window.nbsPrinted = true; }")
+    page.locator("#print").click()
+    frame.wait_for_function("() => window.nbsPrinted === true")
+    page.emulate_media(media="print")
+    assert frame.evaluate("getComputedStyle(document.querySelector('a.anchor-link')).display") == "none"
+    assert frame.evaluate("getComputedStyle(document.querySelector('a.nbs-cell-link')).display") == "none"
+    assert not page.locator(".actions").is_visible() and not page.locator("nav.toc").is_visible()
+
+
+def test_landmarks_skip_link_and_keyboard_contents(server, page):
+    share = publish(server, long_notebook(5))
+    open_share(page, share["url"])
+    assert page.locator("header.share-header").count() == 1
+    assert page.locator("nav[aria-label='Table of contents']").count() == 1
+    assert page.locator("main#main").count() == 1
+    assert page.locator("iframe#notebook").get_attribute("title").startswith("Notebook: ")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    assert page.evaluate("document.activeElement.className") == "skip-link" and skip.is_visible()
+    # The contents are ordinary links in the tab order; arrow keys move along them too.
+    page.locator("nav.toc a").first.focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.anchor") == "section-2"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.anchor") == "section-3"
+    page.keyboard.press("Enter")
+    page.frame(name="notebook").wait_for_function("() => location.hash === '#section-3'")
+
+
+def test_a_plotly_figure_is_interactive(server, page):
+    share = publish(server, plotly_notebook())
+    frame = open_share(page, share["url"])
+    bar = frame.locator(".nbs-plotly .point path").nth(1)
+    bar.wait_for()
+    bar.hover(force=True)  # plotly listens on a layer drawn over the bars
+    label = frame.locator(".hoverlayer .hovertext")
+    label.wait_for()
+    assert "7" in label.text_content()
+
+
+# --- getting there ----------------------------------------------------------------------
+
+
+def test_the_unlock_page(server, page):
+    share = publish(
+        server, fixture_bytes("headings.ipynb"), "headings.ipynb", **{"X-Nbshare-Password": "open sesame"}
+    )
+    page.goto(share["url"])
+    assert page.locator("h1").inner_text() == "This notebook is protected"
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    assert page.locator(".error-message[role=alert]").is_visible()
+    assert page.frame(name="notebook") is None
+    page.fill("#password", "open sesame")
+    page.click("button[type=submit]")
+    page.wait_for_url(share["url"])
+    page.frame(name="notebook").locator("#six").wait_for()
+
+
+def test_the_owner_gets_a_manage_button_that_works(server, browser, page):
+    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    page.goto(share["manage_url"])
+    page.wait_for_function("() => document.getElementById('manage-status').textContent.includes('owner')")
+    frame = open_share(page, share["url"])
+    frame.locator("#six").wait_for()
+    page.locator("#manage").click()
+    page.locator("#owner-tools").wait_for(state="visible")  # the token came from sessionStorage
+    assert page.url == share["url"] + "/manage"
+
+    stranger = browser.new_context()
+    try:
+        other = stranger.new_page()
+        open_share(other, share["url"])
+        assert other.locator("#manage").count() == 0
+    finally:
+        stranger.close()
+
+
+def test_drag_and_drop_upload_shows_progress_and_the_links(server, page):
+    page.goto(server.url)
+    data = list(fixture_bytes("headings.ipynb"))
+    transfer = page.evaluate_handle(
+        """bytes => {
+        const t = new DataTransfer();
+        t.items.add(new File([new Uint8Array(bytes)], 'dropped.ipynb', {type: 'application/x-ipynb+json'}));
+        return t; }""",
+        data,
+    )
+    page.dispatch_event("#drop-zone", "dragover", {"dataTransfer": transfer})
+    page.dispatch_event("#drop-zone", "drop", {"dataTransfer": transfer})
+    assert page.evaluate("document.getElementById('file').files[0].name") == "dropped.ipynb"
+    page.fill("#title", "Dropped in")
+    page.click("button[type=submit]")
+    page.locator("#upload-result").wait_for(state="visible")
+    assert page.locator("#upload-progress").is_visible()
+    assert page.evaluate("document.getElementById('upload-bar').value") == 100
+    link = page.input_value("#result-link")
+    assert link.startswith(server.url + "/n/")
+    assert "/manage#token=" in page.input_value("#result-manage")
+    page.click("#result-open")
+    assert page.locator("h1.share-title").inner_text() == "Dropped in"
+
+
+def test_without_javascript_the_upload_form_still_works(server, browser):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server.url)
+        assert not page.locator(".drop-hint").is_visible()
+        page.set_input_files(
+            "#file",
+            files=[
+                {
+                    "name": "plain.ipynb",
+                    "mimeType": "application/json",
+                    "buffer": fixture_bytes("headings.ipynb"),
+                }
+            ],
+        )
+        page.click("button[type=submit]")
+        assert page.locator("h1").inner_text() == "Your notebook is shared"
+        assert page.input_value("#link").startswith(server.url + "/n/")
+    finally:
+        context.close()
