@@ -1,0 +1,686 @@
+"""Containment: a notebook's scripts and HTML run, but only in an opaque origin.
+
+One hostile notebook tries every attack at once inside the real share page, in a
+browser profile that holds bait: a readable cookie and local/session storage on the
+service origin, and the grant cookie of a password-protected victim share (with a view
+limit, so a credentialed read would show in its view count). Each attack records that
+it ran (`tried`) and, if it got anywhere, that it succeeded (`won`), in every way it
+can: the frame's title and DOM, the top page's title and DOM, a request to /pwned/...
+on the service (which the server's access log would show) and a navigation. The tests
+below then look for each of those signs.
+
+How each test was checked to fail without its protection is in its docstring. The
+check was done once, by hand, on a weakened copy of the package (cp -r src/nbshare to a
+scratch folder, edit it, run this file with PYTHONPATH pointing there, so the working
+tree was never weakened). "allow-same-origin added" means added to SANDBOX in
+security/headers.py and to both iframes' sandbox attribute in templates/share.html:
+the framed notebook is sandboxed by the attribute and by the CSP header, so both must go
+for it to get the service's origin; with only SANDBOX weakened, the framed tests still
+passed and only the direct-URL test failed.
+"""
+
+# ruff: noqa: E501 -- the attacks are JavaScript in string literals, kept one statement a line
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test share's password
+SECRET_PROTECTED = "secret-protected-" + secrets.token_hex(4)
+SECRET_PUBLIC = "secret-public-" + secrets.token_hex(4)
+BAIT_COOKIE = "baitcookie" + secrets.token_hex(4)
+BAIT_LOCAL = "baitlocal" + secrets.token_hex(4)
+BAIT_SESSION = "baitsession" + secrets.token_hex(4)
+BAITS = (BAIT_COOKIE, BAIT_LOCAL, BAIT_SESSION, SECRET_PROTECTED, SECRET_PUBLIC)
+# A 1x1 PNG.
+PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+ATTACKS = (
+    "cookie-read", "storage-read", "storage-write", "top-dom", "top-navigation", "forms",
+    "credentialed-api", "read-other-share", "markdown-script", "markdown-onerror", "svg-script",
+    "javascript-link", "base-tag", "message-spoof",
+)
+
+
+# --- notebooks ---------------------------------------------------------------------------
+
+def cell_md(source: str, cid: str) -> dict:
+    return {"cell_type": "markdown", "id": cid, "metadata": {}, "source": source}
+
+
+def cell_html(html: str, cid: str) -> dict:
+    return {
+        "cell_type": "code", "id": cid, "metadata": {}, "execution_count": 1, "source": "attack()",
+        "outputs": [{"output_type": "display_data", "metadata": {},
+                     "data": {"text/html": html, "text/plain": "<attack>"}}],
+    }
+
+
+def notebook(cells: list[dict], **metadata) -> bytes:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}).encode()
+
+
+# Defines the reporting helpers every later cell uses. A success is reported in every
+# channel an attacker could use; the test watches all of them.
+PRELUDE = """<script>
+window.NBS = {tried: [], won: []};
+window.tried = function (name) { if (NBS.tried.indexOf(name) < 0) NBS.tried.push(name); report(); };
+window.won = function (name, detail) {
+  detail = String(detail).slice(0, 200);
+  NBS.won.push(name + ": " + detail);
+  report();
+  document.title = "WON " + name + " " + detail;
+  try { top.document.title = "WON " + name + " " + detail; } catch (e) {}
+  new Image().src = "/pwned/" + name + "?v=" + encodeURIComponent(detail);
+  try { navigator.sendBeacon("/pwned/beacon-" + name, detail); } catch (e) {}
+};
+// Anything read that is not an error is a success for the attacker.
+window.attempt = function (name, what, fn) {
+  tried(name);
+  try {
+    var value = fn();
+    if (value && typeof value.then === "function") {
+      value.then(function (v) { if (v !== undefined && v !== null && v !== "") won(name, what + "=" + v); },
+                 function () {});
+    } else if (value !== undefined && value !== null && value !== "") {
+      won(name, what + "=" + value);
+    }
+  } catch (e) {}
+};
+window.report = function () {
+  var el = document.getElementById("nbs-report");
+  if (!el) { el = document.createElement("pre"); el.id = "nbs-report"; document.body.appendChild(el); }
+  el.textContent = JSON.stringify(NBS);
+};
+tried("prelude");
+</script>"""
+
+
+def attack_cells(protected_id: str, public_id: str, only: set[str] | None = None) -> list[dict]:
+    p, v = protected_id, public_id
+    attacks = {
+        "cookie-read": """
+attempt("cookie-read", "document.cookie", function () { return document.cookie; });
+attempt("cookie-read", "parent.cookie", function () { return parent.document.cookie; });
+attempt("cookie-read", "top.cookie", function () { return top.document.cookie; });
+attempt("cookie-read", "cookieStore", function () {
+  return cookieStore.getAll().then(function (all) { return JSON.stringify(all); });
+});""",
+        "storage-read": """
+attempt("storage-read", "localStorage", function () { return JSON.stringify(localStorage); });
+attempt("storage-read", "sessionStorage", function () { return JSON.stringify(sessionStorage); });
+attempt("storage-read", "parent.localStorage", function () { return JSON.stringify(parent.localStorage); });
+attempt("storage-read", "top.sessionStorage", function () { return JSON.stringify(top.sessionStorage); });
+attempt("storage-read", "indexedDB", function () {
+  return indexedDB.databases().then(function (d) { return JSON.stringify(d); });
+});
+attempt("storage-read", "caches", function () { return caches.keys().then(function (k) { return k.join(); }); });""",
+        "storage-write": """
+attempt("storage-write", "localStorage.setItem", function () { localStorage.setItem("pwned", "1"); return "written"; });
+attempt("storage-write", "sessionStorage.setItem", function () { sessionStorage.setItem("pwned", "1"); return "written"; });
+attempt("storage-write", "document.cookie=", function () {
+  document.cookie = "pwned=1; path=/"; return "written";
+});""",
+        "top-dom": """
+attempt("top-dom", "top.title", function () { top.document.title = "PWNED"; return top.document.title; });
+attempt("top-dom", "parent.body", function () {
+  parent.document.body.insertAdjacentHTML("afterbegin", "<b id='pwned'>PWNED</b>");
+  return parent.document.getElementById("pwned") && "inserted";
+});
+attempt("top-dom", "frameElement", function () {
+  window.frameElement.removeAttribute("sandbox"); return "sandbox removed";
+});
+attempt("top-dom", "top.history", function () { top.history.pushState(null, "", "/pwned/pushstate"); return "pushed"; });""",
+        "top-navigation": """
+attempt("top-navigation", "top.location", function () { top.location = "/pwned/top-location"; });
+attempt("top-navigation", "top.location.replace", function () { top.location.replace("/pwned/top-replace"); });
+attempt("top-navigation", "parent.location.href", function () { parent.location.href = "/pwned/parent-href"; });
+attempt("top-navigation", "open _top", function () { window.open("/pwned/open-top", "_top"); });
+attempt("top-navigation", "anchor _top", function () {
+  var a = document.createElement("a"); a.href = "/pwned/anchor-top"; a.target = "_top";
+  document.body.appendChild(a); a.click();
+});""",
+        "forms": """
+function postForm(action, target) {
+  var f = document.createElement("form");
+  f.method = "post"; f.action = action; f.enctype = "multipart/form-data";
+  if (target) f.target = target;
+  var field = document.createElement("input"); field.type = "file"; field.name = "file";
+  var dt = new DataTransfer();
+  dt.items.add(new File(['{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}'], "pwned.ipynb"));
+  field.files = dt.files;
+  var pw = document.createElement("input"); pw.name = "password"; pw.value = "guess";
+  f.appendChild(field); f.appendChild(pw); document.body.appendChild(f);
+  f.submit();
+}
+attempt("forms", "form /upload", function () { postForm("/upload"); });
+attempt("forms", "form /upload _blank", function () { postForm("/upload", "_blank"); });
+attempt("forms", "form /api/v1/shares _top", function () { postForm("/api/v1/shares", "_top"); });
+attempt("forms", "form unlock", function () { postForm("/n/PROTECTED/unlock", "_blank"); });""",
+        "credentialed-api": """
+function readBody(url, opts) {
+  return fetch(url, opts).then(function (r) { return r.text(); })
+    .then(function (t) { return r_ok(t); });
+}
+function r_ok(t) { return t.indexOf("PROTECTED") >= 0 || /secret-/.test(t) ? t : undefined; }
+attempt("credentialed-api", "fetch api", function () { return readBody("/api/v1/shares/PROTECTED", {credentials: "include"}); });
+attempt("credentialed-api", "fetch content", function () { return readBody("/n/PROTECTED/content", {credentials: "include"}); });
+attempt("credentialed-api", "fetch ipynb", function () { return readBody("/n/PROTECTED.ipynb", {credentials: "include"}); });
+attempt("credentialed-api", "no-cors content", function () {
+  fetch("/n/PROTECTED/content", {credentials: "include", mode: "no-cors"}); });
+attempt("credentialed-api", "xhr", function () {
+  var x = new XMLHttpRequest(); x.open("GET", "/n/PROTECTED.ipynb"); x.withCredentials = true;
+  x.onload = function () { if (r_ok(x.responseText)) won("credentialed-api", "xhr=" + x.responseText); };
+  x.send();
+});
+attempt("credentialed-api", "owner-session", function () {
+  fetch("/api/v1/shares/PROTECTED/owner-session", {method: "POST", credentials: "include", mode: "no-cors"}); });""",
+        "read-other-share": """
+attempt("read-other-share", "nested frame", function () {
+  var f = document.createElement("iframe"); f.src = "/n/PUBLIC/content"; f.id = "nested";
+  document.body.appendChild(f);
+  return new Promise(function (resolve) {
+    f.onload = function () { try { resolve(f.contentDocument.body.innerText); } catch (e) { resolve(); } };
+  });
+});
+attempt("read-other-share", "nested protected frame", function () {
+  var f = document.createElement("iframe"); f.src = "/n/PROTECTED/content";
+  document.body.appendChild(f);
+  return new Promise(function (resolve) {
+    f.onload = function () { try { resolve(f.contentDocument.body.innerText); } catch (e) { resolve(); } };
+  });
+});
+attempt("read-other-share", "popup", function () {
+  var w = window.open("/n/PROTECTED", "_blank");
+  return new Promise(function (resolve) {
+    setTimeout(function () {
+      try { resolve(w.document.body.innerText + w.frames[0].document.body.innerText); } catch (e) { resolve(); }
+      try { w.location = "javascript:top.opener && 0"; } catch (e) {}
+    }, 1500);
+  });
+});
+attempt("read-other-share", "fetch public", function () { return fetch("/n/PUBLIC/content").then(function (r) { return r.text(); }); });""",
+        "message-spoof": """
+attempt("message-spoof", "postMessage", function () {
+  parent.postMessage({nbshare: "hash", hash: "#/../../pwned/message"}, "*");
+  parent.postMessage({nbshare: "hash", hash: "/pwned/message"}, "*");
+  parent.postMessage({nbshare: "hash", hash: "javascript:alert(1)"}, "*");
+  parent.postMessage({nbshare: "copy", hash: "#<img id=pwned-msg src=x>"}, "*");
+  parent.postMessage({nbshare: "copy", hash: "#%3Cimg%20id%3Dpwned-msg%20src%3Dx%3E"}, "*");
+  parent.postMessage({nbshare: "current", anchor: "<img id=pwned-msg src=x>"}, "*");
+  parent.postMessage({nbshare: "print", hash: "<img id=pwned-msg src=x>"}, "*");
+});""",
+    }
+    cells = [cell_html(PRELUDE, "prelude")]
+    for name, js in attacks.items():
+        if only is not None and name not in only:
+            continue
+        js = js.replace("PROTECTED", p).replace("PUBLIC", v)
+        cells.append(cell_html(f"<div class='attack' id='attack-{name}'><script>{js}</script></div>", name))
+    # Markdown and HTML payloads, some of which only work if a reader clicks them.
+    steal = ("(function(){var s='';try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}"
+             "catch(e){}try{top.document.title='PWNED'}catch(e){}return s})()")
+    if only is not None:
+        return cells
+    cells += [
+        cell_md(f"## Markdown script\n\n<script>tried('markdown-script');"
+                f"attempt('markdown-script', 'cookie+storage', function () {{ return {steal}; }});</script>",
+                "md-script"),
+        cell_md(f"<img src='x:nothing' onerror=\"tried('markdown-onerror');"
+                f"attempt('markdown-onerror', 'onerror', function () {{ return {steal}; }})\">",
+                "md-onerror"),
+        cell_md("<svg width='10' height='10'><script>tried('svg-script');"
+                f"attempt('svg-script', 'svg', function () {{ return {steal}; }});</script>"
+                "<rect width='10' height='10' onclick=\"top.location='/pwned/svg-click'\"/></svg>"
+                "<svg onload=\"tried('svg-script'); try { top.document.title = 'PWNED' } catch (e) {}\"></svg>",
+                "md-svg"),
+        cell_md("[markdown js link](javascript:alert('md-link:'+origin+':'+document.cookie))\n\n"
+                "<a id='js-link' href=\"javascript:tried('javascript-link');"
+                f"alert('js-link:'+origin+':'+{steal})\">html js link</a>\n\n"
+                "<a id='top-js-link' target='_top' href=\"javascript:alert('top-js-link:'+document.cookie)\">top js link</a>\n\n"
+                "<a id='top-link' target='_top' href='/pwned/top-link'>top link</a>\n\n"
+                "<a id='parent-link' target='_parent' href='/pwned/parent-link'>parent link</a>",
+                "md-links"),
+        cell_md("<base href='http://127.0.0.1:9/pwned/base/'>\n\n<a id='base-link' href='relative'>rel</a>"
+                "\n\n<script>tried('base-tag'); if (document.baseURI.indexOf('/pwned/') >= 0) "
+                "won('base-tag', document.baseURI);</script>", "md-base"),
+        cell_md("<form id='md-form' method='post' action='/upload'><input name='title' value='pwned'>"
+                "<button id='md-submit'>submit</button></form>\n\n"
+                "<form id='md-form-top' method='post' action='/upload' target='_top'>"
+                "<button id='md-submit-top'>submit top</button></form>", "md-forms"),
+    ]
+    return cells
+
+
+def benign_plotly() -> list[dict]:
+    figure = {"data": [{"type": "bar", "y": [2, 3, 1], "name": "bars"}], "layout": {"title": {"text": "bars"}}}
+    return [{
+        "cell_type": "code", "id": "fig", "metadata": {}, "execution_count": 1, "source": "fig",
+        "outputs": [{"output_type": "display_data", "metadata": {}, "data": {
+            "application/vnd.plotly.v1+json": figure, "text/plain": "Figure()"}}],
+    }]
+
+
+# --- the scene ---------------------------------------------------------------------------
+
+def api_publish(server, data: bytes, filename: str, **params) -> dict:
+    headers = {"Content-Type": "application/x-ipynb+json"}
+    if "password" in params:
+        headers["X-Nbshare-Password"] = params.pop("password")
+    r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": filename, **params},
+                   content=data, headers=headers, timeout=60)
+    r.raise_for_status()
+    return r.json()
+
+
+def views(server, share: dict) -> int:
+    r = httpx.get(f"{server.url}/api/v1/shares/{share['id']}",
+                  headers={"Authorization": f"Bearer {share['owner_token']}"}, timeout=30)
+    r.raise_for_status()
+    return r.json()["views"]
+
+
+def share_count(server) -> int:
+    with sqlite3.connect(server.data_dir / "nbshare.db") as db:
+        return db.execute("select count(*) from shares").fetchone()[0]
+
+
+def log_since(server, offset: int) -> str:
+    return server.log()[offset:]
+
+
+def wait_for_report(frame, minimum: int = 14) -> dict:
+    frame.wait_for_function(f"window.NBS && NBS.tried.length >= {minimum}", timeout=20_000)
+    return frame.evaluate("JSON.parse(JSON.stringify(NBS))")
+
+
+class Scene:
+    """What happened while the hostile notebook ran in the share page."""
+
+
+@pytest.fixture(scope="module")
+def scene(browser, server):
+    s = Scene()
+    s.server = server
+    s.protected = api_publish(
+        server, notebook([cell_md(f"# Protected\n\n{SECRET_PROTECTED}", "p")]), "protected.ipynb",
+        password=PASSWORD, max_views=50,
+    )
+    s.public = api_publish(server, notebook([cell_md(f"# Public\n\n{SECRET_PUBLIC}", "v")]), "public.ipynb")
+    prefixes = {share["id"][:4] for share in (s.protected, s.public)}
+    s.hostile = api_publish(
+        server, notebook(attack_cells(s.protected["id"], s.public["id"]) + benign_plotly(),
+                         title="Hostile"), "hostile.ipynb",
+    )
+    assert len(prefixes | {s.hostile["id"][:4]}) == 3, "log lines tell the shares apart by id prefix"
+    # Notebooks that navigate their own frame to the protected share (this replaces the
+    # notebook, so each gets its own share): by a markdown <meta refresh>, and by script.
+    target = f"/n/{s.protected['id']}/content"
+    s.refresher = api_publish(server, notebook([
+        cell_md(f"<meta http-equiv='refresh' content='0;url={target}'>\n\nrefreshing", "meta")]), "meta.ipynb")
+    # The same attacks from a notebook opened directly, as the top page, not framed.
+    s.direct = api_publish(server, notebook(attack_cells(
+        s.protected["id"], s.public["id"], only={"cookie-read", "storage-read", "storage-write", "credentialed-api"}
+    )), "direct.ipynb")
+    s.navigator = api_publish(server, notebook([
+        cell_html(f"<script>location.href = '{target}';</script>", "nav")]), "nav.ipynb")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    s.context, s.page = context, page
+    s.dialogs, s.popups, s.requests = [], [], []
+    page.on("dialog", lambda d: (s.dialogs.append(d.message), d.dismiss()))
+    context.on("page", lambda p: s.popups.append(p))
+    context.on("request", lambda r: s.requests.append((r.method, r.url)))
+
+    # Bait on the service origin: a readable cookie, local and session storage, and an
+    # unlocked protected share (its HttpOnly SameSite=Strict grant cookie).
+    page.goto(server.url + "/")
+    context.add_cookies([{"name": "nbs_bait", "value": BAIT_COOKIE, "url": server.url}])
+    page.evaluate("([l, s]) => { localStorage.setItem('bait', l); sessionStorage.setItem('bait', s); }",
+                  [BAIT_LOCAL, BAIT_SESSION])
+    page.goto(s.protected["url"])
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.locator("#notebook").wait_for()
+    page.frame(name="notebook").get_by_text(SECRET_PROTECTED).wait_for()
+    assert any(c["name"].startswith("nbs_grant_") and c["httpOnly"] for c in context.cookies())
+    s.views_before = views(server, s.protected)
+    s.count_before = share_count(server)
+    s.log_offset = len(server.log())
+
+    # The attack: the visitor opens the hostile share.
+    page.goto(s.hostile["url"])
+    s.top_url = page.url
+    s.report = None  # stays None if an attack navigated the top page or the frame away
+    s.frame_title = s.frame_text = ""
+    frame = None
+    try:
+        page.locator("#notebook").wait_for(timeout=10_000)
+        frame = page.frame(name="notebook")
+        wait_for_report(frame)
+        frame.locator("#md-submit").wait_for(timeout=5_000)
+        page.wait_for_timeout(2500)  # popups, async fetches and beacons settle
+        s.report = frame.evaluate("JSON.parse(JSON.stringify(NBS))")
+        s.frame_title = frame.evaluate("document.title")
+        s.frame_text = frame.evaluate("document.documentElement.outerHTML")
+    except Exception as exc:  # only when a protection is missing; the tests then fail
+        s.requests.append(("scene-broken", repr(exc)[:300]))
+    # The reader clicks everything clickable; the last one (a relative link) leaves the page.
+    for selector in ("#js-link", "text=markdown js link", "#top-js-link", "#top-link", "#parent-link",
+                     "#md-submit", "#md-submit-top", "svg rect", "#base-link"):
+        if s.report is None:
+            break
+        try:
+            frame.locator(selector).first.click(timeout=2000)
+            page.wait_for_timeout(300)
+            if selector != "#base-link":
+                after = frame.evaluate("JSON.parse(JSON.stringify(NBS))")
+                s.report["tried"] = sorted(set(s.report["tried"]) | set(after["tried"]))
+                s.report["won"] += [w for w in after["won"] if w not in s.report["won"]]
+        except Exception as exc:  # a click that navigated the frame or the page away
+            s.requests.append(("click-failed", f"{selector}: {exc!r}"[:300]))
+    page.wait_for_timeout(1000)
+    s.top_title = page.title()
+    s.top_html = page.content()
+    s.top_injected = page.locator("#pwned, #pwned-msg").count()  # elements an attack put there
+    s.top_url_after = page.url
+    s.top_storage = page.evaluate("[JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie]")
+    s.cookies = context.cookies()
+    s.popup_urls = [p.url for p in s.popups if p is not page]
+    time.sleep(0.5)
+    s.log = log_since(server, s.log_offset)
+    s.views_after = views(server, s.protected)
+    s.count_after = share_count(server)
+    yield s
+    context.close()
+
+
+def log_lines(scene, share: dict) -> list[str]:
+    prefix = share["id"][:4]
+    return [line for line in scene.log.splitlines() if f"/{prefix}" in line]
+
+
+def no_success(scene, name: str) -> None:
+    assert scene.report is not None, f"the hostile notebook's report could be read: {scene.requests[-3:]}"
+    assert name in scene.report["tried"], f"the {name} attack ran"
+    assert not [w for w in scene.report["won"] if w.startswith(name)], scene.report["won"]
+    assert "/pwned/" not in scene.log.replace("/pwned/beacon-", "/beacon-") or not [
+        line for line in scene.log.splitlines() if f"/pwned/{name}" in line or f"/pwned/beacon-{name}" in line
+    ]
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+def test_every_attack_ran_and_none_left_a_sign(scene):
+    """The summary: all attacks ran; no success reported in the frame, no marker in the top
+    page, no /pwned request, no bait anywhere the attacker could leave it."""
+    assert scene.report is not None, f"the hostile notebook's report could be read: {scene.requests[-3:]}"
+    assert set(ATTACKS) <= set(scene.report["tried"]) | {"javascript-link"}
+    assert scene.report["won"] == []
+    assert "/pwned" not in scene.log
+    assert "PWNED" not in scene.top_title and "WON" not in scene.top_title
+    for bait in BAITS:
+        assert bait not in scene.frame_title
+        assert bait not in scene.frame_text
+        assert bait not in scene.log
+        assert all(bait not in d for d in scene.dialogs)
+    assert scene.views_after == scene.views_before
+    assert scene.count_after == scene.count_before
+
+
+
+def test_cookies_cannot_be_read_or_set(scene):
+    """document.cookie, parent/top.document.cookie and cookieStore all fail in the frame;
+    the bait cookie appears nowhere and no cookie was set on the service.
+
+    Checked: with allow-same-origin added, document.cookie and parent.document.cookie
+    returned the bait cookie: the test failed on won "cookie-read: document.cookie=nbs_bait=..."."""
+    no_success(scene, "cookie-read")
+    no_success(scene, "storage-write")
+    names = {c["name"] for c in scene.cookies}
+    assert "pwned" not in names and "nbs_bait" in names
+    assert "pwned" not in scene.top_storage[2]
+    for place in (scene.frame_title, scene.frame_text, scene.log):
+        assert BAIT_COOKIE not in place
+
+
+def test_storage_cannot_be_read_or_written(scene):
+    """localStorage, sessionStorage, indexedDB and caches (own and the parent's) all fail.
+
+    Checked: with allow-same-origin added, localStorage, sessionStorage and
+    parent.localStorage read the bait (failed on won "storage-read: localStorage=...") and
+    setItem('pwned') landed in the service origin's storage."""
+    no_success(scene, "storage-read")
+    no_success(scene, "storage-write")
+    local, session, _ = scene.top_storage
+    assert json.loads(local) == {"bait": BAIT_LOCAL}
+    assert json.loads(session) == {"bait": BAIT_SESSION}
+    for bait in (BAIT_LOCAL, BAIT_SESSION):
+        assert bait not in scene.frame_title and bait not in scene.frame_text and bait not in scene.log
+
+
+def test_the_top_page_cannot_be_rewritten(scene):
+    """top.document.title, parent.document.body, frameElement and top.history all fail.
+
+    Checked: with allow-same-origin added, the test failed on won "top-dom: top.title=PWNED",
+    "parent.body=inserted", "frameElement=sandbox removed" and "top.history=pushed"."""
+    no_success(scene, "top-dom")
+    assert scene.top_title == "Hostile"
+    assert "PWNED" not in scene.top_html and 'id="pwned"' not in scene.top_html
+    frame = scene.page.locator("#notebook")
+    assert "allow-same-origin" not in frame.get_attribute("sandbox")
+    assert frame.get_attribute("sandbox").startswith("allow-scripts")
+
+
+def test_the_top_page_cannot_be_navigated(scene):
+    """top.location, location.replace, parent.location, window.open(_top), and links with
+    target=_top/_parent (clicked by the reader) leave the share page where it was.
+
+    Checked: with allow-top-navigation added to SANDBOX and the iframe attributes, the
+    share page was navigated to /pwned/top-location, /pwned/top-replace,
+    /pwned/parent-href, /pwned/open-top and /pwned/anchor-top; the test failed on the log."""
+    assert urlsplit(scene.top_url_after).path == urlsplit(scene.top_url).path
+    assert urlsplit(scene.top_url_after).netloc == urlsplit(scene.top_url).netloc
+    assert "/pwned/" not in scene.log
+    no_success(scene, "top-navigation")
+
+
+def test_forms_cannot_be_submitted_to_the_service(scene):
+    """Scripted form.submit() to /upload, /api/v1/shares and the unlock URL, into the frame,
+    _blank and _top, and markdown forms clicked by the reader: nothing reaches the server.
+
+    Checked: with allow-forms added to SANDBOX and the iframe attributes but form-action
+    'none' kept, nothing reached the server, but the blocked submission replaced the frame
+    with an error page and the test failed (the report could not be read). With
+    form-action 'none' removed as well, the log showed "POST /upload" 201 Created (twice)
+    and "POST /n/<id>/unlock", and the test failed on them."""
+    posts = [line for line in scene.log.splitlines() if '"POST ' in line]
+    assert not [line for line in posts if "/upload" in line or "/unlock" in line or 'shares HTTP' in line], posts
+    assert scene.count_after == scene.count_before
+    no_success(scene, "forms")
+
+
+def test_the_service_is_called_without_the_visitors_credentials(scene):
+    """fetch/XHR with credentials: 'include' of the protected share the visitor unlocked
+    (API, content, .ipynb, owner session): the grant cookie (HttpOnly, SameSite=Strict) is
+    not sent from the opaque origin, every call is refused, no body is read and the share's
+    view count does not move.
+
+    Checked: with allow-same-origin added, the calls were same-origin and carried the
+    grant: the test failed on won "credentialed-api: fetch api={...}" and the protected
+    notebook's body with its secret."""
+    no_success(scene, "credentialed-api")
+    lines = [line for line in log_lines(scene, scene.protected) if "/static/" not in line]
+    assert len(lines) >= 6, scene.log
+    assert all(" 401 " in line or " 403 " in line for line in lines), lines
+    assert scene.views_after == scene.views_before
+    assert SECRET_PROTECTED not in scene.frame_text and SECRET_PROTECTED not in scene.frame_title
+
+
+def test_other_shares_cannot_be_read(scene):
+    """A nested frame of another share's content (public or protected), a popup of the
+    protected share, and fetch: none is readable from the notebook.
+
+    Checked: with allow-same-origin added, the test failed on won "read-other-share:
+    fetch public=..." and "nested protected frame=... secret-protected-..."."""
+    no_success(scene, "read-other-share")
+    for secret in (SECRET_PUBLIC, SECRET_PROTECTED):
+        assert secret not in scene.frame_text and secret not in scene.frame_title
+    # The popup escaped the sandbox but not the visitor's SameSite=Strict grant: it shows
+    # the unlock form, as any other site's link would.
+    assert any(scene.protected["id"] in url for url in scene.popup_urls)
+
+
+def test_markdown_and_html_payloads_run_only_in_the_opaque_origin(scene):
+    """<script> in markdown, onerror=, SVG <script>/onload/onclick and javascript: links
+    (clicked by the reader): whatever runs, runs in the frame's opaque origin and reaches
+    nothing of the service. Dialogs, if any, carry no bait and no service origin.
+
+    In this Chromium the javascript: links do not run at all when clicked in the sandboxed
+    frame; the test does not depend on that.
+
+    Checked: with allow-same-origin added, the test failed on won "markdown-script:
+    cookie+storage=nbs_bait=...{"bait": ...}"."""
+    for name in ("markdown-script", "markdown-onerror", "svg-script"):
+        no_success(scene, name)
+    assert not [w for w in scene.report["won"] if w.startswith("javascript-link")]
+    for message in scene.dialogs:
+        assert scene.server.url not in message
+        assert not any(bait in message for bait in BAITS)
+    assert "PWNED" not in scene.top_title
+
+
+def test_a_base_tag_cannot_repoint_urls(scene):
+    """<base href=...> in markdown is ignored (base-uri 'none'): the document's base stays
+    its own URL, and a relative link clicked goes to the service, not the attacker's host.
+
+    Checked: with base-uri 'none' removed from content_csp, the test failed on won
+    "base-tag: http://127.0.0.1:9/pwned/base/"."""
+    no_success(scene, "base-tag")
+    assert not [url for _, url in scene.requests if url.startswith("http://127.0.0.1:9/")]
+    assert any(url == f"{scene.hostile['url']}/relative" for _, url in scene.requests)
+
+
+def test_messages_from_the_notebook_only_move_the_fragment(scene):
+    """share.js listens to the frame's postMessage; spoofed ones (hash, copy, current, print)
+    can only change the #fragment and show text.
+    (Not checked by removal: this guards share.js's ANCHOR test and history.replaceState.)"""
+    tried = scene.report["tried"]
+    assert "message-spoof" in tried
+    after = urlsplit(scene.top_url_after)
+    assert (after.scheme, after.netloc, after.path, after.query) == urlsplit(scene.top_url)[:4]
+    assert "javascript" not in after.fragment
+    # Whatever share.js shows of a message (a status line, a highlighted entry) is text.
+    assert scene.top_injected == 0
+
+
+@pytest.mark.parametrize("which", ["refresher", "navigator"])
+def test_navigating_its_own_frame_carries_no_grant(scene, which):
+    """A notebook may navigate its own frame (a markdown <meta refresh>, or location= by
+    script). Sent to the protected share the visitor unlocked, the navigation must not
+    carry the grant: the share answers 401, no view is counted.
+
+    Checked: with allow-same-origin added, both variants failed: the navigation was
+    same-origin, carried the SameSite=Strict grant and "GET /n/<id>/content" answered 200."""
+    offset = len(scene.server.log())
+    views_before = views(scene.server, scene.protected)
+    page = scene.context.new_page()
+    share = getattr(scene, which)
+    page.goto(share["url"])
+    prefix = f"/n/{scene.protected['id'][:4]}…/content"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and prefix not in log_since(scene.server, offset):
+        time.sleep(0.1)
+    page.wait_for_timeout(500)
+    lines = [line for line in log_since(scene.server, offset).splitlines() if prefix in line]
+    page.close()
+    assert lines, "the notebook navigated its frame"
+    assert all(" 401 " in line for line in lines), lines
+    assert views(scene.server, scene.protected) == views_before
+
+
+def test_the_content_url_opened_directly_is_still_an_opaque_origin(scene):
+    """Sent the bare /n/<id>/content URL (no share page, no iframe sandbox attribute), the
+    notebook is still sandboxed by its CSP header: opaque origin, no cookies, no storage,
+    no credentialed calls.
+
+    Checked: with allow-same-origin added to SANDBOX only (iframe attribute untouched),
+    this was the one test that failed: origin was "http://127.0.0.1:<port>", not "null"."""
+    offset = len(scene.server.log())
+    page = scene.context.new_page()
+    page.goto(scene.direct["url"] + "/content")
+    report = wait_for_report(page.main_frame, minimum=5)
+    page.wait_for_timeout(1500)
+    report = page.evaluate("JSON.parse(JSON.stringify(NBS))")
+    assert page.evaluate("origin") == "null"
+    text, title = page.content(), page.title()
+    page.close()
+    assert {"cookie-read", "storage-read", "storage-write", "credentialed-api"} <= set(report["tried"])
+    assert report["won"] == []
+    for bait in BAITS:
+        assert bait not in text and bait not in title
+    log = log_since(scene.server, offset)
+    assert "/pwned" not in log
+    lines = [line for line in log.splitlines() if f"/{scene.protected['id'][:4]}" in line]
+    assert lines and all(" 401 " in line or " 403 " in line for line in lines), lines
+
+
+def test_plotly_stays_interactive_inside_the_sandbox(scene):
+    """Containment does not break interactivity: a plotly figure draws, hovers and has its
+    modebar, in the same profile as the attacks."""
+    share = api_publish(scene.server, notebook(benign_plotly()), "plot.ipynb")
+    page = scene.context.new_page()
+    page.goto(share["url"])
+    page.locator("#notebook").wait_for()
+    frame = page.frame(name="notebook")
+    frame.locator(".nbs-plotly .main-svg").first.wait_for()
+    assert frame.locator(".nbs-plotly .modebar").count() == 1
+    bar = frame.locator(".nbs-plotly .bars path").nth(1)
+    bar.hover(force=True)  # plotly's drag layer takes the pointer, as it should
+    frame.locator(".nbs-plotly .hoverlayer .hovertext").first.wait_for()
+    assert "3" in frame.locator(".nbs-plotly .hoverlayer").text_content()
+    page.close()
+
+
+def test_hostile_names_are_text_on_the_share_page(scene):
+    """The share page (the service's own origin) shows the notebook's title, kernel name,
+    file name and attachment names as text: no element or script of theirs appears there.
+
+    Checked: with the title rendered `|safe` in share.html, the title's markup became
+    elements in the share page and the test failed on .share-title reading "x" (the
+    strict CSP kept the script from running, so the test checks the DOM, not only for
+    execution)."""
+    hostile_meta = {
+        "title": "</title><script>window.PWNED_TITLE=1</script><b id='pwned-title'>x",
+        "kernelspec": {"name": "evil", "display_name": "<img id='pwned-kernel' src=x onerror='window.PWNED_KERNEL=1'>",
+                       "language": "<svg onload=alert(1)>"},
+        "language_info": {"name": "<script>alert('lang')</script>"},
+    }
+    cells = [{
+        "cell_type": "markdown", "id": "att", "metadata": {},
+        "source": "![a](attachment:x\" onerror=\"top.document.title='PWNED'.png)",
+        "attachments": {"x\" onerror=\"top.document.title='PWNED'.png": {"image/png": PNG}},
+    }]
+    filename = "<img id='pwned-file' src=x onerror=alert(1)>.ipynb"
+    share = api_publish(scene.server, notebook(cells, **hostile_meta), filename)
+    page = scene.context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(share["url"])
+    page.locator("#notebook").wait_for()
+    page.frame(name="notebook").locator("#cell-id\\=att, .jp-Cell").first.wait_for()
+    page.wait_for_timeout(500)
+    assert page.locator(".share-title").inner_text() == hostile_meta["title"]
+    assert page.locator("#pwned-title, #pwned-kernel, #pwned-file, svg, img").count() == 0
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/share.js"]
+    assert page.evaluate("[window.PWNED_TITLE, window.PWNED_KERNEL]") == [None, None]
+    assert page.title() == hostile_meta["title"] and dialogs == []
+    page.close()
