@@ -112,12 +112,13 @@ class LiveServer:
             self.process.kill()
 
 
-def start_server(folder: Path, **env_overrides: str) -> LiveServer:
-    """`nbshare serve` in a real process on a free loopback port, data and log in `folder`."""
+def start_server(folder: Path, env: dict[str, str] | None = None, **env_overrides: str) -> LiveServer:
+    """`nbshare serve` in a real process on a free loopback port, data and log in `folder`.
+    `env` replaces the inherited environment (for tests that must not see NBSHARE_*)."""
     port = free_port()
     data_dir, log_path = folder / "server-data", folder / "server.log"
     env = {
-        **os.environ,
+        **(os.environ if env is None else env),
         "PYTHONUNBUFFERED": "1",  # so access-log lines reach the log file as they happen
         "NBSHARE_RENDER_WORKERS": "1",
         "NBSHARE_MAX_UPLOAD_BYTES": str(5 * 1024 * 1024),
@@ -129,7 +130,7 @@ def start_server(folder: Path, **env_overrides: str) -> LiveServer:
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 120  # generous: the test machine may be busy
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes
+from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes, start_server
 from nbshare.cli import main
 
 BIN = Path(sys.prefix) / "bin"
@@ -47,37 +47,9 @@ def clean_env(**extra: str) -> dict[str, str]:
 def server(tmp_path_factory):
     """Like conftest's `live_server`, but one process for the module and unbuffered logs
     (uvicorn writes access lines to stdout, which a file would otherwise buffer)."""
-    tmp = tmp_path_factory.mktemp("cli-server")
-    port, data_dir, log_path = free_port(), tmp / "server-data", tmp / "server.log"
-    env = clean_env(NBSHARE_RENDER_WORKERS="1", NBSHARE_MAX_UPLOAD_BYTES=str(5 * 1024 * 1024))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "nbshare", "serve", "--port", str(port),
-             "--data-dir", str(data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120  # generous: the test machine may be busy
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield LiveServer(url, process, log_path, data_dir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    live = start_server(tmp_path_factory.mktemp("cli-server"), env=clean_env())  # 5 MB upload limit
+    yield live
+    live.stop()
 
 
 class Cli:

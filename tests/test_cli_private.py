@@ -25,7 +25,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes
+from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes, start_server
 from nbshare.cli import main
 
 NOTEBOOK = FIXTURES / "headings.ipynb"
@@ -51,35 +51,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 def server(tmp_path_factory):
     """One `nbshare serve` for the module, its log unbuffered; no periodic purge during
     the tests (the purge test runs `nbshare purge` itself)."""
-    tmp = tmp_path_factory.mktemp("cli-private-server")
-    port, data_dir, log_path = free_port(), tmp / "server-data", tmp / "server.log"
-    env = clean_env(NBSHARE_RENDER_WORKERS="1", NBSHARE_PURGE_INTERVAL="3600")
-    argv = [sys.executable, "-m", "nbshare", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    ARGVS.append(argv)
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield LiveServer(url, process, log_path, data_dir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    folder = tmp_path_factory.mktemp("cli-private")
+    live = start_server(folder, env=clean_env(), NBSHARE_PURGE_INTERVAL="3600")
+    yield live
+    live.stop()
 
 
 class Cli:
