@@ -41,6 +41,16 @@ class NotFound(NbshareError):
     code = "not_found"
 
 
+class PasswordRequired(NbshareError):
+    status = 401
+    code = "password_required"
+
+
+class WrongPassword(NbshareError):
+    status = 401
+    code = "wrong_password"
+
+
 class Forbidden(NbshareError):
     status = 403
     code = "forbidden"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from . import protection
-from .errors import Forbidden, NbshareError, NotFound
+from .errors import Forbidden, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
 from .protection import VersionMeta
 from .render import RenderedPage
@@ -32,16 +32,6 @@ from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 log = logging.getLogger(__name__)
 GONE = "This share does not exist or has expired."
 UNSET: object = object()  # "leave as it is", distinct from None ("remove")
-
-
-class PasswordRequired(NbshareError):
-    status = 401
-    code = "password_required"
-
-
-class WrongPassword(NbshareError):
-    status = 401
-    code = "wrong_password"
 
 
 @dataclass(frozen=True)

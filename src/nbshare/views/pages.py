@@ -7,9 +7,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ..errors import PasswordRequired, WrongPassword
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
-from ..shares import PasswordRequired, Share, WrongPassword
+from ..shares import Share
 from .common import (
     client_address,
     links,
