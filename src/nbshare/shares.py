@@ -391,7 +391,10 @@ class ShareService:
         row, _ = await self._owned(share_id, owner_token)
         data_key = self._owner_data_key(row, owner_token)
         rows = await anyio.to_thread.run_sync(self.metadata.list_versions, share_id)
-        return [(v, protection.read_meta(self.blobs, v, data_key)) for v in rows]
+        metas = await anyio.to_thread.run_sync(  # blob reads and decryption: off the event loop
+            lambda: [protection.read_meta(self.blobs, v, data_key) for v in rows]
+        )
+        return list(zip(rows, metas, strict=True))
 
     async def delete_version(self, share_id: str, owner_token: str | None, number: int) -> None:
         row, _ = await self._owned(share_id, owner_token)
