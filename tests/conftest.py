@@ -112,6 +112,14 @@ class LiveServer:
             self.process.kill()
 
 
+def clean_env(columns: int = 80, **extra: str) -> dict[str, str]:
+    """The test process's environment without NBSHARE_* settings, for CLI subprocesses."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")}
+    env.update(COLUMNS=str(columns), PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
 def start_server(folder: Path, env: dict[str, str] | None = None, **env_overrides: str) -> LiveServer:
     """`nbshare serve` in a real process on a free loopback port, data and log in `folder`.
     `env` replaces the inherited environment (for tests that must not see NBSHARE_*)."""

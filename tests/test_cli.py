@@ -23,7 +23,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes, start_server
+from conftest import FIXTURES, LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
 from nbshare.cli import main
 
 BIN = Path(sys.prefix) / "bin"
@@ -34,13 +34,6 @@ SECRETS: dict[str, set[str]] = {"ids": set(), "tokens": set()}
 
 
 # --- fixtures and helpers -------------------------------------------------------------
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")}
-    env.update(COLUMNS="80", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
 
 
 @pytest.fixture(scope="module")

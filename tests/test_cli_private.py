@@ -25,7 +25,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, free_port, minimal_notebook, nb_bytes, start_server
+from conftest import FIXTURES, LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
 from nbshare.cli import main
 
 NOTEBOOK = FIXTURES / "headings.ipynb"
@@ -40,19 +40,12 @@ pytestmark = pytest.mark.slow
 # --- fixtures and helpers -------------------------------------------------------------
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")}
-    env.update(COLUMNS="200", PYTHONUNBUFFERED="1")
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One `nbshare serve` for the module, its log unbuffered; no periodic purge during
     the tests (the purge test runs `nbshare purge` itself)."""
     folder = tmp_path_factory.mktemp("cli-private")
-    live = start_server(folder, env=clean_env(), NBSHARE_PURGE_INTERVAL="3600")
+    live = start_server(folder, env=clean_env(200), NBSHARE_PURGE_INTERVAL="3600")
     yield live
     live.stop()
 
@@ -68,7 +61,7 @@ class Cli:
         return self.data_home / "nbshare" / "published.json"
 
     def env(self, **extra: str) -> dict[str, str]:
-        return clean_env(XDG_DATA_HOME=str(self.data_home), **extra)
+        return clean_env(200, XDG_DATA_HOME=str(self.data_home), **extra)
 
     def argv(self, *args) -> list[str]:
         argv = [sys.executable, "-m", "nbshare", *map(str, args)]
