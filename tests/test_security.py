@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
 from nbshare.app import create_app
 from nbshare.logs import RedactShareIds
-from nbshare.security.tokens import redact_id
+from nbshare.security.tokens import new_share_id, redact_id
 from nbshare.settings import Settings
 
 HOSTILE_TITLE = '"><script>alert("title")</script><img src=x onerror=alert(1)>'
@@ -277,3 +277,11 @@ def test_writes_from_the_service_itself_or_without_origin_are_allowed(client):
         r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
                         headers={"Content-Type": "application/x-ipynb+json", **headers})
         assert r.status_code == 201, headers
+
+
+def test_share_ids_never_look_like_command_line_options():
+    # A CI run once drew an id starting with "-", which `nbshare delete ID` read as an option.
+    ids = [new_share_id() for _ in range(5000)]
+    assert all(i[0].isalnum() for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 24 for i in ids)  # still 144 random bits of base64url

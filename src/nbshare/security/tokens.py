@@ -13,7 +13,12 @@ ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def new_share_id() -> str:
-    return secrets.token_urlsafe(ID_BYTES)
+    # An id is typed on command lines (`nbshare delete ID`): one that starts with "-" would be
+    # read as an option, so draw again. Costs well under one bit of the 144.
+    while True:
+        share_id = secrets.token_urlsafe(ID_BYTES)
+        if share_id[0].isalnum():
+            return share_id
 
 
 def new_owner_token() -> str:
