@@ -1,16 +1,28 @@
 """How a version's bytes and metadata are stored, in the clear or sealed.
 
 A protected share's version row holds neutral placeholders; the real title, file name,
-table of contents and so on sit in a sealed `meta.json` blob next to the sealed
-original and page. Everything here is synchronous and pure apart from the blob store.
+table of contents, manifest and so on sit in a sealed `meta.json` blob next to the
+sealed original and page. Everything here is synchronous and pure apart from the blob
+store.
+
+Besides its original and page, a version has files (bundle files, embedded downloads,
+images taken out of pages) and, for bundles, more pages. Its manifest lists them; each
+file's blob is named by its content (`files/{address}`), so the same bytes twice are
+stored once. In the clear the address is the SHA-256; sealed, it is an HMAC under the
+share's key, so blob names and URLs do not reveal which known file a share holds.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from urllib.parse import unquote, urlsplit
 
+from .render.assets import rewrite_page
 from .security import crypto
 from .store import BlobStore, VersionRow
 
@@ -24,6 +36,7 @@ PLACEHOLDER = {
     "language": "",
     "cell_count": 0,
     "toc": [],
+    "manifest": {},
 }
 
 
@@ -40,10 +53,41 @@ class VersionMeta:
     language: str
     cell_count: int
     toc: list
+    manifest: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, version: VersionRow) -> VersionMeta:
         return cls(**{name: getattr(version, name) for name in cls.__dataclass_fields__})
+
+    @property
+    def files(self) -> list[dict]:
+        return self.manifest.get("files", [])
+
+    def file(self, address: str) -> dict | None:
+        return next((f for f in self.files if f["address"] == address), None)
+
+    def bundle_file(self, path: str) -> dict | None:
+        return next((f for f in self.files if f["role"] == "bundle" and f["name"] == path), None)
+
+    def notebook(self, path: str) -> dict | None:
+        return next((n for n in self.manifest.get("notebooks", []) if n["path"] == path), None)
+
+
+@dataclass
+class VersionContent:
+    """A version's bytes before they are stored. `files`: sha256 -> bytes for every file
+    the manifest lists; `pages`: page name (as the manifest says) -> HTML."""
+
+    original: bytes
+    html: bytes
+    files: dict[str, bytes] = field(default_factory=dict)
+    pages: dict[str, bytes] = field(default_factory=dict)
+
+
+def file_address(sha256: str, data_key: bytes | None) -> str:
+    if data_key is None:
+        return sha256
+    return hmac.new(data_key, f"file:{sha256}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
 @dataclass(frozen=True)
@@ -66,21 +110,48 @@ def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
     )
 
 
-def write_version(blobs: BlobStore, version: VersionRow, original: bytes, html: bytes,
-                  data_key: bytes | None) -> VersionRow:
-    """Store a version's blobs (sealed when `data_key` is given); returns the row to insert."""
-    meta = VersionMeta.of(version)
+def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
+                  data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+    """Store a version's blobs (sealed when `data_key` is given); returns the row to insert
+    and what readers may learn (its manifest now says where each file and page is)."""
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
-    placed = replace(version, original_key=keys.original_key, page_key=keys.page_key, meta_key=keys.meta_key)
+    suffix = keys.page_key.removeprefix(f"shares/{version.share_id}/v{version.number}/page.html")
+
+    def put(key: str, data: bytes) -> None:
+        blobs.put(key, crypto.seal(data_key, data, key) if data_key is not None else data)
+
+    put(keys.original_key, content.original)
+    put(keys.page_key, content.html)
+    manifest = json.loads(json.dumps(version.manifest))  # a copy to fill in
+    prefix = f"shares/{version.share_id}/v{version.number}"
+    stored: set[str] = set()
+    for entry in manifest.get("files", []):
+        entry["address"] = file_address(entry["sha256"], data_key)
+        entry["key"] = f"{prefix}/files/{entry['address']}{suffix}"
+        if entry["key"] not in stored:
+            put(entry["key"], content.files[entry["sha256"]])
+            stored.add(entry["key"])
+    for page in (*manifest.get("notebooks", []), *([manifest["readme"]] if manifest.get("readme") else [])):
+        page["page_key"] = f"{prefix}/pages/{page['page']}.html{suffix}"
+        put(page["page_key"], content.pages[page["page"]])
+    placed = replace(version, original_key=keys.original_key, page_key=keys.page_key,
+                     meta_key=keys.meta_key, manifest=manifest)
+    meta = VersionMeta.of(placed)
     if data_key is None:
-        blobs.put(keys.original_key, original)
-        blobs.put(keys.page_key, html)
-        return placed
+        return placed, meta
     assert keys.meta_key is not None
-    blobs.put(keys.original_key, crypto.seal(data_key, original, keys.original_key))
-    blobs.put(keys.page_key, crypto.seal(data_key, html, keys.page_key))
-    blobs.put(keys.meta_key, crypto.seal(data_key, json.dumps(asdict(meta)).encode(), keys.meta_key))
-    return replace(placed, **PLACEHOLDER)  # type: ignore[arg-type]
+    put(keys.meta_key, json.dumps(asdict(meta)).encode())
+    return replace(placed, **PLACEHOLDER), meta  # type: ignore[arg-type]
+
+
+def version_blob_keys(version: VersionRow, meta: VersionMeta) -> list[str]:
+    """Every blob a version uses."""
+    keys = [version.original_key, version.page_key, version.meta_key]
+    keys += [f["key"] for f in meta.files]
+    keys += [n["page_key"] for n in meta.manifest.get("notebooks", [])]
+    if meta.manifest.get("readme"):
+        keys.append(meta.manifest["readme"]["page_key"])
+    return sorted({k for k in keys if k})
 
 
 def read_blob(blobs: BlobStore, key: str, data_key: bytes | None) -> bytes:
@@ -97,6 +168,45 @@ def read_meta(blobs: BlobStore, version: VersionRow, data_key: bytes | None) -> 
     return VersionMeta(**{**fields, "size": version.size})
 
 
+def read_content(blobs: BlobStore, version: VersionRow, meta: VersionMeta,
+                 data_key: bytes | None) -> VersionContent:
+    content = VersionContent(
+        original=read_blob(blobs, version.original_key, data_key),
+        html=read_blob(blobs, version.page_key, data_key),
+    )
+    for entry in meta.files:
+        if entry["sha256"] not in content.files:
+            content.files[entry["sha256"]] = read_blob(blobs, entry["key"], data_key)
+    for page in (*meta.manifest.get("notebooks", []),
+                 *([meta.manifest["readme"]] if meta.manifest.get("readme") else [])):
+        content.pages[page["page"]] = read_blob(blobs, page["page_key"], data_key)
+    return content
+
+
+def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, bytes]) -> bytes:
+    """A page whose images and downloads pointed at the version's file URLs, with those
+    files put back inline as data: URIs.
+
+    A sealed page is read inside the sandboxed frame, whose requests carry no grant
+    cookie, so it must not depend on separate file URLs: this runs when a public share
+    gets a password."""
+
+    def data_uri(url: str, kind: str) -> str | None:
+        path = unquote(urlsplit(url).path)
+        entry = None
+        if path.startswith(f"{base}/f/"):
+            entry = meta.file(path.removeprefix(f"{base}/f/").split("/")[0])
+        elif path.startswith(f"{base}/files/") and kind == "image":
+            entry = meta.bundle_file(path.removeprefix(f"{base}/files/"))
+        if entry is None:
+            return None
+        encoded = base64.b64encode(files[entry["sha256"]]).decode("ascii")
+        return f"data:{entry['media_type']};base64,{encoded}"
+
+    text, _ = rewrite_page(html.decode("utf-8"), resolve=data_uri)
+    return text.encode("utf-8")
+
+
 def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
                    new_key: bytes | None) -> tuple[dict, list[str]]:
     """Write a version's blobs again under `new_key` (None: in the clear).
@@ -104,11 +214,14 @@ def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
     Returns the row changes and the old blob keys, which the caller deletes only after
     the rows pointing at the new blobs are committed."""
     meta = read_meta(blobs, version, old_key)
-    original = read_blob(blobs, version.original_key, old_key)
-    html = read_blob(blobs, version.page_key, old_key)
+    content = read_content(blobs, version, meta, old_key)
+    if new_key is not None and old_key is None:
+        base = f"/n/{version.share_id}/v/{version.number}"
+        content.html = inline_files(content.html, base, meta, content.files)
+        content.pages = {name: inline_files(html, base, meta, content.files)
+                         for name, html in content.pages.items()}
     plain = replace(version, **{k: v for k, v in asdict(meta).items() if k != "size"})
-    written = write_version(blobs, plain, original, html, new_key)
+    written, written_meta = write_version(blobs, plain, content, new_key)
     changes = {k: getattr(written, k) for k in (*PLACEHOLDER, "original_key", "page_key", "meta_key")}
-    old = [k for k in (version.original_key, version.page_key, version.meta_key) if k]
-    new = {written.original_key, written.page_key, written.meta_key}
-    return changes, [k for k in old if k not in new]
+    new = set(version_blob_keys(written, written_meta))
+    return changes, [k for k in version_blob_keys(version, meta) if k not in new]

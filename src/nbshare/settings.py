@@ -68,8 +68,35 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "max_upload_bytes",
-        25 * 1024 * 1024,
-        "Largest notebook accepted, in bytes; enforced while the upload streams in.",
+        100 * 1024 * 1024,
+        "Largest upload (a notebook, or a bundle's .zip) accepted, in bytes; enforced while"
+        " the upload streams in.",
+        int,
+    ),
+    Setting(
+        "max_bundle_bytes",
+        200 * 1024 * 1024,
+        "Largest total size of a bundle's files once unpacked, in bytes; counted while"
+        " decompressing, so a zip bomb stops there.",
+        int,
+    ),
+    Setting(
+        "max_bundle_files",
+        1000,
+        "Most files one bundle may hold.",
+        int,
+    ),
+    Setting(
+        "max_bundle_file_bytes",
+        100 * 1024 * 1024,
+        "Largest single file in a bundle once unpacked, in bytes.",
+        int,
+    ),
+    Setting(
+        "inline_file_bytes",
+        8 * 1024,
+        "Images and embedded downloads larger than this many bytes are taken out of a public"
+        " share's page and served as files of their own (cached, loaded lazily).",
         int,
     ),
     Setting(
@@ -163,7 +190,11 @@ class Settings:
     public_url: str = None  # type: ignore[assignment]
     render_url: str | None = None
     database_url: str = None  # type: ignore[assignment]
-    max_upload_bytes: int = 25 * 1024 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_bundle_bytes: int = 200 * 1024 * 1024
+    max_bundle_files: int = 1000
+    max_bundle_file_bytes: int = 100 * 1024 * 1024
+    inline_file_bytes: int = 8 * 1024
     render_workers: int = 2
     render_timeout: float = 60.0
     max_json_depth: int = 64
@@ -190,7 +221,9 @@ class Settings:
         if self.database_url is None:
             db = Path(self.data_dir) / "nbshare.db"
             object.__setattr__(self, "database_url", f"sqlite:///{db}")
-        positive = ("port", "max_upload_bytes", "render_workers", "render_timeout", "max_json_depth",
+        positive = ("port", "max_upload_bytes", "max_bundle_bytes", "max_bundle_files",
+                    "max_bundle_file_bytes", "inline_file_bytes", "render_workers", "render_timeout",
+                    "max_json_depth",
                     "purge_interval", "grant_lifetime", "unlock_attempts", "unlock_attempts_per_share",
                     "max_concurrent_hashes")
         for name in ("default_expiry", "max_expiry"):

@@ -9,7 +9,6 @@ and answers the same NotFound for all three, so a visitor cannot tell which.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -21,8 +20,8 @@ import anyio
 from . import protection
 from .errors import Forbidden, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
+from .prepare import Prepared, Preparer, is_bundle
 from .protection import VersionMeta
-from .render import RenderedPage
 from .render.pool import RenderPool
 from .security import crypto, grants, tokens
 from .security.throttle import GuessThrottle, HashLimiter
@@ -62,22 +61,15 @@ class CreatedShare:
     owner_token: str  # shown once, to the uploader; only its hash is kept
 
 
-def clean_filename(name: str | None) -> str:
-    """A display/download name: last path part, no control characters, ends in .ipynb."""
+def clean_filename(name: str | None, *, suffix: str = ".ipynb", default: str = "notebook.ipynb") -> str:
+    """A display/download name: last path part, no control characters, ends in `suffix`."""
     name = (name or "").replace("\\", "/").split("/")[-1]
     name = "".join(c for c in name if c.isprintable()).strip().strip(".")[:200]
     if not name:
-        name = "notebook.ipynb"
-    if not name.lower().endswith(".ipynb"):
-        name += ".ipynb"
+        name = default
+    if not name.lower().endswith(suffix):
+        name += suffix
     return name
-
-
-def pick_title(explicit: str | None, page: RenderedPage, filename: str) -> str:
-    for candidate in (explicit, page.info.title, page.first_heading, filename.removesuffix(".ipynb")):
-        if candidate and candidate.strip():
-            return " ".join(candidate.split())[:300]
-    return "Untitled notebook"
 
 
 def check_password_text(password: str) -> str:
@@ -106,6 +98,7 @@ class ShareService:
         self.server_key = server_key
         self.clock = clock or (lambda: datetime.now(UTC))
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
+        self.preparer = Preparer(settings, renderer.render, self.static_url)
         self.throttle = GuessThrottle(
             per_client=settings.unlock_attempts, per_share=settings.unlock_attempts_per_share
         )
@@ -113,26 +106,21 @@ class ShareService:
 
     # -- creating and updating -------------------------------------------------------
 
-    async def _render(self, data: bytes, filename: str) -> RenderedPage:
-        return await self.renderer.render(
-            data, filename=filename, static_url=self.static_url, max_depth=self.settings.max_json_depth
-        )
-
-    def _version_row(self, share_id: str, number: int, data: bytes, page: RenderedPage,
-                     filename: str, title: str | None) -> VersionRow:
-        return VersionRow(
-            share_id=share_id, number=number, created_at=self.clock(), filename=filename,
-            title=pick_title(title, page, filename), size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), nbformat=page.info.nbformat,
-            kernel_name=page.info.kernel_name, language=page.info.language,
-            cell_count=page.info.cell_count, toc=[entry.as_dict() for entry in page.toc],
-            original_key="", page_key="",
-        )
+    async def _prepare(self, share_id: str, number: int, data: bytes, *, filename: str | None,
+                       title: str | None, sealed: bool) -> Prepared:
+        now = self.clock()
+        if is_bundle(data, filename):
+            name = clean_filename(filename, suffix=".zip", default="bundle.zip")
+            return await self.preparer.bundle(share_id, number, data, filename=name, title=title,
+                                              sealed=sealed, now=now)
+        return await self.preparer.notebook(share_id, number, data, filename=clean_filename(filename),
+                                            title=title, sealed=sealed, now=now)
 
     async def create(
         self, data: bytes, *, filename: str | None, title: str | None, password: str | None = None,
         expires: str | None = None, max_views: int | None = None,
     ) -> CreatedShare:
+        """A new share from a notebook or a bundle (a .zip of notebooks and files)."""
         now = self.clock()
         expires_at = choose_expiry(
             expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry
@@ -140,27 +128,26 @@ class ShareService:
         _check_max_views(max_views)
         if password is not None:
             check_password_text(password)
-        filename = clean_filename(filename)
-        page = await self._render(data, filename)
         share_id, owner_token = tokens.new_share_id(), tokens.new_owner_token()
-        version = self._version_row(share_id, 1, data, page, filename, title)
+        prepared = await self._prepare(share_id, 1, data, filename=filename, title=title,
+                                       sealed=password is not None)
         row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1,
                        expires_at=expires_at, max_views=max_views)
         data_key = None
         if password is not None:
             async with self.hashing:
                 row, data_key = await anyio.to_thread.run_sync(_protect, row, password, owner_token)
-        stored = await anyio.to_thread.run_sync(self._store_new, row, version, data, page.html, data_key)
-        log.info("created share %s (%d bytes, %s)", tokens.redact_id(share_id), len(data),
-                 "protected" if data_key else "public")
-        return CreatedShare(Share(row, stored, VersionMeta.of(version), data_key), owner_token)
+        stored, meta = await anyio.to_thread.run_sync(self._store_new, row, prepared, data_key)
+        log.info("created share %s (%s, %d bytes, %s)", tokens.redact_id(share_id), prepared.version.kind,
+                 len(data), "protected" if data_key else "public")
+        return CreatedShare(Share(row, stored, meta, data_key), owner_token)
 
-    def _store_new(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes,
-                   data_key: bytes | None) -> VersionRow:
+    def _store_new(self, row: ShareRow, prepared: Prepared,
+                   data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
         try:
-            stored = protection.write_version(self.blobs, version, original, html, data_key)
+            stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
             self.metadata.add_share(row, stored)
-            return stored
+            return stored, meta
         except BaseException:
             self.blobs.delete_prefix(f"shares/{row.id}")  # leave nothing half-stored
             raise
@@ -170,27 +157,25 @@ class ShareService:
         """New content at the same link: a new version; earlier grants stop working."""
         row, _ = await self._owned(share_id, owner_token)
         data_key = self._owner_data_key(row, owner_token)
-        filename = clean_filename(filename)
-        page = await self._render(data, filename)
-        version = self._version_row(share_id, row.current_version + 1, data, page, filename, title)
-        stored = await anyio.to_thread.run_sync(
-            self._store_update, row, version, data, page.html, data_key
-        )
-        log.info("updated share %s to version %d", tokens.redact_id(share_id), version.number)
+        prepared = await self._prepare(share_id, row.current_version + 1, data, filename=filename,
+                                       title=title, sealed=data_key is not None)
+        stored, meta = await anyio.to_thread.run_sync(self._store_update, row, prepared, data_key)
+        log.info("updated share %s to version %d", tokens.redact_id(share_id), stored.number)
         fresh, _ = await self._lookup(share_id)
-        return Share(fresh, stored, VersionMeta.of(version), data_key)
+        return Share(fresh, stored, meta, data_key)
 
-    def _store_update(self, row: ShareRow, version: VersionRow, original: bytes, html: bytes,
-                      data_key: bytes | None) -> VersionRow:
+    def _store_update(self, row: ShareRow, prepared: Prepared,
+                      data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+        number = prepared.version.number
         try:
-            stored = protection.write_version(self.blobs, version, original, html, data_key)
+            stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
             if self.metadata.add_version(stored, expected_current=row.current_version,
                                          expected_epoch=row.access_epoch, updated_at=self.clock()):
-                return stored
+                return stored, meta
         except BaseException:
-            self.blobs.delete_prefix(f"shares/{row.id}/v{version.number}")
+            self.blobs.delete_prefix(f"shares/{row.id}/v{number}")
             raise
-        self.blobs.delete_prefix(f"shares/{row.id}/v{version.number}")
+        self.blobs.delete_prefix(f"shares/{row.id}/v{number}")
         raise NbshareError("The share was updated at the same time; try again.", code="conflict", status=409)
 
     async def configure(self, share_id: str, owner_token: str | None, *, expires: object = UNSET,
@@ -326,8 +311,11 @@ class ShareService:
         return Share(row, target, meta, data_key, as_owner=is_owner)
 
     async def read(self, share: Share, which: str) -> bytes:
-        """The original notebook ('original') or the rendered page ('page'), decrypted."""
-        key = share.version.original_key if which == "original" else share.version.page_key
+        """The original upload ('original'), the rendered page ('page') or any other blob of
+        the version (a key from its manifest), decrypted."""
+        key = {"original": share.version.original_key, "page": share.version.page_key}.get(which, which)
+        if not key.startswith(f"shares/{share.id}/v{share.version.number}/"):
+            raise NotFound(GONE)
         try:
             return await anyio.to_thread.run_sync(protection.read_blob, self.blobs, key, share.data_key)
         except KeyError:

@@ -9,6 +9,7 @@ from html import escape
 
 from ..errors import BadNotebook, RenderFailed
 from ..notebook import NotebookInfo, parse
+from .assets import AssetPolicy, BundleLinks, Payload, decode_data_uri, rewrite_page, safe_name
 from .headings import TocEntry
 
 
@@ -17,6 +18,8 @@ class RenderedPage:
     html: bytes
     info: NotebookInfo
     toc: list[TocEntry] = field(default_factory=list)
+    # Embedded downloads, cell attachments, and the images taken out of `html`.
+    files: list[Payload] = field(default_factory=list)
 
     @property
     def first_heading(self) -> str:
@@ -31,9 +34,29 @@ def _exporter(static_url: str):
     return ShareExporter(static_url=static_url)
 
 
-def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int = 64) -> RenderedPage:
-    """Validate and render a notebook. Raises BadNotebook or RenderFailed."""
+def attachments_of(node) -> list[Payload]:
+    """Every markdown cell attachment, as the files it is."""
+    found = []
+    for cell in node.cells:
+        for name, bundle in (cell.get("attachments") or {}).items():
+            for media_type, value in (bundle or {}).items():
+                if not isinstance(value, str):
+                    continue
+                decoded = decode_data_uri(f"data:{media_type};base64,{value}")
+                if decoded is not None:
+                    found.append(Payload(decoded[1], media_type, safe_name(name, media_type), "attachment"))
+                break
+    return found
+
+
+def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int = 64,
+                assets: AssetPolicy | None = None, links: BundleLinks | None = None) -> RenderedPage:
+    """Validate and render a notebook. Raises BadNotebook or RenderFailed.
+
+    `assets` takes big embedded files out of the page; `links` resolves relative links
+    into the bundle the notebook belongs to (see assets.py)."""
     node, info = parse(data, filename=filename, max_depth=max_depth)
+    attachments = attachments_of(node)
     exporter = _exporter(static_url)
     try:
         stem = filename.removesuffix(".ipynb")
@@ -48,4 +71,5 @@ def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int =
     if not info.title and toc:
         # nbconvert titles the page after the file; the first heading says more.
         html = html.replace(f"<title>{escape(stem)}</title>", f"<title>{escape(toc[0].text)}</title>", 1)
-    return RenderedPage(html=html.encode("utf-8"), info=info, toc=toc)
+    html, payloads = rewrite_page(html, policy=assets, resolve=links.resolve if links else None)
+    return RenderedPage(html=html.encode("utf-8"), info=info, toc=toc, files=attachments + payloads)

@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import NbshareError, RenderFailed
+from .assets import AssetPolicy, BundleLinks
 from .page import RenderedPage, render_page
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,12 @@ class RenderPool:
         if self._static_url is not None:
             self.warm_up(self._static_url)  # so the next upload does not pay the cold start
 
-    async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int) -> RenderedPage:
+    async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int,
+                     assets: AssetPolicy | None = None, links: BundleLinks | None = None) -> RenderedPage:
         executor = self._get()
         future = executor.submit(
-            render_page, data, filename=filename, static_url=static_url, max_depth=max_depth
+            render_page, data, filename=filename, static_url=static_url, max_depth=max_depth,
+            assets=assets, links=links,
         )
         try:
             return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)

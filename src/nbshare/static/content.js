@@ -18,6 +18,18 @@
     var link = event.target.closest && event.target.closest("a.anchor-link, a.nbs-cell-link");
     if (link) post({ nbshare: "copy", hash: link.getAttribute("href") });
   });
+  // --- links to other notebooks and files of the same share: the share page opens them
+  // (see share.js), so they work for protected shares too.
+  var OPENABLE = /^\/n\/[A-Za-z0-9_-]{16,64}(\/v\/\d+)?\/(nb|files)\//;
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    if (!link || !framed || event.defaultPrevented) return;
+    var url;
+    try { url = new URL(link.href); } catch (e) { return; }
+    if (url.href.split("/n/")[0] !== location.href.split("/n/")[0] || !OPENABLE.test(url.pathname)) return;
+    event.preventDefault();
+    post({ nbshare: "open", path: url.pathname + url.hash });
+  });
   window.addEventListener("hashchange", function () {
     post({ nbshare: "hash", hash: location.hash });
     settleOn(location.hash);

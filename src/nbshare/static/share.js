@@ -4,9 +4,31 @@
 // asks it to hide code or print.
 (function () {
   "use strict";
+  // A bundle's index: a button copies the `nbshare clone` command.
+  var copyClone = document.getElementById("copy-clone");
+  if (copyClone && navigator.clipboard) {
+    copyClone.hidden = false;
+    copyClone.addEventListener("click", function () {
+      navigator.clipboard.writeText(copyClone.getAttribute("data-text")).then(function () {
+        copyClone.textContent = "Copied";
+      });
+    });
+  }
   var frame = document.getElementById("notebook");
-  if (!frame) return;
+  if (!frame) {
+    var lone = document.getElementById("copy-link");
+    if (lone && navigator.clipboard) {
+      lone.hidden = false;
+      lone.addEventListener("click", function () { navigator.clipboard.writeText(lone.getAttribute("data-url")); });
+    }
+    return;
+  }
   document.documentElement.classList.add("js");
+  // Links from the frame to other notebooks and files of this share: the frame cannot
+  // navigate this page (and its requests carry no grant cookie), so it asks, and only
+  // paths under this share's own prefix are followed.
+  var sharePath = frame.getAttribute("data-share") || "";
+  var OPENABLE = /^\/n\/[A-Za-z0-9_-]{16,64}(\/v\/\d+)?\/(nb|files)\/[^\s]*$/;
   var base = frame.getAttribute("data-src");
   var ANCHOR = /^#[^\s<>"']{1,300}$/;
   var HIDE_KEY = "nbshare.hideCode";
@@ -116,21 +138,26 @@
     try { return localStorage.getItem(HIDE_KEY) === "1"; } catch (e) { return false; }
   }
   function applyHide(on) {
+    if (!hide) return;
     hide.setAttribute("aria-pressed", on ? "true" : "false");
     hide.textContent = on ? "Show code" : "Hide code";
     tell({ nbshare: "hide-code", hidden: on });
   }
-  hide.hidden = false;
-  hide.addEventListener("click", function () {
-    var on = !hidden();
-    try { localStorage.setItem(HIDE_KEY, on ? "1" : "0"); } catch (e) { /* private mode */ }
-    applyHide(on);
-  });
+  if (hide) {
+    hide.hidden = false;
+    hide.addEventListener("click", function () {
+      var on = !hidden();
+      try { localStorage.setItem(HIDE_KEY, on ? "1" : "0"); } catch (e) { /* private mode */ }
+      applyHide(on);
+    });
+  }
 
   // --- print: the frame prints the notebook itself, at full length.
   var print = document.getElementById("print");
-  print.hidden = false;
-  print.addEventListener("click", function () { tell({ nbshare: "print" }); });
+  if (print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { tell({ nbshare: "print" }); });
+  }
 
   // --- copy link: the share link plus the section in the address bar.
   if (copy) {
@@ -153,6 +180,10 @@
       if (show(data.hash)) copyText(shareUrl + data.hash, "Link copied: " + decodeURIComponentSafe(data.hash));
     } else if (data.nbshare === "current" && typeof data.anchor === "string" && data.anchor.length <= 300) {
       highlight(data.anchor);
+    } else if (data.nbshare === "open" && typeof data.path === "string" && data.path.length <= 2000 &&
+               sharePath && data.path.indexOf(sharePath + "/") === 0 && OPENABLE.test(data.path.split("#")[0]) &&
+               data.path.indexOf("..") < 0) {
+      location.assign(data.path);
     }
   });
 })();

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,6 +55,8 @@ class VersionRow:
     original_key: str
     page_key: str
     meta_key: str | None = None
+    kind: str = "notebook"
+    manifest: dict = field(default_factory=dict)
 
 
 def _utc(value: datetime) -> datetime:
@@ -64,6 +66,8 @@ def _utc(value: datetime) -> datetime:
 
 def _row(cls, mapping):
     values = {f.name: mapping[f.name] for f in fields(cls)}
+    if "manifest" in values and values["manifest"] is None:
+        values["manifest"] = {}
     for key, value in values.items():
         if isinstance(value, datetime):
             values[key] = _utc(value)

@@ -66,5 +66,10 @@ versions = Table(
     # For protected shares: title, file name, table of contents and the like live in
     # this sealed blob; the columns above hold neutral placeholders.
     Column("meta_key", Text, nullable=True),
+    # "notebook" (one notebook) or "bundle" (notebooks, files and an environment).
+    Column("kind", String(16), nullable=False, server_default="notebook"),
+    # The files of a version and where their blobs are (see protection.py); sealed in
+    # meta.json for protected shares, like the title.
+    Column("manifest", JSON, nullable=True),
     ForeignKeyConstraint(["share_id"], ["shares.id"], ondelete="CASCADE"),
 )

@@ -31,7 +31,8 @@ from .common import (
 # Every route refuses secrets in its query string, so none can forget to.
 router = APIRouter(prefix="/api/v1", tags=["shares"], dependencies=[Depends(refuse_secrets_in_url)])
 
-RAW_TYPES = ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain")
+RAW_TYPES = ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain",
+             "application/zip", "application/x-zip-compressed")
 
 
 class TocItem(BaseModel):
@@ -40,14 +41,40 @@ class TocItem(BaseModel):
     anchor: str = Field(description="Fragment that opens the page at this heading")
 
 
+class FileInfo(BaseModel):
+    name: str = Field(description="Path inside the bundle, or the file name of an embedded file")
+    media_type: str
+    size: int
+    sha256: str
+    role: str = Field(description="bundle (a file of the bundle), download (an embedded download link),"
+                      " attachment (a markdown cell attachment) or image (an image taken out of a page)")
+    notebook: str | None = Field(description="The bundle notebook it is embedded in, if any")
+    url: str
+
+
+class NotebookEntry(BaseModel):
+    path: str
+    title: str
+    cells: int
+    url: str = Field(description="The notebook's own page")
+
+
+class EnvFileInfo(BaseModel):
+    path: str
+    kind: str
+    description: str
+
+
 class ShareInfo(BaseModel):
     id: str
-    url: str = Field(description="The share link: the rendered notebook")
-    download_url: str = Field(description="The exact original .ipynb bytes")
+    kind: str = Field(description="notebook (one notebook) or bundle (notebooks, files, environment)")
+    url: str = Field(description="The share link: the rendered notebook, or a bundle's index")
+    download_url: str = Field(description="The exact original .ipynb bytes, or a bundle's .zip")
+    clone_command: str = Field(description="The command that gives a working copy")
     title: str
     filename: str
-    size: int = Field(description="Size of the original notebook in bytes")
-    sha256: str = Field(description="SHA-256 of the original notebook")
+    size: int = Field(description="Size of the original notebook (a bundle: of its files) in bytes")
+    sha256: str = Field(description="SHA-256 of the original notebook, or of the bundle's .zip")
     nbformat: str
     kernel_name: str
     language: str
@@ -59,6 +86,9 @@ class ShareInfo(BaseModel):
     expires_at: datetime | None
     max_views: int | None
     toc: list[TocItem]
+    files: list[FileInfo] = Field(description="Bundle files, embedded downloads and cell attachments")
+    notebooks: list[NotebookEntry] = Field(description="A bundle's notebooks")
+    environment: list[EnvFileInfo] = Field(description="A bundle's environment files")
 
 
 class OwnerShareInfo(ShareInfo):
@@ -119,13 +149,28 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def share_info(request: Request, share: Share, *, owner: bool = False) -> dict:
     meta = share.meta or VersionMeta.of(share.version)
     urls = links(request, share.id)
+    files_urls = links(request, share.id, share.version.number)
+    bundle = share.version.kind == "bundle"
     info = {
-        "id": share.id, "url": urls.page, "download_url": urls.download,
+        "id": share.id, "kind": share.version.kind, "url": urls.page,
+        "download_url": urls.archive if bundle else urls.download,
+        "clone_command": f"nbshare clone {urls.page}",
         "title": meta.title, "filename": meta.filename, "size": meta.size, "sha256": meta.sha256,
         "nbformat": meta.nbformat, "kernel_name": meta.kernel_name, "language": meta.language,
         "cells": meta.cell_count, "version": share.version.number, "protected": share.row.protected,
         "created_at": share.row.created_at, "updated_at": share.row.updated_at,
         "expires_at": share.row.expires_at, "max_views": share.row.max_views, "toc": meta.toc,
+        "files": [
+            {**{k: f[k] for k in ("name", "media_type", "size", "sha256", "role", "notebook")},
+             "url": files_urls.bundle_file(f["name"]) if f["role"] == "bundle" else files_urls.file(f)}
+            for f in meta.files if f["role"] != "image"
+        ],
+        "notebooks": [
+            {"path": n["path"], "title": n["title"], "cells": n["cell_count"],
+             "url": urls.notebook_page(n["path"])}
+            for n in meta.manifest.get("notebooks", [])
+        ],
+        "environment": meta.manifest.get("env", []),
     }
     if owner:
         info.update(views=share.row.views, versions_public=share.row.versions_public)
@@ -155,7 +200,8 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
         )
     raise NbshareError(
         f"Unsupported Content-Type {content_type!r}: send the notebook as "
-        "application/x-ipynb+json or as multipart/form-data with a 'file' field.",
+        "application/x-ipynb+json (a bundle as application/zip) or as multipart/form-data "
+        "with a 'file' field.",
         code="unsupported_media_type", status=415,
     )
 
@@ -173,11 +219,13 @@ def password_header(request: Request) -> str | None:
 
 UPLOAD_BODY = {
     "requestBody": {
-        "description": "The .ipynb file, as the raw body or as the `file` field of a form. A password"
+        "description": "The .ipynb file (or a .zip bundle of notebooks and files), as the raw body"
+        " or as the `file` field of a form. A password"
         f" goes in the `{PASSWORD_HEADER}` header (raw body) or the `password` form field,"
         " never in the URL.",
         "content": {
             "application/x-ipynb+json": {"schema": {"type": "string", "format": "binary"}},
+            "application/zip": {"schema": {"type": "string", "format": "binary"}},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",

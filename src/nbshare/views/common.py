@@ -30,6 +30,7 @@ class Links:
     frame_url: str
     share_id: str
     version: int | None = None  # None: the current version
+    notebook: str | None = None  # a notebook of a bundle, by its path in the bundle
 
     @property
     def base(self) -> str:
@@ -37,7 +38,15 @@ class Links:
         return f"/n/{self.share_id}{suffix}"
 
     @property
+    def index(self) -> str:
+        """The share's own page (a bundle's index)."""
+        return f"{self.public_url}/n/{self.share_id}"
+
+    @property
     def page(self) -> str:
+        """The link to copy for what is being shown."""
+        if self.notebook is not None:
+            return f"{self.public_url}/n/{self.share_id}/nb/{quote(self.notebook)}"
         return f"{self.public_url}/n/{self.share_id}"
 
     @property
@@ -46,11 +55,29 @@ class Links:
 
     @property
     def download(self) -> str:
+        if self.notebook is not None:
+            return self.bundle_file(self.notebook)
         return f"{self.public_url}{self.base}.ipynb"
 
     @property
+    def archive(self) -> str:
+        return f"{self.public_url}{self.base}.zip"
+
+    @property
     def content(self) -> str:
+        if self.notebook is not None:
+            return f"{self.frame_url}{self.base}/content/nb/{quote(self.notebook)}"
         return f"{self.frame_url}{self.base}/content"
+
+    def file(self, entry: dict) -> str:
+        return f"{self.public_url}{self.base}/f/{entry['address']}/{quote(entry['name'], safe='')}"
+
+    def bundle_file(self, path: str) -> str:
+        return f"{self.public_url}{self.base}/files/{quote(path)}"
+
+    def notebook_page(self, path: str) -> str:
+        suffix = f"/v/{self.version}" if self.version is not None else ""
+        return f"{self.public_url}/n/{self.share_id}{suffix}/nb/{quote(path)}"
 
     @property
     def unlock(self) -> str:
@@ -61,9 +88,9 @@ class Links:
         return f"{self.public_url}/n/{self.share_id}/manage#token={quote(owner_token)}"
 
 
-def links(request: Request, share_id: str, version: int | None = None) -> Links:
+def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None) -> Links:
     settings = request.app.state.settings
-    return Links(settings.public_url, settings.frame_url, share_id, version)
+    return Links(settings.public_url, settings.frame_url, share_id, version, notebook)
 
 
 def refuse_secrets_in_url(request: Request) -> None:

@@ -7,11 +7,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import PasswordRequired, WrongPassword
+from ..errors import NotFound, PasswordRequired, WrongPassword
+from ..prepare import IMAGE_TYPES
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
 from .common import (
+    Links,
     client_address,
     links,
     owner_grant,
@@ -76,7 +78,8 @@ async def upload(request: Request) -> HTMLResponse:
     return response
 
 
-async def _share_page(request: Request, share_id: str, version: int | None) -> Response:
+async def _share_page(request: Request, share_id: str, version: int | None,
+                      notebook: str | None = None) -> Response:
     try:
         share = await open_share(request, share_id, version)
     except PasswordRequired:
@@ -84,16 +87,56 @@ async def _share_page(request: Request, share_id: str, version: int | None) -> R
         return private(render(request, "unlock.html", status=401, urls=links(request, share_id)))
     meta = share.meta
     assert meta is not None
-    toc = nest([TocEntry(**entry) for entry in meta.toc])
-    urls = links(request, share_id, None if share.is_current else share.version.number)
+    shown = None if share.is_current else share.version.number
+    if share.version.kind == "bundle" and notebook is None:
+        return guarded(share, _bundle_index(request, share, links(request, share_id, shown)))
+    if notebook is not None:
+        entry = meta.notebook(notebook) if share.version.kind == "bundle" else None
+        if entry is None:
+            raise NotFound("This bundle has no notebook by that name.")
+        bundle_file = meta.bundle_file(notebook) or {}
+        toc_entries, title, size = entry["toc"], entry["title"], bundle_file.get("size", 0)
+        files = [f for f in meta.files if f["role"] in EMBEDDED and f["notebook"] == notebook]
+    else:
+        toc_entries, title, size = meta.toc, meta.title, meta.size
+        files = [f for f in meta.files if f["role"] in EMBEDDED]
+    urls = links(request, share_id, shown, notebook)
     return guarded(share, render(
-        request, "share.html", share=share, meta=meta, urls=urls, toc=toc, size=human_size(meta.size),
+        request, "share.html", share=share, meta=meta, urls=urls,
+        toc=nest([TocEntry(**e) for e in toc_entries]),
+        size=human_size(size), title=title, notebook=notebook, files=files, human_size=human_size,
+        filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
+        clone=clone_command(urls),
     ))
+
+
+EMBEDDED = ("download", "attachment")
+
+
+def clone_command(urls: Links) -> str:
+    return f"nbshare clone {urls.index}"
+
+
+def _bundle_index(request: Request, share: Share, urls: Links) -> HTMLResponse:
+    meta = share.meta
+    assert meta is not None
+    manifest = meta.manifest
+    env_paths = {e["path"] for e in manifest.get("env", [])}
+    notebooks = manifest.get("notebooks", [])
+    return render(
+        request, "bundle.html", share=share, meta=meta, urls=urls, size=human_size(meta.size),
+        notebooks=notebooks, readme=manifest.get("readme"), env=manifest.get("env", []),
+        files=[f for f in meta.files if f["role"] == "bundle"], env_paths=env_paths,
+        human_size=human_size, clone=clone_command(urls),
+        toc=nest([TocEntry(**e) for e in meta.toc]),
+    )
 
 
 async def _download(request: Request, share_id: str, version: int | None) -> Response:
     share = await open_share(request, share_id, version)
     assert share.meta is not None
+    if share.version.kind == "bundle":
+        raise NotFound("This share is a bundle: download it as .zip, or its notebooks one by one.")
     data = await service(request).read(share, "original")
     if share.is_current and not share.as_owner:
         await service(request).count_view(share)  # taking the file is reading it too
@@ -107,11 +150,25 @@ async def _download(request: Request, share_id: str, version: int | None) -> Res
     ))
 
 
-async def _content(request: Request, share_id: str, version: int | None) -> Response:
-    """The stored nbconvert page, served in a CSP sandbox (an opaque origin)."""
+async def _content(request: Request, share_id: str, version: int | None,
+                   notebook: str | None = None) -> Response:
+    """The stored nbconvert page, served in a CSP sandbox (an opaque origin). For a
+    bundle: a notebook's page, or (notebook None) its README's."""
     share = await open_share(request, share_id, version)
-    html = await service(request).read(share, "page")
-    if share.is_current and not share.as_owner:
+    assert share.meta is not None
+    which = "page"
+    if notebook is not None:
+        entry = share.meta.notebook(notebook) if share.version.kind == "bundle" else None
+        if entry is None:
+            raise NotFound("This bundle has no notebook by that name.")
+        which = entry["page_key"]
+    elif share.version.kind == "bundle":
+        readme = share.meta.manifest.get("readme")
+        if not readme:
+            raise NotFound("This bundle has no README.")
+        which = readme["page_key"]
+    html = await service(request).read(share, which)
+    if share.is_current and not share.as_owner and (notebook is not None or share.version.kind != "bundle"):
         await service(request).count_view(share)  # the owner previewing is not a view
     return guarded(share, Response(
         html,
@@ -123,9 +180,101 @@ async def _content(request: Request, share_id: str, version: int | None) -> Resp
     ))
 
 
+async def _archive(request: Request, share_id: str, version: int | None) -> Response:
+    """A bundle's files as one .zip, the exact archive `nbshare clone` checks and unpacks."""
+    share = await open_share(request, share_id, version)
+    assert share.meta is not None
+    if share.version.kind != "bundle":
+        raise NotFound("This share is a single notebook: download the .ipynb.")
+    data = await service(request).read(share, "original")
+    if share.is_current and not share.as_owner:
+        await service(request).count_view(share)
+    return guarded(share, Response(data, media_type="application/zip", headers={
+        "Content-Disposition": content_disposition(share.meta.filename),
+        "Cache-Control": "no-cache",
+        "X-Nbshare-Sha256": share.meta.sha256,
+    }))
+
+
+async def _file(request: Request, share_id: str, version: int | None, *, address: str | None = None,
+                path: str | None = None) -> Response:
+    """One file of a version: a bundle file by its path, or any file by its address."""
+    share = await open_share(request, share_id, version)
+    assert share.meta is not None
+    entry = share.meta.file(address) if address is not None else share.meta.bundle_file(path or "")
+    if entry is None:
+        raise NotFound("This share has no such file.")
+    data = await service(request).read(share, entry["key"])
+    media_type = entry["media_type"]
+    shown = media_type in IMAGE_TYPES
+    name = entry["name"].rsplit("/", 1)[-1]
+    headers = {
+        "Content-Disposition": content_disposition(name, inline=shown),
+        # Whatever the file is, it never runs as a page of the service.
+        "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+        "Cache-Control": "no-cache",
+    }
+    if not share.row.protected and (address is not None or version is not None):
+        headers["Cache-Control"] = "public, max-age=31536000, immutable"  # named by content or version
+    if not shown and not media_type.startswith("text/"):
+        media_type = media_type or "application/octet-stream"
+    return guarded(share, Response(data, media_type=media_type, headers=headers))
+
+
 @router.get("/n/{share_id}.ipynb")
 async def download(request: Request, share_id: str) -> Response:
     return await _download(request, share_id, None)
+
+
+@router.get("/n/{share_id}.zip")
+async def archive(request: Request, share_id: str) -> Response:
+    return await _archive(request, share_id, None)
+
+
+@router.get("/n/{share_id}/v/{number}.zip")
+async def version_archive(request: Request, share_id: str, number: int) -> Response:
+    return await _archive(request, share_id, number)
+
+
+@router.get("/n/{share_id}/nb/{path:path}")
+async def notebook_page(request: Request, share_id: str, path: str) -> Response:
+    return await _share_page(request, share_id, None, path)
+
+
+@router.get("/n/{share_id}/v/{number}/nb/{path:path}")
+async def version_notebook_page(request: Request, share_id: str, number: int, path: str) -> Response:
+    return await _share_page(request, share_id, number, path)
+
+
+@router.get("/n/{share_id}/content/nb/{path:path}")
+async def notebook_content(request: Request, share_id: str, path: str) -> Response:
+    return await _content(request, share_id, None, path)
+
+
+@router.get("/n/{share_id}/v/{number}/content/nb/{path:path}")
+async def version_notebook_content(request: Request, share_id: str, number: int, path: str) -> Response:
+    return await _content(request, share_id, number, path)
+
+
+@router.get("/n/{share_id}/files/{path:path}")
+async def bundle_file(request: Request, share_id: str, path: str) -> Response:
+    return await _file(request, share_id, None, path=path)
+
+
+@router.get("/n/{share_id}/v/{number}/files/{path:path}")
+async def version_bundle_file(request: Request, share_id: str, number: int, path: str) -> Response:
+    return await _file(request, share_id, number, path=path)
+
+
+@router.get("/n/{share_id}/f/{address}/{name}")
+async def embedded_file(request: Request, share_id: str, address: str, name: str) -> Response:
+    return await _file(request, share_id, None, address=address)
+
+
+@router.get("/n/{share_id}/v/{number}/f/{address}/{name}")
+async def version_embedded_file(request: Request, share_id: str, number: int, address: str,
+                                name: str) -> Response:
+    return await _file(request, share_id, number, address=address)
 
 
 @router.get("/n/{share_id}")
@@ -176,7 +325,8 @@ async def manage(request: Request, share_id: str) -> Response:
     return private(render(request, "manage.html", share_id=share_id, urls=links(request, share_id)))
 
 
-def content_disposition(filename: str) -> str:
-    """attachment; with an ASCII fallback and the exact name in RFC 5987 form."""
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """attachment (or inline); with an ASCII fallback and the exact name in RFC 5987 form."""
     fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
