@@ -1,0 +1,458 @@
+"""Build an environment for a cloned share, from the environment files it declares.
+
+The rules follow repo2docker's where they overlap (requirements.txt, pyproject.toml,
+environment.yml, runtime.txt), with one difference in spirit: what cannot be reproduced on
+this computer is not an error but a line in the report, so the person knows what to expect.
+Nothing here writes outside `dest`: the kernelspec lives inside the environment.
+
+Two steps: `plan_environment` reads the files and decides (pure, no processes), then
+`build_environment` runs the plan. Every command is an argv list (no shell) whose output is
+streamed to `echo`; pip's own environment variables (PIP_INDEX_URL, PIP_FIND_LINKS,
+PIP_NO_INDEX, ...) reach pip because the environment is inherited.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+from ..errors import NbshareError
+
+VENV_DIR = ".venv"
+CONDA_DIR = ".conda-env"
+TAIL_LINES = 25
+NO_ENVIRONMENT = "The share declares no environment: this one only has what notebooks need to run."
+
+Echo = Callable[[str], None]
+Kind = Literal["venv", "conda"]
+Tool = Literal["uv", "pip", "conda", "mamba", "micromamba"]
+
+# Files repo2docker reads that nbshare does not act on, and why.
+NOT_REPRODUCED = {
+    "apt.txt": "system (apt) packages are not installed by nbshare; install them yourself",
+    "postBuild": "a script the author ran after building; nbshare never runs it (read it first)",
+    "start": "a script the author ran at start-up; nbshare never runs it",
+    "install.R": "R packages are not installed by nbshare",
+    "DESCRIPTION": "R packages are not installed by nbshare",
+    "Project.toml": "Julia environments are not reproduced by nbshare",
+    "JuliaProject.toml": "Julia environments are not reproduced by nbshare",
+    "Manifest.toml": "Julia environments are not reproduced by nbshare",
+    "REQUIRE": "Julia environments are not reproduced by nbshare",
+    "Dockerfile": "Docker images are not built by nbshare; build it with docker if you trust it",
+    "default.nix": "Nix environments are not reproduced by nbshare",
+    "Pipfile": "Pipenv environments are not reproduced by nbshare; run `pipenv install` there",
+    "Pipfile.lock": "Pipenv environments are not reproduced by nbshare; run `pipenv install` there",
+}
+CONDA_TOOLS: tuple[Tool, ...] = ("conda", "mamba", "micromamba")
+
+# Conda packages that are not Python packages (or are the interpreter itself), so pip cannot
+# stand in for them; and conda names whose PyPI name differs. Deliberately short: anything
+# else is tried with pip, and a failure is reported rather than fatal.
+_CONDA_ONLY = frozenset(
+    {"r", "r-base", "nodejs", "cudatoolkit", "cudnn", "mkl", "openblas", "blas",
+     "compilers", "gcc", "gxx", "gfortran", "cmake", "make", "git", "graphviz", "ffmpeg",
+     "openjdk", "julia", "nb_conda_kernels"}
+)
+_CONDA_ONLY_PREFIXES = ("r-", "lib", "_", "cuda-")
+_PIP_FILE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint", "-e", "--editable"})
+_CONDA_TO_PYPI = {
+    "pytorch": "torch",
+    "matplotlib-base": "matplotlib",
+    "pytables": "tables",
+    "python-graphviz": "graphviz",
+    "py-opencv": "opencv-python",
+    "msgpack-python": "msgpack",
+}
+
+
+class EnvironmentFailed(NbshareError):
+    code = "environment_failed"
+
+
+@dataclass
+class EnvReport:
+    """What was built, from what, and what could not be reproduced (file, reason)."""
+
+    kind: Kind
+    path: Path
+    python: Path
+    tool: Tool
+    installed_from: list[str]
+    not_reproduced: list[tuple[str, str]]
+    kernel_name: str
+    open_command: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def kernels_dir(self) -> Path:
+        return self.path / "share" / "jupyter" / "kernels"
+
+
+@dataclass
+class Plan:
+    """What `build_environment` will do, decided from the files alone."""
+
+    kind: Kind
+    tool: Tool
+    env_dir: str
+    conda_file: str | None = None
+    python_request: tuple[str, str] | None = None  # (version "3.X", the file that asks)
+    pip_args: list[str] = field(default_factory=list)  # must install
+    best_effort: list[tuple[str, str]] = field(default_factory=list)  # (pip spec, conda spec)
+    installed_from: list[str] = field(default_factory=list)
+    not_reproduced: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def build_environment(
+    dest: Path,
+    *,
+    env_files: list[str],
+    echo: Echo = print,
+    extra_packages: Sequence[str] = ("ipykernel",),
+    quiet: bool = False,
+) -> EnvReport:
+    """Create an environment in `dest` for the files `env_files` (paths relative to `dest`).
+
+    Raises EnvironmentFailed, with the failing command and its last lines of output, when a
+    step that matters fails. `quiet` prints the commands but not their output.
+    """
+    dest = dest.resolve()
+    plan = plan_environment(dest, env_files, which=shutil.which)
+    env = dest / plan.env_dir
+    if env.exists():
+        raise EnvironmentFailed(
+            f"{env} already exists. nbshare creates the environment itself and will not run "
+            "one that came with the files; remove it and try again."
+        )
+    for note in plan.notes:
+        echo(note)
+    run = _Runner(echo=echo, quiet=quiet, cwd=dest)
+    if plan.kind == "conda":
+        python = _build_conda(run, plan, dest, env, extra_packages)
+    else:
+        python = _build_venv(run, plan, env, extra_packages)
+    _install_best_effort(run, plan, python)
+    _check_python_version(plan, python)
+    kernel_name = _kernel_name(dest)
+    run([str(python), "-m", "ipykernel", "install", "--prefix", str(env), "--name", kernel_name,
+         "--display-name", f"Python ({dest.name}, nbshare)"])
+    return EnvReport(
+        kind=plan.kind,
+        path=env,
+        python=python,
+        tool=plan.tool,
+        installed_from=plan.installed_from,
+        not_reproduced=plan.not_reproduced,
+        kernel_name=kernel_name,
+        open_command=open_command(dest, env),
+        notes=plan.notes,
+    )
+
+
+def plan_environment(dest: Path, env_files: Sequence[str], *, which: Callable[[str], str | None]) -> Plan:
+    """Decide how to build the environment; `which` is `shutil.which` (a parameter for tests)."""
+    by_name: dict[str, list[str]] = {}
+    for rel in env_files:
+        by_name.setdefault(PurePosixPath(rel).name, []).append(rel)
+    conda_files = by_name.pop("environment.yml", []) + by_name.pop("environment.yaml", [])
+    conda_tool = next((tool for tool in CONDA_TOOLS if which(tool)), None)
+    if conda_files and conda_tool:
+        plan = Plan(kind="conda", tool=conda_tool, env_dir=CONDA_DIR, conda_file=conda_files[0])
+        plan.installed_from.append(conda_files[0])
+        plan.not_reproduced += [(rel, f"only {conda_files[0]} is used") for rel in conda_files[1:]]
+    else:
+        plan = Plan(kind="venv", tool="uv" if which("uv") else "pip", env_dir=VENV_DIR)
+        for rel in conda_files:
+            _plan_conda_fallback(plan, dest, rel)
+    for rel in by_name.pop("runtime.txt", []):
+        _plan_runtime(plan, dest, rel)
+    for name in ("requirements.txt", "pyproject.toml", "setup.py"):
+        for rel in by_name.pop(name, []):
+            _plan_pip_file(plan, dest, rel)
+    for name, rels in sorted(by_name.items()):
+        reason = NOT_REPRODUCED.get(name, "nbshare does not know this kind of environment file")
+        plan.not_reproduced.extend((rel, reason) for rel in rels)
+    if not env_files:
+        plan.notes.append(NO_ENVIRONMENT)
+    return plan
+
+
+def _plan_pip_file(plan: Plan, dest: Path, rel: str) -> None:
+    path = dest / rel
+    if path.name == "requirements.txt":
+        plan.pip_args += ["-r", str(path)]
+        plan.installed_from.append(rel)
+    elif path.name == "setup.py":
+        if str(path.parent) not in plan.pip_args:  # pyproject.toml already installs the project
+            plan.pip_args += ["-e", str(path.parent)]
+            plan.installed_from.append(rel)
+            plan.notes.append(f"{rel}: installing the project itself (pip install -e).")
+    else:
+        _plan_pyproject(plan, path, rel)
+
+
+def _plan_pyproject(plan: Plan, path: Path, rel: str) -> None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        plan.not_reproduced.append((rel, f"could not read it: {e}"))
+        return
+    project = data["project"] if isinstance(data.get("project"), dict) else {}
+    dependencies = project.get("dependencies") or []
+    if "build-system" in data and _looks_like_package(path.parent, project.get("name")):
+        plan.pip_args += ["-e", str(path.parent)]
+        plan.installed_from.append(rel)
+        plan.notes.append(f"{rel}: installing the project itself and its dependencies (pip install -e).")
+    elif isinstance(dependencies, list) and dependencies:
+        plan.pip_args += [str(dep) for dep in dependencies]
+        plan.installed_from.append(rel)
+        plan.notes.append(f"{rel}: installing its [project].dependencies (it is not a package to install).")
+    elif "poetry" in data.get("tool", {}):
+        plan.not_reproduced.append((rel, "its dependencies are declared for Poetry; run `poetry install`"))
+    elif "dependencies" in project.get("dynamic", []):
+        plan.not_reproduced.append((rel, "its dependencies are computed by its build backend, not listed"))
+    else:
+        plan.notes.append(f"{rel}: declares no [project].dependencies; nothing to install from it.")
+
+
+def _looks_like_package(root: Path, name: object) -> bool:
+    """True when `pip install -e` would find code to install, not only notebooks."""
+    if (root / "src").is_dir() or (root / "setup.py").is_file():
+        return True
+    if not isinstance(name, str):
+        return False
+    module = re.sub(r"[-.]+", "_", name).lower()
+    return (root / module / "__init__.py").is_file() or (root / f"{module}.py").is_file()
+
+
+def _plan_runtime(plan: Plan, dest: Path, rel: str) -> None:
+    try:
+        text = (dest / rel).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        plan.not_reproduced.append((rel, f"could not read it: {e}"))
+        return
+    match = re.fullmatch(r"python-(\d+\.\d+)(\.\d+)?", text)
+    if match:
+        plan.python_request = (match.group(1), rel)
+    else:
+        plan.not_reproduced.append((rel, f"asks for {text[:40]!r}; nbshare only reads python-3.X"))
+
+
+def _plan_conda_fallback(plan: Plan, dest: Path, rel: str) -> None:
+    """No conda here: install with pip what pip can, and say what that leaves out."""
+    import yaml  # only needed for this file type
+
+    try:
+        spec = yaml.safe_load((dest / rel).read_text(encoding="utf-8")) or {}
+        dependencies = spec.get("dependencies") or []
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError) as e:
+        plan.not_reproduced.append((rel, f"could not read it: {e}"))
+        return
+    plan.installed_from.append(rel)
+    plan.notes.append(f"{rel}: conda, mamba and micromamba are not installed; installing what pip can.")
+    conda_only = []
+    for dep in dependencies:
+        if isinstance(dep, dict):
+            for line in dep.get("pip") or []:
+                plan.pip_args += _pip_line_args(str(line), (dest / rel).parent)
+            continue
+        name, pip_spec = _conda_to_pip(str(dep))
+        if name == "python":
+            version = re.match(r"\d+\.\d+", pip_spec.lstrip("=<>!~ "))
+            if version:
+                plan.python_request = plan.python_request or (version.group(0), rel)
+        elif name == "pip":
+            continue
+        elif name in _CONDA_ONLY or name.startswith(_CONDA_ONLY_PREFIXES):
+            conda_only.append(str(dep))
+        else:
+            plan.best_effort.append((name + pip_spec, str(dep)))
+    if conda_only:
+        plan.not_reproduced.append((rel, "conda packages pip cannot install: " + ", ".join(conda_only)))
+
+
+def _pip_line_args(line: str, folder: Path) -> list[str]:
+    """A line of an environment.yml's pip section as pip arguments, its paths made absolute.
+
+    conda runs that pip from the file's folder, so "-e ." or "-r extra.txt" mean files there.
+    """
+    words = shlex.split(line)
+    for i, word in enumerate(words):
+        names_a_file = i > 0 and words[i - 1] in _PIP_FILE_OPTIONS and "://" not in word
+        if word == "." or word.startswith(("./", "../")) or names_a_file:
+            words[i] = str((folder / word).resolve())
+    return words
+
+
+def _conda_to_pip(dep: str) -> tuple[str, str]:
+    """A conda match spec as (PyPI name, pip version spec): "numpy=1.26" -> ("numpy", "==1.26.*")."""
+    dep = dep.split("::")[-1].strip()  # drop a channel ("conda-forge::numpy")
+    match = re.match(r"([A-Za-z0-9_.\-]+)\s*(.*)", dep)
+    name, version = (match.group(1).lower(), match.group(2).replace(" ", "")) if match else (dep, "")
+    name = _CONDA_TO_PYPI.get(name, name)
+    if version.startswith("=="):
+        return name, "==" + version[2:].split("=")[0]
+    if version[:1] in ("", "<", ">", "!", "~"):
+        return name, version
+    # conda "=1.2" and "1.2" both mean 1.2.*; a second "=" adds a build string pip has no use for
+    version = version.lstrip("=").split("=")[0].removesuffix("*").removesuffix(".")
+    return name, f"=={version}.*" if version else ""
+
+
+class _Runner:
+    """Runs one command, streaming its output; raises EnvironmentFailed when it fails."""
+
+    def __init__(self, *, echo: Echo, quiet: bool, cwd: Path):
+        self.echo, self.quiet, self.cwd = echo, quiet, cwd
+
+    def __call__(self, argv: list[str], *, check: bool = True) -> bool:
+        self.echo("$ " + shlex.join(argv))
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+        try:
+            # argv lists only, never a shell; the programs are the environment tools themselves.
+            proc = subprocess.Popen(  # noqa: S603
+                argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, errors="replace",
+            )
+        except OSError as e:
+            raise EnvironmentFailed(f"Could not run {argv[0]}: {e}") from e
+        with proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                tail.append(line.rstrip())
+                if not self.quiet:
+                    self.echo("  " + line.rstrip())
+        if proc.returncode == 0:
+            return True
+        if not check:
+            return False
+        output = "\n".join("  " + line for line in tail)
+        raise EnvironmentFailed(
+            f"Building the environment failed (exit status {proc.returncode}) at:\n"
+            f"  $ {shlex.join(argv)}\nLast lines of its output:\n{output}"
+        )
+
+
+def _build_venv(run: _Runner, plan: Plan, env: Path, extra: Sequence[str]) -> Path:
+    python = env / "bin" / "python"
+    if plan.tool == "uv":
+        uv = shutil.which("uv") or "uv"
+        version = ["--python", plan.python_request[0]] if plan.python_request else []
+        run([uv, "venv", *version, str(env)])
+    else:
+        run([sys.executable, "-m", "venv", str(env)])
+    run([*_installer(plan, python), *plan.pip_args, *extra])
+    return python
+
+
+def _installer(plan: Plan, python: Path) -> list[str]:
+    """The start of an install command for `python`'s environment."""
+    if plan.tool == "uv":
+        uv = shutil.which("uv") or "uv"
+        return [uv, "pip", "install", "--python", str(python), *_uv_index_options()]
+    return [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+
+
+def _uv_index_options() -> list[str]:
+    # uv ignores pip's variables on purpose (astral-sh/uv#1450); pass the common ones as flags.
+    options = []
+    if os.environ.get("PIP_INDEX_URL"):
+        options += ["--index-url", os.environ["PIP_INDEX_URL"]]
+    for url in os.environ.get("PIP_EXTRA_INDEX_URL", "").split():
+        options += ["--extra-index-url", url]
+    for link in os.environ.get("PIP_FIND_LINKS", "").split():
+        options += ["--find-links", link]
+    if os.environ.get("PIP_NO_INDEX", "").lower() in {"1", "true", "yes", "on"}:
+        options.append("--no-index")
+    return options
+
+
+def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequence[str]) -> Path:
+    tool = shutil.which(plan.tool) or plan.tool
+    assert plan.conda_file is not None
+    file = str(dest / plan.conda_file)
+    if plan.tool == "micromamba":
+        run([tool, "create", "--prefix", str(env), "--file", file, "--yes"])
+    else:
+        yes = ["--yes"] if plan.tool == "mamba" else []  # `conda env create` never asks
+        run([tool, "env", "create", "--prefix", str(env), "--file", file, *yes])
+    if extra:
+        channel = ["--channel", "conda-forge"] if plan.tool == "micromamba" else []
+        run([tool, "install", "--prefix", str(env), "--yes", *channel, *extra])
+    python = env / "bin" / "python"
+    if plan.pip_args:
+        run([*_installer(plan, python), *plan.pip_args])
+    return python
+
+
+def _install_best_effort(run: _Runner, plan: Plan, python: Path) -> None:
+    """Conda packages installed with pip: all at once, else one by one, reporting each failure."""
+    if not plan.best_effort:
+        return
+    install = _installer(plan, python)
+    if run([*install, *(spec for spec, _ in plan.best_effort)], check=False):
+        return
+    run.echo("Installing them together failed; trying each one.")
+    failed = [conda for spec, conda in plan.best_effort if not run([*install, spec], check=False)]
+    if failed:
+        source = next((f for f in plan.installed_from if "environment.y" in f), "environment.yml")
+        plan.not_reproduced.append((source, "pip could not install the conda packages " + ", ".join(failed)))
+
+
+def _check_python_version(plan: Plan, python: Path) -> None:
+    if not plan.python_request:
+        return
+    wanted, source = plan.python_request
+    found = subprocess.run(  # noqa: S603 - the environment's own interpreter
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    if found != wanted:
+        reason = f"{source} asks for Python {wanted}; this environment uses {found}"
+        plan.not_reproduced.append((source, reason))
+
+
+def _kernel_name(dest: Path) -> str:
+    # Jupyter accepts letters, digits, "-", "." and "_" in kernel names.
+    slug = re.sub(r"[^a-z0-9._-]+", "-", dest.name.lower()).strip("-.") or "share"
+    return f"nbshare-{slug}"
+
+
+def open_command(dest: Path, env: Path) -> str:
+    """The one shell command that opens the notebooks with this environment's kernel.
+
+    The environment's own Jupyter, when it has one, sees the kernel and the packages with no
+    set-up. Otherwise the person's own Jupyter is used, and JUPYTER_PATH adds the environment's
+    data folder for that one run, so the kernel shows up without touching their configuration.
+    """
+    rel = env.relative_to(dest) if env.is_relative_to(dest) else env
+    cd = f"cd {shlex.quote(str(dest))} && "
+    for program, command in (("jupyter-lab", "lab"), ("jupyter-notebook", "notebook")):
+        if (env / "bin" / program).exists():
+            return cd + f"{shlex.quote(str(rel / 'bin' / 'jupyter'))} {command}"
+    return cd + f"JUPYTER_PATH={shlex.quote(str(rel / 'share' / 'jupyter'))} jupyter lab"
+
+
+def describe(report: EnvReport) -> str:
+    """Plain text for a person: what was built, what was not reproduced, how to open it."""
+    lines = [f"Environment: {report.path} ({report.kind}, built with {report.tool})"]
+    if report.installed_from:
+        lines.append("Installed from: " + ", ".join(report.installed_from))
+    lines += [f"  {note}" for note in report.notes]
+    if report.not_reproduced:
+        lines.append("Not reproduced:")
+        lines += [f"  {file}: {reason}" for file, reason in report.not_reproduced]
+    lines.append(f"Kernel: {report.kernel_name} (registered inside the environment only)")
+    lines.append(f"Open the notebooks with:\n  {report.open_command}")
+    return "\n".join(lines)
