@@ -5,12 +5,16 @@ standard input, the NBSHARE_PASSWORD variable or the private history file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +22,7 @@ import click
 
 from . import __version__
 from .client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, share_id_from
+from .errors import NbshareError
 from .history import SECRET_FIELDS, History, Published
 
 SERVER_OPTION = click.option(
@@ -144,7 +149,7 @@ def _checked(password: str, empty_message: str) -> str:
 
 
 @main.command()
-@click.argument("notebook", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @SERVER_OPTION
 @click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
 @_password_options
@@ -156,41 +161,126 @@ def _checked(password: str, empty_message: str) -> str:
               help="Replace your earlier share of this file (same link, new version) without asking.")
 @click.option("--new", "choose_new", is_flag=True,
               help="Publish a new share even if this file was published before, without asking.")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
+@click.option("--infer-env", is_flag=True,
+              help="When the files declare no environment, add requirements.txt and runtime.txt "
+                   "inferred from the notebooks' imports and the versions installed here.")
+@click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and manage_url.")
-def publish(notebook: Path, server: str, title: str | None, ask_password: bool, password_stdin: bool,
-            expires: str | None, max_views: int | None, choose_update: bool, choose_new: bool,
-            as_json: bool) -> None:
-    """Upload NOTEBOOK and print its share link.
+def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_password: bool,
+            password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
+            choose_new: bool, excludes: tuple[str, ...], infer_env: bool, yes: bool, as_json: bool) -> None:
+    """Upload a notebook, or a whole analysis, and print its share link.
 
-    A file you published before (same path, same server) can be updated in place instead:
+    PATHS is one notebook, or several notebooks and files, a folder, or a .zip: those
+    become a bundle, with each notebook on its own page, the files downloadable, and
+    `nbshare clone` rebuilding a working copy with its environment. A folder is walked
+    without .git, virtual environments, caches, checkpoints and what .gitignore excludes.
+
+    What you published before (same paths, same server) can be updated in place instead:
     you are asked on a terminal; --update and --new choose without asking. The password
     comes from --password (asked, hidden), --password-stdin, or NBSHARE_PASSWORD, and is
     never sent in a URL.
 
     \b
-    Example:
+    Examples:
         nbshare publish analysis.ipynb --title "Q3 churn analysis" --expires 7d
+        nbshare publish churn/ --exclude "*.parquet" --infer-env
     """
-    if not notebook.is_file():
-        fail(f"No such file: {notebook}")
     if choose_update and choose_new:
         fail("Choose one of --update and --new.")
     if ask_password and password_stdin:
         fail("Choose one of --password and --password-stdin.")
+    single = len(paths) == 1 and paths[0].suffix.lower() == ".ipynb" and not infer_env
+    for given in paths:
+        if not given.exists():
+            fail(f"No such file or folder: {given}")
+    if single and not paths[0].is_file():
+        fail(f"No such file: {paths[0]}")
+    if single and excludes:
+        fail("--exclude applies to folders and bundles, not to a single notebook.")
+    with contextlib.ExitStack() as stack:
+        notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
+        _publish(notebook, paths, server=server, title=title, ask_password=ask_password,
+                 password_stdin=password_stdin, expires=expires, max_views=max_views,
+                 choose_update=choose_update, choose_new=choose_new, as_json=as_json)
+
+
+def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_env: bool, yes: bool,
+                    stack: contextlib.ExitStack) -> Path:
+    """Show what will go up, ask, and write the bundle's .zip to a temporary folder."""
+    from .bundle.outgoing import plan
+
+    try:
+        outgoing = plan(list(paths), excludes=excludes, infer_env=infer_env)
+    except NbshareError as exc:
+        fail(exc.message)
+    _show_outgoing(outgoing, infer_env)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("Standard input is not a terminal to ask on: add --yes to upload these files.")
+        if not click.confirm("Upload these files?", default=True, err=True):
+            fail("Nothing was uploaded.")
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nbshare-")))
+    archive = folder / outgoing.name
+    try:
+        archive.write_bytes(outgoing.archive())
+    except NbshareError as exc:
+        fail(exc.message)
+    return archive
+
+
+def _show_outgoing(outgoing, infer_env: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, highlight=False)
+    table = Table(title=f"{outgoing.name}: {len(outgoing.files)} files, {_size(outgoing.total)}",
+                  title_justify="left", box=None, pad_edge=False)
+    table.add_column("File", overflow="fold")
+    table.add_column("Size", justify="right")
+    for f in outgoing.files:
+        note = " (added: inferred environment)" if f.path in outgoing.added else ""
+        table.add_row(f"{f.path}{note}", _size(f.size))
+    console.print(table)
+    inferred = outgoing.inferred
+    if inferred is not None:
+        if inferred.requirements:
+            pins = ", ".join(f"{r.distribution}=={r.version}" for r in inferred.requirements)
+            console.print(f"Inferred from imports: {pins}; Python {inferred.python_version}.")
+        else:
+            console.print(f"No third-party imports found; Python {inferred.python_version}.")
+        if inferred.unresolved:
+            console.print("Not installed here, so not pinned (add them to requirements.txt by hand): "
+                          + ", ".join(inferred.unresolved))
+    elif outgoing.env:
+        console.print("Environment: " + ", ".join(e.path for e in outgoing.env))
+        if infer_env:
+            console.print("The files declare an environment already; --infer-env left it as it is.")
+    else:
+        console.print("No environment file (requirements.txt, environment.yml, ...): "
+                      "--infer-env would add one from the notebooks' imports.")
+
+
+def _publish(notebook: Path, paths: tuple[Path, ...], *, server: str, title: str | None, ask_password: bool,
+             password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
+             choose_new: bool, as_json: bool) -> None:
     client = NbshareClient(server)
-    path = str(notebook.resolve())
+    path = " ".join(str(p.resolve()) for p in paths)  # what the history remembers it by
     earlier = None if choose_new else _earlier_share(client, path, must=choose_update)
     update = choose_update
     if earlier is not None and not update:
         when = _when(earlier.created_at)
+        shown = paths[0].name if len(paths) == 1 else notebook.name
         if sys.stdin.isatty():
             update = click.confirm(
-                f"You published {notebook.name} on {when}: {earlier.url}\n"
+                f"You published {shown} on {when}: {earlier.url}\n"
                 "Update that share (same link, new version)?", default=False, err=True,
             )
         else:
             click.echo(
-                f"Note: you published {notebook.name} before ({when}): {earlier.url}; publishing a new "
+                f"Note: you published {shown} before ({when}): {earlier.url}; publishing a new "
                 "share. Use --update to replace that one instead, or --new to skip this check.", err=True,
             )
     if update:
@@ -198,7 +288,7 @@ def publish(notebook: Path, server: str, title: str | None, ask_password: bool, 
         # A new password only when asked for: NBSHARE_PASSWORD protects new shares.
         password = _read_password(ask_password, password_stdin, env_without_ask=False)
         changes = _changes(expires=expires, max_views=max_views, password=password)
-        answer = _update(client, earlier.id, earlier.owner_token, notebook, title, changes)
+        answer = _update(client, earlier.id, earlier.owner_token, notebook, title, changes, path)
         _print_published(answer, earlier.manage_url, as_json, updated=True)
         return
     password = _read_password(ask_password, password_stdin, env_without_ask=True)
@@ -255,7 +345,7 @@ def _changes(*, expires: str | None = None, max_views: int | None = None, passwo
 
 
 def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, title: str | None,
-            changes: dict) -> dict:
+            changes: dict, source: str | None = None) -> dict:
     """Settings first (so new content is never out under the old password), then the content."""
     try:
         if changes:
@@ -268,7 +358,7 @@ def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, ti
 
     def edit(entry: Published) -> None:
         entry.remember(answer, now=_now().isoformat())
-        entry.path = str(notebook.resolve())  # the file that now backs this share
+        entry.path = source or str(notebook.resolve())  # the file(s) that now back this share
 
     try:
         History().change(share_id, edit)
@@ -332,6 +422,87 @@ def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None]
 
         answer = send(advance)
     return answer
+
+
+# --- clone: the recipient's working copy --------------------------------------------------
+
+
+@main.command()
+@click.argument("url")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-env", is_flag=True, help="Only download the files; build no environment.")
+@click.option("--check", is_flag=True,
+              help="Run every notebook in the new environment and report what does not reproduce.")
+@click.option("--timeout", default=600, show_default=True, type=int, metavar="SECONDS",
+              help="With --check: longest a single cell may run.")
+@click.option("--password-stdin", is_flag=True,
+              help="For a protected share: read the password from the first line of standard input.")
+def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int,
+          password_stdin: bool) -> None:
+    """Download a share into FOLDER and rebuild its environment there.
+
+    The files are checked against the server's SHA-256 before anything is written. The
+    environment comes from the share's requirements.txt, pyproject.toml or environment.yml
+    (a .venv, with uv when installed; conda for environment.yml when available); what
+    cannot be reproduced (apt.txt, postBuild, ...) is said. A protected share's password is
+    asked for (hidden), or read from NBSHARE_PASSWORD or --password-stdin.
+
+    \b
+    Example:
+        nbshare clone https://nb.example.org/n/3kT9x0AbCdEfGhIjKlMnOpQr churn --check
+    """
+    from .bundle.check import check_notebooks, format_report
+    from .bundle.environment import build_environment
+    from .bundle.incoming import default_folder, fetch, open_share
+
+    if "/" not in url:
+        fail("Give the share's link (https://.../n/ID), so nbshare knows which server to ask.")
+    if no_env and check:
+        fail("--check runs the notebooks in the environment that --no-env skips; choose one.")
+    try:
+        share_id = share_id_from(url)
+        client = NbshareClient(server_of(url))
+        info, grant = open_share(client, share_id, lambda: _clone_password(password_stdin))
+        dest = (folder or Path(default_folder(info))).absolute()
+        click.echo(f"Cloning {info['title']!r} ({_size(info['size'])}) into {dest}", err=True)
+        cloned = fetch(client, info, grant, dest)
+    except ClientError as exc:
+        fail(str(exc))
+    except NbshareError as exc:
+        fail(exc.message)
+    click.echo(f"Wrote {len(cloned.files)} file{'s' if len(cloned.files) != 1 else ''}, checksum verified.",
+               err=True)
+    if no_env:
+        click.echo(f"cd {shlex.quote(str(dest))}")
+        return
+    echo = partial(click.echo, err=True)
+    try:
+        report = build_environment(dest, env_files=cloned.env_files, echo=echo)
+    except NbshareError as exc:
+        fail(exc.message)
+    for name, reason in report.not_reproduced:
+        click.echo(f"Not reproduced: {name}: {reason}", err=True)
+    ok = True
+    if check:
+        result = check_notebooks(dest, cloned.notebooks, env=report, timeout=timeout, echo=echo)
+        click.echo(format_report(result), err=True)
+        ok = result.ok
+    click.echo("Open the notebooks with:", err=True)
+    click.echo(report.open_command)
+    if not ok:
+        sys.exit(1)
+
+
+def _clone_password(from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        return _checked(line, "No password on standard input (--password-stdin).")
+    from_env = os.environ.get(PASSWORD_ENV, "")
+    if from_env:
+        return _checked(from_env, f"{PASSWORD_ENV} holds only spaces.")
+    if not sys.stdin.isatty():
+        fail(f"This share is protected: give its password with --password-stdin or {PASSWORD_ENV}.")
+    return click.prompt("This share is protected. Password", hide_input=True, err=True)
 
 
 # --- the owner's commands ---------------------------------------------------------------

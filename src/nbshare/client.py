@@ -24,6 +24,7 @@ SHARE_PATH_RE = re.compile(r"/n/([A-Za-z0-9_-]{16,64})(?:\.ipynb|/[^?#]*)?/?$")
 PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 (a header name)
 GRANT_HEADER = "X-Nbshare-Grant"
 NOTEBOOK_TYPE = "application/x-ipynb+json"
+ZIP_TYPE = "application/zip"
 UNSET: Any = object()  # "leave as it is", distinct from None ("remove")
 
 
@@ -107,7 +108,7 @@ class NbshareClient:
         if password is not None and not header_safe(password):
             # Every option as a form field: nothing secret or not in the URL.
             with path.open("rb") as f:
-                files = {"file": (path.name, _Reader(f, on_progress), NOTEBOOK_TYPE)}
+                files = {"file": (path.name, _Reader(f, on_progress), _media_type(path))}
                 return self._send("POST", "/api/v1/shares", data={**options, "password": password},
                                   files=files).json()
         headers = _raw_headers(path)
@@ -160,6 +161,30 @@ class NbshareClient:
             "grant"
         ]
 
+    def download(self, url: str, *, grant: str | None = None,
+                 on_progress: Callable[[int], None] | None = None) -> bytes:
+        """The bytes at one of the share's URLs (taken as a path on this client's server)."""
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = {GRANT_HEADER: grant} if grant else {}
+        chunks = []
+        try:
+            with self.http.stream("GET", self._url(path), headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise ClientError(_error_message(response), response.status_code, _error_code(response))
+                for chunk in response.iter_bytes(CHUNK):
+                    chunks.append(chunk)
+                    if on_progress:
+                        on_progress(len(chunk))
+        except httpx.ConnectError:
+            raise ClientError(f"Cannot reach the nbshare server at {self.server} (is it running?).") from None
+        except httpx.TimeoutException:
+            raise ClientError(f"The nbshare server at {self.server} did not answer in time.") from None
+        except httpx.HTTPError as exc:
+            raise ClientError(f"Downloading from {self.server} failed: {exc}") from None
+        return b"".join(chunks)
+
     def delete(self, share_id: str, owner_token: str) -> None:
         self._send("DELETE", f"/api/v1/shares/{share_id}", token=owner_token)
 
@@ -174,8 +199,12 @@ def _existing(path: Path) -> Path:
     return path
 
 
+def _media_type(path: Path) -> str:
+    return ZIP_TYPE if path.suffix.lower() == ".zip" else NOTEBOOK_TYPE
+
+
 def _raw_headers(path: Path) -> dict[str, str]:
-    return {"Content-Type": NOTEBOOK_TYPE, "Content-Length": str(path.stat().st_size)}
+    return {"Content-Type": _media_type(path), "Content-Length": str(path.stat().st_size)}
 
 
 def _read_chunks(path: Path, on_progress: Callable[[int], None] | None) -> Iterator[bytes]:

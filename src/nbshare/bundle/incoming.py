@@ -1,0 +1,83 @@
+"""The recipient's side: fetch a share, check it against the server's checksum, write it out.
+
+`nbshare clone` calls `fetch` and then builds the environment (environment.py) and,
+if asked, runs the notebooks (check.py). The archive is unpacked with the same
+distrustful reader the server uses, and only into the new folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..client import ClientError, NbshareClient
+from ..errors import NbshareError
+from .archive import Limits, Member, read_zip, safe_extract
+
+# What a recipient accepts from a server: generous, but still bounded.
+CLONE_LIMITS = Limits(max_files=20_000, max_total_bytes=4 * 1024**3, max_file_bytes=2 * 1024**3)
+
+
+@dataclass(frozen=True)
+class Cloned:
+    dest: Path
+    info: dict
+    files: list[str]  # bundle paths written
+    notebooks: list[str]
+    env_files: list[str]
+
+
+def default_folder(info: dict) -> str:
+    """A folder name from the share's file name (or title): readable, safe on any OS."""
+    stem = re.sub(r"\.(zip|ipynb)$", "", info.get("filename") or "", flags=re.IGNORECASE)
+    name = unicodedata.normalize("NFC", stem or info.get("title") or info["id"])
+    name = re.sub(r"[^\w.\- ]+", "-", name).strip(" .-")[:80]
+    return name or info["id"]
+
+
+def open_share(client: NbshareClient, share_id: str,
+               ask_password: Callable[[], str]) -> tuple[dict, str | None]:
+    """The share's description, unlocking it first if it has a password."""
+    try:
+        return client.info(share_id), None
+    except ClientError as exc:
+        if exc.code != "password_required":
+            raise
+    grant = client.unlock(share_id, ask_password())
+    return client.info(share_id, grant=grant), grant
+
+
+def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
+          on_progress: Callable[[int], None] | None = None) -> Cloned:
+    """Download the share into `dest` (new or empty), verifying its SHA-256."""
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise NbshareError(f"{dest} already exists and is not empty; choose another folder.",
+                           code="clone_exists")
+    data = client.download(info["download_url"], grant=grant, on_progress=on_progress)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != info["sha256"]:
+        raise NbshareError(
+            f"The download does not match the server's checksum (expected {info['sha256']}, got "
+            f"{digest}); nothing was written. Try again.", code="checksum_mismatch",
+        )
+    if info.get("kind") == "bundle":
+        members = read_zip(data, CLONE_LIMITS)
+    else:
+        members = [Member(path=_notebook_name(info["filename"]), data=data)]
+    dest.mkdir(parents=True, exist_ok=True)
+    safe_extract(members, dest)
+    paths = [m.path for m in members]
+    return Cloned(
+        dest=dest, info=info, files=paths,
+        notebooks=sorted(p for p in paths if p.lower().endswith(".ipynb")),
+        env_files=[e["path"] for e in info.get("environment", [])],
+    )
+
+
+def _notebook_name(filename: str) -> str:
+    name = filename.replace("\\", "/").split("/")[-1].strip() or "notebook.ipynb"
+    return name if name.lower().endswith(".ipynb") else name + ".ipynb"

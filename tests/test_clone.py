@@ -1,0 +1,188 @@
+"""A whole analysis, end to end: `nbshare publish FOLDER`, then `nbshare clone URL DIR --check`
+on a real server, building a real environment offline from the wheelhouse that
+scripts/wheelhouse.sh fills during `make test`'s set-up."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from conftest import clean_env, start_server
+
+WHEELHOUSE = Path(__file__).resolve().parents[1] / ".cache" / "wheelhouse"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    live = start_server(tmp_path_factory.mktemp("clone-server"), env=clean_env())
+    yield live
+    live.stop()
+
+
+def run(*args, cwd: Path, input: str | None = None, offline_pip: bool = False,
+        timeout: int = 600, **env: str) -> subprocess.CompletedProcess:
+    extra = dict(env)
+    if offline_pip:
+        extra.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return subprocess.run(
+        [sys.executable, "-m", "nbshare", *map(str, args)], cwd=cwd, input=input, capture_output=True,
+        text=True, timeout=timeout, env=clean_env(XDG_DATA_HOME=str(cwd / "xdg"), **extra),
+        stdin=None if input is not None else subprocess.DEVNULL,
+    )
+
+
+def executed(cells: list) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def write_analysis(root: Path) -> Path:
+    """Two notebooks reading a data file and a helper module, with a requirements.txt naming
+    a package the sender's notebooks import (python-dateutil, in the wheelhouse)."""
+    project = root / "churn"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "customers.csv").write_text("name,months\nada,12\nbob,30\n")
+    (project / "helpers.py").write_text("def total(rows):\n    return sum(int(r[1]) for r in rows)\n")
+    (project / "requirements.txt").write_text("python-dateutil\n")
+    (project / "README.md").write_text("# Churn\n\nStart with [the analysis](analysis.ipynb).\n")
+    (project / ".ipynb_checkpoints").mkdir()
+    (project / ".ipynb_checkpoints" / "analysis-checkpoint.ipynb").write_text("{}")
+    (project / ".gitignore").write_text("scratch/\n")
+    (project / "scratch").mkdir()
+    (project / "scratch" / "notes.txt").write_text("not shared")
+    analysis = executed([
+        new_markdown_cell("# Analysis\nSee [the report](report.ipynb) and [the data](data/customers.csv)."),
+        new_code_cell("import csv\nfrom helpers import total\n"
+                      "rows = list(csv.reader(open('data/customers.csv')))[1:]\nprint(total(rows))",
+                      execution_count=1,
+                      outputs=[new_output("stream", name="stdout", text="42\n")]),
+    ])
+    report = executed([
+        new_markdown_cell("# Report"),
+        new_code_cell("from dateutil.relativedelta import relativedelta\nrelativedelta(months=+1).months",
+                      execution_count=1,
+                      outputs=[new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]),
+    ])
+    nbformat.write(analysis, project / "analysis.ipynb")
+    nbformat.write(report, project / "report.ipynb")
+    return project
+
+
+def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
+    if not (WHEELHOUSE / "ipykernel").exists() and not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = write_analysis(tmp_path)
+
+    shown = run("publish", project, "--server", server.url, "--json", cwd=tmp_path)
+    assert shown.returncode != 0 and "--yes" in shown.stderr  # not a terminal: it will not guess
+    published = run("publish", project, "--server", server.url, "--json", "--yes", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    for line in ("analysis.ipynb", "report.ipynb", "data/customers.csv", "helpers.py", "requirements.txt"):
+        assert line in published.stderr  # the table of what goes up
+    assert "scratch" not in published.stderr and "checkpoint" not in published.stderr
+    answer = json.loads(published.stdout)
+    info = httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).json()
+    assert info["kind"] == "bundle"
+    assert sorted(f["name"] for f in info["files"]) == [
+        ".gitignore", "README.md", "analysis.ipynb", "data/customers.csv", "helpers.py", "report.ipynb",
+        "requirements.txt",
+    ]
+    assert [e["path"] for e in info["environment"]] == ["requirements.txt"]
+    index = httpx.get(answer["url"], timeout=30).text
+    assert f"nbshare clone {answer['url']}" in index
+
+    wrong = run("clone", answer["url"], tmp_path / "x", "--no-env", "--check", cwd=tmp_path)
+    assert wrong.returncode != 0 and "choose one" in wrong.stderr
+
+    dest = tmp_path / "copy"
+    cloned = run("clone", answer["url"], dest, "--check", "--timeout", "120", cwd=tmp_path, offline_pip=True)
+    assert cloned.returncode == 0, cloned.stderr + cloned.stdout
+    assert "checksum verified" in cloned.stderr
+    for name in ("analysis.ipynb", "report.ipynb", "data/customers.csv", "helpers.py", "requirements.txt"):
+        assert (dest / name).read_bytes() == (project / name).read_bytes()
+    assert not (dest / "scratch").exists()
+    assert (dest / ".venv" / "bin" / "python").exists()
+    assert "2 of 2 notebooks reproduce" in cloned.stderr
+    # It ends with the one command that opens the notebooks, on stdout.
+    assert cloned.stdout.strip().splitlines()[-1].startswith("cd ")
+    assert "jupyter" in cloned.stdout
+
+    again = run("clone", answer["url"], dest, "--no-env", cwd=tmp_path)
+    assert again.returncode == 1 and "not empty" in again.stderr  # never writes over a folder
+
+
+def test_check_reports_cells_that_fail_or_differ(server, tmp_path):
+    if not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = tmp_path / "p"
+    project.mkdir()
+    nb = executed([
+        new_code_cell("print(6 * 7)", execution_count=1,
+                      outputs=[new_output("stream", name="stdout", text="41\n")]),
+        new_code_cell("{}['missing']", execution_count=2, outputs=[]),
+    ])
+    nbformat.write(nb, project / "broken.ipynb")
+    (project / "requirements.txt").write_text("")
+    published = run("publish", project, "--server", server.url, "--json", "--yes", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    url = json.loads(published.stdout)["url"]
+    cloned = run("clone", url, tmp_path / "copy", "--check", cwd=tmp_path, offline_pip=True)
+    assert cloned.returncode == 1, cloned.stderr
+    assert "KeyError" in cloned.stderr
+    assert "41" in cloned.stderr and "42" in cloned.stderr  # the differing output, both ways
+    assert "0 of 1 notebooks reproduce" in cloned.stderr
+
+
+def test_infer_env_pins_the_installed_version_of_imported_packages(server, tmp_path):
+    project = tmp_path / "solo"
+    project.mkdir()
+    nb = executed([
+        new_code_cell("import os, json\nimport httpx\nfrom click import echo\nimport localmod\n"
+                      "%matplotlib inline\n!pip list"),
+    ])
+    nbformat.write(nb, project / "fetch.ipynb")
+    (project / "localmod.py").write_text("import rich\n")
+    published = run("publish", project / "fetch.ipynb", project / "localmod.py", "--infer-env", "--yes",
+                    "--server", server.url, "--json", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    assert f"httpx=={version('httpx')}" in published.stderr  # shown to the sender first
+    info = httpx.get(json.loads(published.stdout)["url"].replace("/n/", "/api/v1/shares/"), timeout=30).json()
+    requirements = httpx.get(next(f["url"] for f in info["files"] if f["name"] == "requirements.txt"),
+                             timeout=30).text
+    pins = {line for line in requirements.splitlines() if line and not line.startswith("#")}
+    assert pins == {f"httpx=={version('httpx')}", f"click=={version('click')}", f"rich=={version('rich')}"}
+    runtime = httpx.get(next(f["url"] for f in info["files"] if f["name"] == "runtime.txt"), timeout=30).text
+    assert runtime.strip() == f"python-{sys.version_info.major}.{sys.version_info.minor}"
+    assert {e["path"] for e in info["environment"]} == {"requirements.txt", "runtime.txt"}
+
+
+def test_clone_a_protected_single_notebook_asks_for_the_password(server, tmp_path):
+    nb = executed([new_markdown_cell("# Secret")])
+    path = tmp_path / "secret.ipynb"
+    nbformat.write(nb, path)
+    published = run("publish", path, "--server", server.url, "--json", "--password-stdin", cwd=tmp_path,
+                    input="hunter2 but longer\n")
+    assert published.returncode == 0, published.stderr
+    url = json.loads(published.stdout)["url"]
+
+    refused = run("clone", url, tmp_path / "a", "--no-env", cwd=tmp_path)
+    assert refused.returncode == 1 and "--password-stdin" in refused.stderr
+    wrong = run("clone", url, tmp_path / "b", "--no-env", "--password-stdin", cwd=tmp_path, input="nope\n")
+    assert wrong.returncode == 1 and "not right" in wrong.stderr
+    assert not (tmp_path / "b").exists()
+    cloned = run("clone", url, tmp_path / "c", "--no-env", "--password-stdin", cwd=tmp_path,
+                 input="hunter2 but longer\n")
+    assert cloned.returncode == 0, cloned.stderr
+    assert hashlib.sha256((tmp_path / "c" / "secret.ipynb").read_bytes()).digest() == \
+        hashlib.sha256(path.read_bytes()).digest()
