@@ -210,3 +210,24 @@ def test_a_longer_output_shows_where_it_starts_to_differ():
     result = NotebookResult("nb.ipynb")
     _compare_cell(result, 0, code("f()", stream("a\nb\n")), code("f()", stream("a\nb\nc\n")))
     assert [(d.expected, d.actual) for d in result.differing] == [("(nothing more)", "c")]
+
+
+def test_runs_when_the_caller_already_runs_an_event_loop():
+    # The full suite runs Playwright's sync API (an event loop in the main thread) before
+    # these tests; `--check` from inside Jupyter is in the same position.
+    import asyncio
+
+    from nbshare.bundle.check import _run_to_completion
+
+    done = []
+
+    async def work():
+        await asyncio.sleep(0)
+        done.append(True)
+
+    async def caller():
+        _run_to_completion(work)
+
+    asyncio.run(caller())
+    _run_to_completion(work)
+    assert done == [True, True]

@@ -572,24 +572,35 @@ def _target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
 
 @main.command()
 @click.argument("url_or_id")
-@click.argument("notebook", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
+@click.option("--infer-env", is_flag=True,
+              help="When the files declare no environment, add one inferred from the imports.")
+@click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
 @_owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and version.")
-def update(url_or_id: str, notebook: Path, title: str | None, server: str | None, token_stdin: bool,
-           as_json: bool) -> None:
-    """Replace a share's notebook with NOTEBOOK: same link, next version.
+def update(url_or_id: str, paths: tuple[Path, ...], title: str | None, excludes: tuple[str, ...],
+           infer_env: bool, yes: bool, server: str | None, token_stdin: bool, as_json: bool) -> None:
+    """Replace a share's content with PATHS: same link, next version.
 
-    Prints the link; earlier versions stay available to you (see `nbshare versions`).
+    PATHS is a notebook, or files, a folder or a .zip as for `publish` (a bundle). Prints
+    the link; earlier versions stay available to you (see `nbshare versions`).
 
     \b
     Example:
         nbshare update https://nb.example.org/n/3kT9x0AbCdEfGhIjKlMnOpQr analysis.ipynb
     """
-    if not notebook.is_file():
-        fail(f"No such file: {notebook}")
+    for given in paths:
+        if not given.exists():
+            fail(f"No such file or folder: {given}")
+    single = len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() == ".ipynb" and not infer_env
     target = _target(url_or_id, server, token_stdin)
-    answer = _update(target.client, target.share_id, target.token, notebook, title, {})
+    with contextlib.ExitStack() as stack:
+        notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
+        source = " ".join(str(p.resolve()) for p in paths)
+        answer = _update(target.client, target.share_id, target.token, notebook, title, {}, source)
     _print_published(answer, None, as_json, updated=True)
 
 

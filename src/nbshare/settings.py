@@ -94,7 +94,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "inline_file_bytes",
-        8 * 1024,
+        4 * 1024,
         "Images and embedded downloads larger than this many bytes are taken out of a public"
         " share's page and served as files of their own (cached, loaded lazily).",
         int,
@@ -194,7 +194,7 @@ class Settings:
     max_bundle_bytes: int = 200 * 1024 * 1024
     max_bundle_files: int = 1000
     max_bundle_file_bytes: int = 100 * 1024 * 1024
-    inline_file_bytes: int = 8 * 1024
+    inline_file_bytes: int = 4 * 1024
     render_workers: int = 2
     render_timeout: float = 60.0
     max_json_depth: int = 64

@@ -15,13 +15,14 @@ versions for the same figure). A cell the author saved without outputs is not co
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ def _run(nb: Any, path: Path, env: EnvReport, timeout: int) -> tuple[list[int], 
     )
     error = None
     try:
-        asyncio.run(_execute(client, env))
+        _run_to_completion(lambda: _execute(client, env))
     except CellTimeoutError:
         error = f"cell {started[-1] + 1} did not finish within {timeout} s"
     except DeadKernelError:
@@ -152,6 +153,18 @@ def _run(nb: Any, path: Path, env: EnvReport, timeout: int) -> tuple[list[int], 
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
     return executed, error
+
+
+def _run_to_completion(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """asyncio.run, also when this thread already runs an event loop (a caller inside
+    Jupyter or a test using Playwright's sync API): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(make())
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _kernel_manager(env: EnvReport, sockets: Path) -> AsyncKernelManager:

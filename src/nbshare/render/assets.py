@@ -189,11 +189,16 @@ class _Rewriter(HTMLParser):
             media_type, data = decoded
             name = safe_name(values.get("download") or values.get("data-nbshare-download"), media_type)
             payload = self._keep(Payload(data, media_type, name, "download"))
+            changed = False
+            if "download" not in values:
+                # Browsers refuse to navigate to a data: URL; as a download it works.
+                attrs.append(("download", name))
+                changed = True
             if self._leaves_page(payload):
                 assert self.policy is not None
                 self._set(attrs, "href", self.policy.file_url(payload.sha256, name))
-                return True
-            return False
+                changed = True
+            return changed
         if self.resolve is not None and href:
             url = self.resolve(href, "link")
             if url is not None:
