@@ -76,9 +76,9 @@ def measure(name: str, data: bytes) -> tuple:
         plain_s = time.perf_counter() - start
         start = time.perf_counter()
         page = render_page(data, filename="n.ipynb", static_url="/static",
-                           assets=AssetPolicy(8 * 1024, "/n/x/v/1"))
+                           assets=AssetPolicy(4 * 1024, "/n/x/v/1"))
         extract_s = time.perf_counter() - start
-    out = [f for f in page.files if f.role == "image" or len(f.data) > 8 * 1024]
+    out = [f for f in page.files if f.role == "image" or len(f.data) > 4 * 1024]
     return (name, len(data), len(reference.encode()), len(page.html), len(out), plain_s, extract_s)
 
 
