@@ -7,6 +7,7 @@ Playwright (set CHROMIUM to use another binary)."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import math
 import os
@@ -14,6 +15,7 @@ import shutil
 import struct
 import sys
 import tempfile
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -143,13 +145,27 @@ def demo_notebook() -> bytes:
 def publish(url: str, data: bytes, **headers) -> dict:
     r = httpx.post(
         f"{url}/api/v1/shares",
-        params={"filename": "visitors.ipynb"},
+        params={"filename": "visitors.zip" if data[:2] == b"PK" else "visitors.ipynb"},
         content=data,
         headers={"Content-Type": "application/x-ipynb+json", **headers},
         timeout=120,
     )
     r.raise_for_status()
     return r.json()
+
+
+def demo_bundle() -> bytes:
+    """A small analysis: the demo notebook, its data, a helper, an environment, a README."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("visitors.ipynb", demo_notebook())
+        rows = "".join(f"{d},{100 + d * 7}\n" for d in range(60))
+        archive.writestr("data/visits.csv", "day,visits\n" + rows)
+        archive.writestr("helpers.py", "def weekly(rows):\n    return rows\n")
+        archive.writestr("requirements.txt", "pandas==2.2.3\nmatplotlib==3.9.2\n")
+        archive.writestr("README.md", "# Visitors, autumn 2026\n\nStart with [the analysis](visitors.ipynb);"
+                         " the raw counts are in [data/visits.csv](data/visits.csv).\n")
+    return buffer.getvalue()
 
 
 def ready(page) -> None:
@@ -165,6 +181,7 @@ def main() -> None:
     try:
         share = publish(server.url, demo_notebook())
         locked = publish(server.url, demo_notebook(), **{"X-Nbshare-Password": "demo"})
+        bundle = publish(server.url, demo_bundle(), **{"Content-Type": "application/zip"})
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             wide = {"viewport": {"width": 1280, "height": 800}}
@@ -188,6 +205,9 @@ def main() -> None:
             page.screenshot(path=OUT / "share-wide.png")
             page.goto(locked["url"])
             page.screenshot(path=OUT / "unlock.png")
+            page.goto(bundle["url"])
+            ready(page)
+            page.screenshot(path=OUT / "bundle.png", full_page=True)
             context.close()
 
             context = browser.new_context(**phone)
