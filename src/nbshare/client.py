@@ -10,6 +10,7 @@ non-ASCII, leading or trailing spaces) in a multipart form field or a JSON body.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,14 +75,8 @@ class NbshareClient:
     def _send(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
         if token is not None:
             kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
-        try:
+        with self._talking():
             response = self.http.request(method, self._url(path), **kw)
-        except httpx.ConnectError:
-            raise ClientError(f"Cannot reach the nbshare server at {self.server} (is it running?).") from None
-        except httpx.TimeoutException:
-            raise ClientError(f"The nbshare server at {self.server} did not answer in time.") from None
-        except httpx.HTTPError as exc:
-            raise ClientError(f"Talking to {self.server} failed: {exc}") from None
         if response.status_code >= 400:
             raise ClientError(_error_message(response), response.status_code, _error_code(response))
         return response
@@ -168,22 +163,27 @@ class NbshareClient:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {GRANT_HEADER: grant} if grant else {}
         chunks = []
+        with self._talking(), self.http.stream("GET", self._url(path), headers=headers) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ClientError(_error_message(response), response.status_code, _error_code(response))
+            for chunk in response.iter_bytes(CHUNK):
+                chunks.append(chunk)
+                if on_progress:
+                    on_progress(len(chunk))
+        return b"".join(chunks)
+
+    @contextlib.contextmanager
+    def _talking(self) -> Iterator[None]:
+        """httpx's transport errors as one-line ClientErrors."""
         try:
-            with self.http.stream("GET", self._url(path), headers=headers) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise ClientError(_error_message(response), response.status_code, _error_code(response))
-                for chunk in response.iter_bytes(CHUNK):
-                    chunks.append(chunk)
-                    if on_progress:
-                        on_progress(len(chunk))
+            yield
         except httpx.ConnectError:
             raise ClientError(f"Cannot reach the nbshare server at {self.server} (is it running?).") from None
         except httpx.TimeoutException:
             raise ClientError(f"The nbshare server at {self.server} did not answer in time.") from None
         except httpx.HTTPError as exc:
-            raise ClientError(f"Downloading from {self.server} failed: {exc}") from None
-        return b"".join(chunks)
+            raise ClientError(f"Talking to {self.server} failed: {exc}") from None
 
     def delete(self, share_id: str, owner_token: str) -> None:
         self._send("DELETE", f"/api/v1/shares/{share_id}", token=owner_token)
