@@ -216,6 +216,7 @@ def test_runs_when_the_caller_already_runs_an_event_loop():
     # The full suite runs Playwright's sync API (an event loop in the main thread) before
     # these tests; `--check` from inside Jupyter is in the same position.
     import asyncio
+    import concurrent.futures
 
     from nbshare.bundle.check import _run_to_completion
 
@@ -228,6 +229,8 @@ def test_runs_when_the_caller_already_runs_an_event_loop():
     async def caller():
         _run_to_completion(work)
 
-    asyncio.run(caller())
-    _run_to_completion(work)
+    # In a thread of its own: this test's thread may itself be inside Playwright's loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(caller())).result()
+        pool.submit(_run_to_completion, work).result()
     assert done == [True, True]

@@ -23,6 +23,7 @@ library's HTMLParser rather than a tree builder.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import html as htmllib
@@ -194,6 +195,10 @@ def html_words(fragment: str) -> set[str]:
     return words(htmllib.unescape(TAG_RE.sub(" ", fragment)))
 
 
+# Images over inline_file_bytes leave a public share's page for a file of the share.
+FILE_URL = re.compile(r"^/n/[\w-]+/v/\d+/f/([0-9a-f]{64})/")
+
+
 class PageScan(HTMLParser):
     """One pass over a page: ids, <head> assets, images and the cells' positions."""
 
@@ -202,7 +207,8 @@ class PageScan(HTMLParser):
         self.ids: list[tuple[str, str]] = []  # (tag, id) in document order
         self.page_assets: list[str] = []  # <script src>, <link href> in <head> or after </body>
         self.head_end = 0  # offset of the end of <head>
-        self.data_images = 0  # <img src="data:image/...">
+        self.data_images = 0  # <img src="data:image/..."> or taken out to the share's files
+        self.file_images: list[str] = []  # the src of those taken out
         self.cell_starts: list[tuple[str, int]] = []  # (anchor, offset) of each cell wrapper
         self._in_head = self._after_body = False
         self._line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
@@ -226,8 +232,12 @@ class PageScan(HTMLParser):
                 self.page_assets.append(attrs["src"])
             if tag == "link" and attrs.get("href") is not None:
                 self.page_assets.append(attrs["href"])
-        if tag == "img" and (attrs.get("src") or "").startswith("data:image/"):
+        src = attrs.get("src") or ""
+        if tag == "img" and src.startswith("data:image/"):
             self.data_images += 1
+        elif tag == "img" and FILE_URL.match(src):
+            self.data_images += 1
+            self.file_images.append(src)
         if tag == "div" and (attrs.get("class") or "").split() == ["nbs-cell"]:
             self.cell_starts.append((attrs.get("id") or "", self._offset()))
 
@@ -496,9 +506,10 @@ def test_page_assets_come_from_static(ok, corpus_client):
 
 
 @corpus
-def test_images_render(ok):
+def test_images_render(ok, corpus_client):
     """Images a notebook shows as images (no HTML or script alternative), and markdown
-    attachments, are embedded as data: URIs."""
+    attachments, are in the page: as data: URIs, or above inline_file_bytes as files of
+    the share."""
     wanted = 0
     for output in ok.source.outputs():
         data = output.get("data", {})
@@ -516,7 +527,11 @@ def test_images_render(ok):
         assert wanted, "MANIFEST says this notebook has images"
     assert ok.scan.data_images >= wanted
     if wanted:
-        assert "<img" in ok.content and "data:image/" in ok.content
+        assert "<img" in ok.content and ("data:image/" in ok.content or ok.scan.file_images)
+    for src in ok.scan.file_images[:3]:  # taken out of the page, served from the share
+        r = corpus_client.get(src)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/"), src
+        assert hashlib.sha256(r.content).hexdigest() == FILE_URL.match(src).group(1)
 
 
 def attachment_references(nb) -> int:
@@ -545,7 +560,10 @@ def test_attachments_render_as_data_uris(ok):
             if f'<img src="attachment:{name}"' not in render_markdown(cell.source):
                 continue
             assert f'src="attachment:{name}"' not in chunk
-            assert any(f'src="data:{mime};base64,' in chunk for mime in bundle), name
+            inline = any(f'src="data:{mime};base64,' in chunk for mime in bundle)
+            taken_out = any(f"/f/{hashlib.sha256(base64.b64decode(value)).hexdigest()}/" in chunk
+                            for value in bundle.values() if isinstance(value, str))
+            assert inline or taken_out, name
 
 
 @corpus

@@ -184,7 +184,7 @@ def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_passwor
     never sent in a URL.
 
     \b
-    Examples:
+    Example:
         nbshare publish analysis.ipynb --title "Q3 churn analysis" --expires 7d
         nbshare publish churn/ --exclude "*.parquet" --infer-env
     """
@@ -192,12 +192,12 @@ def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_passwor
         fail("Choose one of --update and --new.")
     if ask_password and password_stdin:
         fail("Choose one of --password and --password-stdin.")
-    single = len(paths) == 1 and paths[0].suffix.lower() == ".ipynb" and not infer_env
     for given in paths:
         if not given.exists():
             fail(f"No such file or folder: {given}")
-    if single and not paths[0].is_file():
-        fail(f"No such file: {paths[0]}")
+    # One file is sent as a notebook (the server says if it is not one); a folder, a .zip,
+    # several paths or an environment to infer make a bundle.
+    single = len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() != ".zip" and not infer_env
     if single and excludes:
         fail("--exclude applies to folders and bundles, not to a single notebook.")
     with contextlib.ExitStack() as stack:
@@ -595,7 +595,7 @@ def update(url_or_id: str, paths: tuple[Path, ...], title: str | None, excludes:
     for given in paths:
         if not given.exists():
             fail(f"No such file or folder: {given}")
-    single = len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() == ".ipynb" and not infer_env
+    single = len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() != ".zip" and not infer_env
     target = _target(url_or_id, server, token_stdin)
     with contextlib.ExitStack() as stack:
         notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)

@@ -75,7 +75,8 @@
     if (!hash || hash.length < 2) return null;
     var id = hash.slice(1);
     try { id = decodeURIComponent(id); } catch (e) { /* keep it raw */ }
-    return document.getElementById(id);
+    // Links written for Jupyter use its anchors (`#Part-two`); nbshare's are lower case.
+    return document.getElementById(id) || document.getElementById(id.toLowerCase());
   }
   function settleOn(hash) {
     settleTarget = byHash(hash);

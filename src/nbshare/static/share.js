@@ -167,6 +167,19 @@
     });
   }
 
+  // A path the frame asks to open, checked as the browser will resolve it (dot segments,
+  // also spelled %2e, and backslashes are resolved before the check, not after), or null
+  // unless it is a notebook or file of this share.
+  function openable(path) {
+    if (!/^\/[^\/\\]/.test(path)) return null;
+    var url;
+    try { url = new URL(path, location.origin); } catch (e) { return null; }
+    var p = url.pathname;
+    if (url.origin !== location.origin || url.search || !sharePath || p.indexOf(sharePath + "/") !== 0 ||
+        !OPENABLE.test(p) || p.indexOf("..") >= 0) return null;
+    return p + (ANCHOR.test(url.hash) ? url.hash : "");
+  }
+
   // --- messages from the frame, checked for their source and their shape.
   window.addEventListener("message", function (event) {
     if (event.source !== frame.contentWindow) return;
@@ -180,10 +193,9 @@
       if (show(data.hash)) copyText(shareUrl + data.hash, "Link copied: " + decodeURIComponentSafe(data.hash));
     } else if (data.nbshare === "current" && typeof data.anchor === "string" && data.anchor.length <= 300) {
       highlight(data.anchor);
-    } else if (data.nbshare === "open" && typeof data.path === "string" && data.path.length <= 2000 &&
-               sharePath && data.path.indexOf(sharePath + "/") === 0 && OPENABLE.test(data.path.split("#")[0]) &&
-               data.path.indexOf("..") < 0) {
-      location.assign(data.path);
+    } else if (data.nbshare === "open" && typeof data.path === "string" && data.path.length <= 2000) {
+      var target = openable(data.path);
+      if (target) location.assign(target);
     }
   });
 })();
