@@ -236,8 +236,8 @@ def _show_outgoing(outgoing, infer_env: bool) -> None:
     from rich.table import Table
 
     console = Console(stderr=True, highlight=False)
-    table = Table(title=f"{outgoing.name}: {len(outgoing.files)} files, {_size(outgoing.total)}",
-                  title_justify="left", box=None, pad_edge=False)
+    console.print(f"{outgoing.name}: {len(outgoing.files)} files, {_size(outgoing.total)}")
+    table = Table(box=None, pad_edge=False)
     table.add_column("File", overflow="fold")
     table.add_column("Size", justify="right")
     for f in outgoing.files:
