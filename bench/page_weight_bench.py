@@ -72,7 +72,7 @@ def measure(name: str, data: bytes) -> tuple:
         warnings.simplefilter("ignore")
         reference, _ = HTMLExporter().from_notebook_node(nbformat.reads(data.decode(), as_version=4))
         start = time.perf_counter()
-        plain = render_page(data, filename="n.ipynb", static_url="/static")
+        render_page(data, filename="n.ipynb", static_url="/static")
         plain_s = time.perf_counter() - start
         start = time.perf_counter()
         page = render_page(data, filename="n.ipynb", static_url="/static",
@@ -87,7 +87,8 @@ def mb(n: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10 plots and a 2 MB download, no corpus")
     parser.add_argument("--corpus", type=int, default=4, help="how many of the largest corpus notebooks")
     args = parser.parse_args()

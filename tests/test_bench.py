@@ -35,3 +35,13 @@ def test_quick_benchmark_runs_and_prints_every_table():
         "headings.ipynb",
     ):
         assert header in done.stdout, header
+
+
+def test_quick_page_weight_benchmark_runs():
+    script = BENCH.parent / "page_weight_bench.py"
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for header in ("nbconvert HTML", "nbshare page", "10 matplotlib plots", "2 MB download_link"):
+        assert header in done.stdout, header
