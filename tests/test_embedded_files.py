@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+from urllib.parse import unquote
 
 import nbformat
 import pytest
@@ -71,10 +72,12 @@ def share_of(client, cells: list) -> dict:
     return r.json()
 
 
-def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(client):
+def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(client, tmp_path):
     expected = {}
     cells = []
-    for i, (obj, name) in enumerate(objects()):
+    report = tmp_path / "report.html"
+    report.write_bytes("<h1>Quarterly ✓</h1>".encode() * 500)
+    for i, (obj, name) in enumerate([*objects(), (report, None), (str(report), "copy of report.html")]):
         # (SVG and PDF carry a fresh timestamp or id each time: compare with what was embedded.)
         link = download_link(obj, name)
         expected[link.filename] = (link.data, link.media_type)
@@ -95,6 +98,20 @@ def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(cl
         assert r.content == data, name
         assert r.headers["content-type"].split(";")[0] == media_type, name
         assert name in r.headers["content-disposition"]
+    # The links inside the rendered notebook itself, inline data: URIs and moved-out files alike.
+    frame = BeautifulSoup(client.get(f"/n/{share['id']}/content").text, "html.parser")
+    links = frame.select("a[download]")
+    assert sorted(a["download"] for a in links) == sorted(expected)
+    for a in links:
+        data, media_type = expected[a["download"]]
+        if a["href"].startswith("data:"):
+            head, _, body = a["href"].partition(",")
+            assert head.removeprefix("data:").split(";")[0] == media_type, a["download"]
+            assert base64.b64decode(body) == data, a["download"]
+        else:
+            r = client.get(a["href"].removeprefix(PUBLIC_URL))
+            assert r.content == data and r.headers["content-type"].split(";")[0] == media_type
+            assert a["download"] in unquote(r.headers["content-disposition"]), a["download"]
     # The DataFrame's CSV compared by content, as a reader would; the same for the others.
     def fetched(name: str) -> bytes:
         return client.get(listed[name]["url"].removeprefix(PUBLIC_URL)).content
@@ -106,6 +123,7 @@ def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(cl
     assert json.loads(fetched("data.json")) == {"a": [1, 2], "ü": None}
     assert fetched("plot.png").startswith(b"\x89PNG") and fetched("plot.pdf").startswith(b"%PDF")
     assert fetched("note.txt").decode() == "plain text ✓"
+    assert fetched("report.html") == fetched("copy of report.html") == report.read_bytes()
 
 
 def test_small_links_stay_inline_and_big_ones_leave_the_page(client):
@@ -136,6 +154,21 @@ def test_the_same_file_twice_is_stored_once(client):
     blobs = [k for k in client.app.state.service.blobs.keys() if "/files/" in k and share["id"] in k]
     assert len(blobs) == 1
     assert len([f for f in share["files"] if f["role"] == "download"]) == 3
+
+
+def test_the_same_bytes_under_two_names_download_under_each_name(client):
+    """One blob, two manifest entries: each link answers with its own name and media type."""
+    payload = os.urandom(10_000)
+    share = share_of(client, [new_code_cell("a", outputs=[link_output(payload, "first.bin")]),
+                              new_code_cell("b", outputs=[link_output(payload, "second.csv")])])
+    frame = BeautifulSoup(client.get(f"/n/{share['id']}/content").text, "html.parser")
+    hrefs = {a["download"]: a["href"] for a in frame.select("a[download]")}
+    assert hrefs["first.bin"] != hrefs["second.csv"]
+    for name, media_type in [("first.bin", "application/octet-stream"), ("second.csv", "text/csv")]:
+        r = client.get(hrefs[name].removeprefix(PUBLIC_URL))
+        assert r.content == payload
+        assert r.headers["content-type"].split(";")[0] == media_type
+        assert f'filename="{name}"' in r.headers["content-disposition"]
 
 
 def test_cell_attachments_are_listed_and_downloadable(client):

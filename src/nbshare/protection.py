@@ -63,8 +63,11 @@ class VersionMeta:
     def files(self) -> list[dict]:
         return self.manifest.get("files", [])
 
-    def file(self, address: str) -> dict | None:
-        return next((f for f in self.files if f["address"] == address), None)
+    def file(self, address: str, name: str | None = None) -> dict | None:
+        """The entry for a content address. The same bytes can be embedded under several
+        names (and media types): the URL's name picks which one is answered."""
+        matches = [f for f in self.files if f["address"] == address]
+        return next((f for f in matches if f["name"] == name), matches[0] if matches else None)
 
     def bundle_file(self, path: str) -> dict | None:
         return next((f for f in self.files if f["role"] == "bundle" and f["name"] == path), None)

@@ -197,11 +197,11 @@ async def _archive(request: Request, share_id: str, version: int | None) -> Resp
 
 
 async def _file(request: Request, share_id: str, version: int | None, *, address: str | None = None,
-                path: str | None = None) -> Response:
+                path: str | None = None, name: str | None = None) -> Response:
     """One file of a version: a bundle file by its path, or any file by its address."""
     share = await open_share(request, share_id, version)
     assert share.meta is not None
-    entry = share.meta.file(address) if address is not None else share.meta.bundle_file(path or "")
+    entry = share.meta.file(address, name) if address is not None else share.meta.bundle_file(path or "")
     if entry is None:
         raise NotFound("This share has no such file.")
     data = await service(request).read(share, entry["key"])
@@ -268,13 +268,13 @@ async def version_bundle_file(request: Request, share_id: str, number: int, path
 
 @router.get("/n/{share_id}/f/{address}/{name}")
 async def embedded_file(request: Request, share_id: str, address: str, name: str) -> Response:
-    return await _file(request, share_id, None, address=address)
+    return await _file(request, share_id, None, address=address, name=name)
 
 
 @router.get("/n/{share_id}/v/{number}/f/{address}/{name}")
 async def version_embedded_file(request: Request, share_id: str, number: int, address: str,
                                 name: str) -> Response:
-    return await _file(request, share_id, number, address=address)
+    return await _file(request, share_id, number, address=address, name=name)
 
 
 @router.get("/n/{share_id}")
