@@ -71,6 +71,8 @@ def test_share_page_has_toc_frame_and_download(client):
     assert fallback["src"] == f"{PUBLIC_URL}/n/{share_id}/content"  # without JavaScript
     assert "allow-same-origin" not in frame["sandbox"]
     assert soup.find("a", id="download")["href"] == f"{PUBLIC_URL}/n/{share_id}.ipynb"
+    # A single notebook can be cloned too; the command is on its page, ready to copy.
+    assert soup.select_one("#clone-command").get_text() == f"nbshare clone {PUBLIC_URL}/n/{share_id}"
     anchors = [a["data-anchor"] for a in soup.select("nav.toc a[data-anchor]")]
     assert anchors == [
         "results", "results-1", "résumé-des-données", "数据分析", "math-x-2-in-a-heading",

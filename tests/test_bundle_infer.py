@@ -126,3 +126,21 @@ def test_requirements_and_runtime_files():
     assert [line for line in lines if not line.startswith("#")] == ["httpx==0.28.1", "PyYAML==6.0"]
     assert text.endswith("\n")
     assert runtime_txt(inferred) == "python-3.11\n"
+
+
+def test_inferred_files_go_where_repo2docker_looks(tmp_path):
+    """With a binder/ folder repo2docker reads only that folder, so the inferred files go there."""
+    from nbshare.bundle.outgoing import plan
+
+    (tmp_path / "binder").mkdir()
+    (tmp_path / "binder" / "README.md").write_text("How to run this on Binder.\n")
+    (tmp_path / "a.ipynb").write_bytes(notebook("import httpx"))
+    outgoing = plan([tmp_path], infer_env=True)
+    assert outgoing.added == ["binder/requirements.txt", "binder/runtime.txt"]
+    assert [e.path for e in outgoing.env] == ["binder/requirements.txt", "binder/runtime.txt"]
+    requirements = next(f for f in outgoing.files if f.path == "binder/requirements.txt").read().decode()
+    assert f"httpx=={metadata.version('httpx')}" in requirements
+
+    (tmp_path / "binder" / "README.md").unlink()
+    (tmp_path / "binder").rmdir()
+    assert plan([tmp_path], infer_env=True).added == ["requirements.txt", "runtime.txt"]

@@ -29,11 +29,12 @@ def server(tmp_path_factory):
     live.stop()
 
 
-def run(*args, cwd: Path, input: str | None = None, offline_pip: bool = False,
+def run(*args, cwd: Path, input: str | None = None, offline_pip: bool = False, wheels: Path | None = None,
         timeout: int = 600, **env: str) -> subprocess.CompletedProcess:
     extra = dict(env)
     if offline_pip:
-        extra.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE), PIP_DISABLE_PIP_VERSION_CHECK="1")
+        links = f"{WHEELHOUSE} {wheels}" if wheels else str(WHEELHOUSE)
+        extra.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=links, PIP_DISABLE_PIP_VERSION_CHECK="1")
     return subprocess.run(
         [sys.executable, "-m", "nbshare", *map(str, args)], cwd=cwd, input=input, capture_output=True,
         text=True, timeout=timeout, env=clean_env(XDG_DATA_HOME=str(cwd / "xdg"), **extra),
@@ -47,14 +48,30 @@ def executed(cells: list) -> nbformat.NotebookNode:
     return nb
 
 
+def build_wheel(root: Path) -> Path:
+    """A wheel of `churnstats`, a package nothing else installs: the clone can only import it
+    if the environment was really built from the bundle's requirements.txt."""
+    source = root / "churnstats-src"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "churnstats"\nversion = "1.0"\n')
+    (source / "churnstats.py").write_text("RATE = 0.25\n")
+    wheels = root / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels),
+                    str(source)], check=True, env=clean_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE)))
+    return wheels
+
+
 def write_analysis(root: Path) -> Path:
     """Two notebooks reading a data file and a helper module, with a requirements.txt naming
-    a package the sender's notebooks import (python-dateutil, in the wheelhouse)."""
+    the packages the sender's notebooks import (python-dateutil from the wheelhouse, and
+    churnstats, built here)."""
     project = root / "churn"
     (project / "data").mkdir(parents=True)
     (project / "data" / "customers.csv").write_text("name,months\nada,12\nbob,30\n")
     (project / "helpers.py").write_text("def total(rows):\n    return sum(int(r[1]) for r in rows)\n")
-    (project / "requirements.txt").write_text("python-dateutil\n")
+    (project / "requirements.txt").write_text("python-dateutil\nchurnstats==1.0\n")
     (project / "README.md").write_text("# Churn\n\nStart with [the analysis](analysis.ipynb).\n")
     (project / ".ipynb_checkpoints").mkdir()
     (project / ".ipynb_checkpoints" / "analysis-checkpoint.ipynb").write_text("{}")
@@ -73,6 +90,8 @@ def write_analysis(root: Path) -> Path:
         new_code_cell("from dateutil.relativedelta import relativedelta\nrelativedelta(months=+1).months",
                       execution_count=1,
                       outputs=[new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]),
+        new_code_cell("import churnstats\nchurnstats.RATE", execution_count=2,
+                      outputs=[new_output("execute_result", data={"text/plain": "0.25"}, execution_count=2)]),
     ])
     nbformat.write(analysis, project / "analysis.ipynb")
     nbformat.write(report, project / "report.ipynb")
@@ -106,7 +125,8 @@ def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
     assert wrong.returncode != 0 and "choose one" in wrong.stderr
 
     dest = tmp_path / "copy"
-    cloned = run("clone", answer["url"], dest, "--check", "--timeout", "120", cwd=tmp_path, offline_pip=True)
+    cloned = run("clone", answer["url"], dest, "--check", "--timeout", "120", cwd=tmp_path, offline_pip=True,
+                 wheels=build_wheel(tmp_path))
     assert cloned.returncode == 0, cloned.stderr + cloned.stdout
     assert "checksum verified" in cloned.stderr
     for name in ("analysis.ipynb", "report.ipynb", "data/customers.csv", "helpers.py", "requirements.txt"):

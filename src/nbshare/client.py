@@ -156,9 +156,11 @@ class NbshareClient:
             "grant"
         ]
 
-    def download(self, url: str, *, grant: str | None = None,
+    def download(self, url: str, *, grant: str | None = None, max_bytes: int | None = None,
                  on_progress: Callable[[int], None] | None = None) -> bytes:
-        """The bytes at one of the share's URLs (taken as a path on this client's server)."""
+        """The bytes at one of the share's URLs (taken as a path on this client's server).
+        A body that grows past `max_bytes` is abandoned: a broken or hostile server cannot
+        fill the recipient's memory."""
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {GRANT_HEADER: grant} if grant else {}
@@ -167,7 +169,12 @@ class NbshareClient:
             if response.status_code >= 400:
                 response.read()
                 raise ClientError(_error_message(response), response.status_code, _error_code(response))
+            received = 0
             for chunk in response.iter_bytes(CHUNK):
+                received += len(chunk)
+                if max_bytes is not None and received > max_bytes:
+                    raise ClientError(f"The server sent more than the {max_bytes:,} bytes it announced; "
+                                      "stopped, nothing was written.", code="download_too_large")
                 chunks.append(chunk)
                 if on_progress:
                     on_progress(len(chunk))

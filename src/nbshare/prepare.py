@@ -121,7 +121,9 @@ class Preparer:
 
     async def bundle(self, share_id: str, number: int, data: bytes, *, filename: str,
                      title: str | None, sealed: bool, now: datetime) -> Prepared:
-        members = read_zip(data, limits_of(self.settings))
+        # Decompressing (up to max_bundle_bytes) and recompressing are CPU work: in a thread,
+        # so one big upload does not stall every other request on the event loop.
+        members = await asyncio.to_thread(read_zip, data, limits_of(self.settings))
         if not members:
             raise NbshareError("The archive holds no files.", code="empty_bundle")
         by_path = {m.path: m for m in members}
@@ -151,7 +153,7 @@ class Preparer:
             readme_page = await self.render(readme_notebook(text), "README.ipynb", base=base,
                                             sealed=sealed, links=links(readme))
 
-        archive = write_zip((m.path, m.data) for m in members)
+        archive = await asyncio.to_thread(write_zip, [(m.path, m.data) for m in members])
         content = VersionContent(original=archive, html=readme_page.html if readme_page else b"")
         files: list[dict] = []
         for member in members:

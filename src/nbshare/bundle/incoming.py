@@ -17,6 +17,7 @@ from pathlib import Path
 from ..client import ClientError, NbshareClient
 from ..errors import NbshareError
 from .archive import Limits, Member, read_zip, safe_extract
+from .envfiles import find_env_files
 
 # What a recipient accepts from a server: generous, but still bounded.
 CLONE_LIMITS = Limits(max_files=20_000, max_total_bytes=4 * 1024**3, max_file_bytes=2 * 1024**3)
@@ -57,7 +58,8 @@ def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise NbshareError(f"{dest} already exists and is not empty; choose another folder.",
                            code="clone_exists")
-    data = client.download(info["download_url"], grant=grant, on_progress=on_progress)
+    data = client.download(info["download_url"], grant=grant, max_bytes=most_bytes(info),
+                           on_progress=on_progress)
     digest = hashlib.sha256(data).hexdigest()
     if digest != info["sha256"]:
         raise NbshareError(
@@ -74,8 +76,22 @@ def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
     return Cloned(
         dest=dest, info=info, files=paths,
         notebooks=sorted(p for p in paths if p.lower().endswith(".ipynb")),
-        env_files=[e["path"] for e in info.get("environment", [])],
+        # Found again in what was written, not taken from the server's word: a path from
+        # the server would be handed to pip (`-r`, `-e`) and must not point outside `dest`.
+        env_files=[e.path for e in find_env_files(paths)],
     )
+
+
+def most_bytes(info: dict) -> int:
+    """The largest download the share's description allows. A notebook is `size` bytes; a
+    bundle's zip holds `size` bytes of files, which deflate grows by at most a few bytes per
+    16 KB block, plus a local and a central header (~100 bytes and the name, twice) per file."""
+    size = int(info.get("size") or 0)
+    if info.get("kind") != "bundle":
+        return size
+    members = [f for f in info.get("files", []) if f.get("role") == "bundle"]
+    headers = sum(200 + 2 * len(f["name"].encode()) for f in members)
+    return size + size // 1000 + headers + 64 * 1024
 
 
 def _notebook_name(filename: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .archive import Limits, write_zip
 from .collect import BundleFile, collect
-from .envfiles import EnvFile, find_env_files
+from .envfiles import EnvFile, binder_folder, find_env_files
 from .infer import Inferred, infer_requirements, requirements_txt, runtime_txt
 
 
@@ -56,9 +56,12 @@ def plan(paths: Sequence[Path], *, excludes: Sequence[str] = (), infer_env: bool
         modules = {f.path: f.read() for f in files if f.path.endswith(".py")}
         inferred = infer_requirements(notebooks, modules, [f.path for f in files])
         outgoing.inferred = inferred
-        # At the bundle's root, where repo2docker and `nbshare clone` look.
-        for path, text in (("requirements.txt", requirements_txt(inferred)),
-                           ("runtime.txt", runtime_txt(inferred))):
+        # Where repo2docker and `nbshare clone` look: binder/ (or .binder/) when the bundle
+        # has one, since then the root is not read, else the root.
+        folder = binder_folder(f.path for f in files)
+        prefix = folder + "/" if folder else ""
+        for path, text in ((prefix + "requirements.txt", requirements_txt(inferred)),
+                           (prefix + "runtime.txt", runtime_txt(inferred))):
             data = text.encode("utf-8")
             files.append(BundleFile(path=path, size=len(data), data=data))
             outgoing.added.append(path)
