@@ -573,6 +573,13 @@ def test_no_option_takes_a_secret_on_the_command_line():
 
 
 def test_secrets_stay_out_of_the_server_log_argv_and_urls(server, cli):
+    # Other clients may put secrets in a URL: refused (400), and the values never logged.
+    for path in ("/n/AbCdEfGhIjKlMnOpQrStUvWx?password=hunter2-in-a-url",
+                 "/api/v1/shares?token=tok-in-a-url&title=Secret+merger+plan"):
+        refused = httpx.request("GET" if path.startswith("/n/") else "POST", server.url + path, timeout=30)
+        assert refused.status_code == 400 and "Never put a" in refused.text
+    SECRETS["passwords"].add("hunter2-in-a-url")
+    SECRETS["tokens"].add("tok-in-a-url")
     # A last request whose log line proves everything before it has been written.
     answer = cli.publish(server)
     cli.ok("delete", answer["url"], "--yes")
@@ -586,7 +593,10 @@ def test_secrets_stay_out_of_the_server_log_argv_and_urls(server, cli):
         for secret in secrets:
             assert secret not in log, f"a {kind[:-1]} is in the server log"
             assert not any(secret in arg for argv in ARGVS for arg in argv), f"a {kind[:-1]} is in argv"
+    assert "Secret+merger+plan" not in log and "?password=…" in log
     requests = re.findall(r'"([A-Z]+ \S+) HTTP/1\.1"', log)
     assert any(r.startswith("PATCH ") for r in requests) and any("expires=" in r for r in requests)
-    for request in requests:
+    ours = {"GET /n/AbCd…?password=…", "POST /api/v1/shares?token=…&title=…"}  # sent above
+    assert ours <= set(requests)
+    for request in set(requests) - ours:  # the CLI's own
         assert not re.search(r"[?&](password|token|owner_token|grant)=", request), request

@@ -1,4 +1,7 @@
-"""Logging for `nbshare serve`: share links are secrets, so access logs never show a whole id."""
+"""Logging for `nbshare serve`: share links are secrets, so access logs never show a whole id,
+and no query string value: a refused `?password=` must not land in the log it was refused to
+keep out of, and a raw upload's `?title=` / `?filename=` would undo a protected share's
+encryption at rest."""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ import re
 from uvicorn.config import LOGGING_CONFIG
 
 SHARE_ID_RE = re.compile(r"(/n/|/api/v1/shares/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,60}")
+QUERY_RE = re.compile(r"\?[^\s\"]*")
+QUERY_VALUE_RE = re.compile(r"=[^&;#]*")
 
 
 def redact(text: str) -> str:
+    text = QUERY_RE.sub(lambda query: QUERY_VALUE_RE.sub("=…", query.group()), text)
     return SHARE_ID_RE.sub(r"\1\2…", text)
 
 
