@@ -379,6 +379,26 @@ def test_the_operators_max_expiry_is_enforced(tmp_path, renderer, clock):
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry"
 
 
+@pytest.mark.parametrize("far", ["9999-12-31", "999999w", "9999-12-31T23:59:59-05:00", "3500-01-01"])
+def test_expiries_too_far_away_are_a_clear_400_everywhere(client, far):
+    """Past year 9999 Python's datetime overflows: that must read as a bad expiry, not a 500."""
+    data = nb_bytes(minimal_notebook())
+    r = client.post("/api/v1/shares", params={"expires": far}, content=data)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry", r.text
+    assert "never" in r.json()["error"]["message"]
+    form = client.post("/upload", files={"file": ("a.ipynb", data)}, data={"expires": far})
+    assert form.status_code == 400 and "never" in form.text
+    assert stored_state(client.app) == ((0, 0), [])
+    share = create(client, data)
+    r = client.patch(f"/api/v1/shares/{share['id']}", json={"expires": far}, headers=owner(share))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry", r.text
+
+
+def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
+    with pytest.raises(ValueError, match="1000 years"):
+        Settings(default_expiry="999999w")
+
+
 def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings):
     doomed = [create(client, nb_bytes(minimal_notebook()), expires="1h"),
               create(client, expires="1h", password=PASSWORD)]

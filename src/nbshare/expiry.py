@@ -12,9 +12,17 @@ UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days
 NEVER = ("", "never", "none")
 
 
+# Past this, dates stop being representable (year 9999) and nobody means it anyway.
+LONGEST = timedelta(days=365 * 1000)
+
+
 class BadExpiry(NbshareError):
     status = 400
     code = "bad_expiry"
+
+
+class TooFar(ValueError):
+    """A duration longer than LONGEST."""
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -24,7 +32,10 @@ def parse_duration(text: str) -> timedelta | None:
     match = DURATION_RE.match(text)
     if not match or int(match.group(1)) == 0:
         raise ValueError(f"{text!r} is not a duration like 30m, 12h, 7d or 4w (or 'never')")
-    return int(match.group(1)) * UNITS[match.group(2).lower()]
+    duration = int(match.group(1)) * UNITS[match.group(2).lower()]
+    if duration > LONGEST:
+        raise TooFar(f"{text!r} is more than 1000 years; use 'never' for a share that never expires")
+    return duration
 
 
 def parse_expiry(text: str | None, now: datetime) -> datetime | None:
@@ -35,14 +46,24 @@ def parse_expiry(text: str | None, now: datetime) -> datetime | None:
     try:
         duration = parse_duration(text)
         return None if duration is None else now + duration
+    except TooFar as exc:
+        raise BadExpiry(f"Cannot use the expiry {exc}.") from None
     except ValueError:
         pass
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
-            return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
-        moment = datetime.fromisoformat(text)
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+            moment = datetime.combine(day, time(0), tzinfo=UTC) + timedelta(days=1)
+        else:
+            moment = datetime.fromisoformat(text)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        if moment - now > LONGEST:
+            raise BadExpiry(f"The expiry {text!r} is more than 1000 years away; use 'never' for a share "
+                            "that never expires.")
+        return moment
+    except OverflowError:  # the day after 9999-12-31, or a time zone pushing past it
+        raise BadExpiry(f"The expiry {text!r} is too far in the future; use 'never' for a share "
+                        "that never expires.") from None
     except ValueError:
         raise BadExpiry(
             f"Cannot read the expiry {text!r}: use a duration like 1h, 7d or 4w, a date like "
