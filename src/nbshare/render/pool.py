@@ -1,9 +1,15 @@
 """A warm pool of worker processes that render notebooks off the event loop.
 
 nbconvert is CPU-bound and slow to import, so workers import it once at start
-(`_warm`) and then render many notebooks. A render that runs past the timeout cannot
-be cancelled inside a process, so the pool is torn down (its processes killed) and a
-fresh one started; the uploader gets an error and nothing is stored.
+(`_warm`) and then render many notebooks.
+
+The timeout counts rendering time only, never time spent queued behind other uploads:
+each worker arms its own timer when it starts a render and abandons that render when it
+rings, staying alive for the next one. Only when a worker is stuck where the timer cannot
+reach it (inside C code) does a watchdog tear the pool down, killing its processes, and
+start a fresh one. Renders that were running in the pool that died through no fault of
+their own are retried once on the fresh pool; the uploader whose notebook hangs or
+crashes the renderer gets an error, and nothing is stored.
 """
 
 from __future__ import annotations
@@ -11,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 import threading
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from ..errors import NbshareError, RenderFailed
+from ..errors import RenderFailed
 from .assets import AssetPolicy, BundleLinks
 from .page import RenderedPage, render_page
 
@@ -46,6 +54,42 @@ def _warm(static_url: str) -> bool:
         nbformat.validator.get_validator(version=4, version_minor=minor)
     render_page(WARM_UP_NOTEBOOK, filename="warm-up.ipynb", static_url=static_url)
     return True
+
+
+class _TimerRang(BaseException):
+    """Raised in a worker by its own timer. A BaseException, so that no `except Exception`
+    inside nbconvert or its extensions can swallow it and carry on rendering."""
+
+
+def _on_timer(signum, frame):  # noqa: ARG001 (signal handler signature)
+    raise _TimerRang
+
+
+def _render_with_timer(timeout: float, data: bytes, **options) -> RenderedPage:
+    """render_page, abandoned after `timeout` seconds of its own (in the worker process)."""
+    if not hasattr(signal, "setitimer"):  # not on this OS: the watchdog alone applies
+        return render_page(data, **options)
+    previous = signal.signal(signal.SIGALRM, _on_timer)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return render_page(data, **options)
+    except _TimerRang:
+        raise _timed_out(timeout) from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timed_out(timeout: float) -> RenderFailed:
+    return RenderFailed(
+        f"Rendering took longer than {timeout:g} seconds and was stopped; nothing was stored.",
+        code="render_timeout",
+    )
+
+
+# Added to the watchdog's limit before it assumes a worker is stuck beyond the reach of its
+# timer. Generous: killing the pool costs every render running in it a retry.
+WATCHDOG_GRACE = 10.0
 
 
 class RenderPool:
@@ -82,10 +126,13 @@ class RenderPool:
                 future.result()
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
+        """Replace a dead or stuck pool. Several renders may find the same pool broken at
+        once: only the first one tears it down and starts the next."""
         with self._lock:
-            if self._executor is executor:
-                self._executor = None
-        for process in list(getattr(executor, "_processes", {}).values()):
+            if self._executor is not executor:
+                return
+            self._executor = None
+        for process in list((getattr(executor, "_processes", None) or {}).values()):
             process.kill()  # the only way to stop a render stuck inside nbconvert
         executor.shutdown(wait=False, cancel_futures=True)
         if self._static_url is not None:
@@ -93,29 +140,54 @@ class RenderPool:
 
     async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int,
                      assets: AssetPolicy | None = None, links: BundleLinks | None = None) -> RenderedPage:
-        executor = self._get()
-        future = executor.submit(
-            render_page, data, filename=filename, static_url=static_url, max_depth=max_depth,
-            assets=assets, links=links,
-        )
+        options = dict(filename=filename, static_url=static_url, max_depth=max_depth, assets=assets,
+                       links=links)
+        for attempt in (1, 2):
+            executor = self._get()
+            try:
+                return await self._run(executor, data, options)
+            except BrokenProcessPool:
+                # A worker died: this notebook's fault (out of memory?) or another render's
+                # (a stuck one the watchdog killed, an idle worker the OOM killer chose).
+                # One retry on a fresh pool tells them apart.
+                self._discard(executor)
+                if attempt == 2:
+                    log.error("a render worker died twice on a %d-byte notebook", len(data))
+                    raise RenderFailed(
+                        "The renderer crashed on this notebook; nothing was stored.", code="render_crashed"
+                    ) from None
+                log.warning("a render worker died; retrying on a fresh pool")
+        raise AssertionError("unreachable")
+
+    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict) -> RenderedPage:
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), self.timeout)
-        except NbshareError:
-            raise
-        except TimeoutError:
-            log.warning("render of a %d-byte notebook timed out after %ss", len(data), self.timeout)
-            self._discard(executor)
-            raise RenderFailed(
-                f"Rendering took longer than {self.timeout:g} seconds and was stopped; "
-                "nothing was stored.",
-                code="render_timeout",
-            ) from None
-        except BrokenProcessPool:
-            log.error("a render worker died (out of memory?); starting a fresh pool")
-            self._discard(executor)
-            raise RenderFailed(
-                "The renderer crashed on this notebook; nothing was stored.", code="render_crashed"
-            ) from None
+            future = executor.submit(_render_with_timer, self.timeout, data, **options)
+        except RuntimeError:  # shut down by another render's _discard since we took it
+            raise BrokenProcessPool from None
+        waiting = asyncio.wrap_future(future)
+        started: float | None = None
+        while True:
+            # The watchdog's clock starts when the executor marks the render running, not
+            # at submission. The executor marks one render more than it has workers, so a
+            # render may still wait for one other, itself bounded by its own timer: hence
+            # twice the timeout before a render counts as stuck.
+            done, _ = await asyncio.wait({waiting}, timeout=0.25 if started is None else 1.0)
+            if done:
+                if waiting.cancelled():  # still queued when another render's _discard ran
+                    raise BrokenProcessPool
+                try:
+                    return waiting.result()
+                except _TimerRang:  # the timer rang between the render's end and disarming
+                    raise _timed_out(self.timeout) from None
+            if started is None:
+                if future.running():
+                    started = time.monotonic()
+            elif time.monotonic() - started > 2 * self.timeout + WATCHDOG_GRACE:
+                log.warning("a render of a %d-byte notebook is stuck past its timeout; killing its pool",
+                            len(data))
+                self._discard(executor)
+                waiting.cancel()
+                raise _timed_out(self.timeout)
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,104 @@
+"""The render pool under trouble: a slow notebook, a queue, a worker that dies. Whatever
+happens to one upload, the others render, and nothing becomes a 500.
+
+Slowness is real: mistune takes time quadratic in the nesting of brackets, so a small,
+valid notebook renders as slowly as we like. Each test measures it on this machine first."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+
+import pytest
+
+from conftest import minimal_notebook, nb_bytes
+from nbshare.errors import RenderFailed
+from nbshare.render.pool import RenderPool
+
+pytestmark = pytest.mark.slow
+
+
+def nested(levels: int) -> bytes:
+    nb = minimal_notebook()
+    nb["cells"][0]["source"] = "[" * levels + "x" + "]" * levels
+    return nb_bytes(nb)
+
+
+async def render(pool: RenderPool, data: bytes) -> str:
+    try:
+        await pool.render(data, filename="a.ipynb", static_url="/static", max_depth=200)
+    except RenderFailed as exc:
+        return exc.code
+    return "ok"
+
+
+async def seconds_to_render(pool: RenderPool, data: bytes) -> float:
+    start = time.monotonic()
+    assert await render(pool, data) == "ok"
+    return time.monotonic() - start
+
+
+def workers(pool: RenderPool) -> set[int]:
+    executor = pool._get()
+    return set(executor._processes or {})
+
+
+@pytest.fixture
+def pool():
+    pool = RenderPool(workers=1, timeout=300)
+    pool.warm_up("/static", wait=True)
+    yield pool
+    pool.close()
+
+
+def test_time_spent_queued_does_not_count_against_the_timeout(pool):
+    """Two uploads for one worker: the second waits for the first, then renders in time."""
+    async def scenario():
+        data = nested(4000)
+        alone = await seconds_to_render(pool, data)
+        pool.timeout = max(1.5 * alone, alone + 0.5)  # room for one render, not for two
+        return alone, await asyncio.gather(render(pool, data), render(pool, data))
+
+    alone, results = asyncio.run(scenario())
+    assert results == ["ok", "ok"], f"one render takes {alone:.2f}s, timeout {pool.timeout:.2f}s"
+
+
+def test_a_timeout_stops_only_that_render_and_keeps_the_worker(pool):
+    before = workers(pool)
+
+    async def scenario():
+        pool.timeout = 0.5
+        slow = asyncio.create_task(render(pool, nested(12000)))
+        await asyncio.sleep(0.1)
+        innocent = asyncio.create_task(render(pool, nb_bytes(minimal_notebook())))
+        return await slow, await innocent
+
+    assert asyncio.run(scenario()) == ("render_timeout", "ok")
+    assert workers(pool) == before  # the worker's own timer stopped it: nothing was killed
+
+
+def test_a_worker_killed_while_idle_is_replaced_and_the_next_upload_renders(pool):
+    for pid in workers(pool):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    pool.timeout = 120  # the replacement starts cold
+    assert asyncio.run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
+    assert asyncio.run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
+
+
+def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
+    pool = RenderPool(workers=2, timeout=120)
+    pool.warm_up("/static", wait=True)
+    try:
+        async def scenario():
+            data = nested(6000)
+            tasks = [asyncio.create_task(render(pool, data)) for _ in range(3)]
+            await asyncio.sleep(0.3)
+            os.kill(next(iter(workers(pool))), signal.SIGKILL)
+            return await asyncio.gather(*tasks)
+
+        assert asyncio.run(scenario()) == ["ok", "ok", "ok"]
+    finally:
+        pool.close()
