@@ -8,6 +8,7 @@ test has a private history file. A few cases need no server and use CliRunner.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -276,6 +278,43 @@ def test_error_when_the_server_is_down(cli):
     r = cli("publish", NOTEBOOK, "--server", down)
     assert_one_error_line(r, "Cannot reach the nbshare server", down)
     assert not cli.history_file.exists()
+
+
+@pytest.fixture
+def not_nbshare():
+    """Some other web server on loopback: an HTML page for every GET and POST, HTML errors
+    for /missing, like a mistyped --server or a captive proxy."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status = 404 if self.path.startswith("/missing") else 200
+            body = b"<!DOCTYPE html>\n<html><body>\n<h1>Welcome to nginx!</h1>\n</body></html>\n"
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_DELETE = answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_error_when_the_server_is_not_an_nbshare_server(cli, not_nbshare):
+    r = cli("publish", NOTEBOOK, "--server", not_nbshare)
+    assert_one_error_line(r, not_nbshare, "text/html", "is --server (or NBSHARE_SERVER) an nbshare server?")
+    assert not cli.history_file.exists()
+    r = cli("clone", f"{not_nbshare}/missing/n/{'A' * 24}", "--no-env")
+    line = assert_one_error_line(r, "The server refused: Not Found (HTTP 404)")
+    assert "<" not in line
 
 
 def test_error_when_the_file_is_missing(cli, tmp_path):

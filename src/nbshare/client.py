@@ -81,6 +81,17 @@ class NbshareClient:
             raise ClientError(_error_message(response), response.status_code, _error_code(response))
         return response
 
+    def _send_json(self, method: str, path: str, **kw) -> Any:
+        response = self._send(method, path, **kw)
+        try:
+            return response.json()
+        except ValueError:
+            raise ClientError(
+                f"{self.server} answered {response.headers.get('content-type') or 'something'} where an "
+                "nbshare server answers JSON: is --server (or NBSHARE_SERVER) an nbshare server?",
+                response.status_code, "not_nbshare",
+            ) from None
+
     def publish(
         self,
         path: Path,
@@ -104,25 +115,25 @@ class NbshareClient:
             # Every option as a form field: nothing secret or not in the URL.
             with path.open("rb") as f:
                 files = {"file": (path.name, _Reader(f, on_progress), _media_type(path))}
-                return self._send("POST", "/api/v1/shares", data={**options, "password": password},
-                                  files=files).json()
+                return self._send_json("POST", "/api/v1/shares", data={**options, "password": password},
+                                  files=files)
         headers = _raw_headers(path)
         if password is not None:
             headers[PASSWORD_HEADER] = password
-        return self._send(
+        return self._send_json(
             "POST", "/api/v1/shares", params={"filename": path.name, **options}, headers=headers,
             content=_read_chunks(path, on_progress),
-        ).json()
+        )
 
     def update(self, share_id: str, owner_token: str, path: Path, *, title: str | None = None,
                on_progress: Callable[[int], None] | None = None) -> dict:
         """A new version of the share from the notebook at `path`: same link."""
         path = _existing(path)
         params = {"filename": path.name, **({"title": title} if title else {})}
-        return self._send(
+        return self._send_json(
             "PUT", f"/api/v1/shares/{share_id}", token=owner_token, params=params,
             headers=_raw_headers(path), content=_read_chunks(path, on_progress),
-        ).json()
+        )
 
     def configure(self, share_id: str, owner_token: str, *, expires: Any = UNSET, max_views: Any = UNSET,
                   password: Any = UNSET, versions_public: Any = UNSET) -> dict:
@@ -134,25 +145,25 @@ class NbshareClient:
                                 ("versions_public", versions_public))
             if value is not UNSET
         }
-        return self._send("PATCH", f"/api/v1/shares/{share_id}", token=owner_token, json=changes).json()
+        return self._send_json("PATCH", f"/api/v1/shares/{share_id}", token=owner_token, json=changes)
 
     def info(self, share_id: str, *, grant: str | None = None) -> dict:
         headers = {GRANT_HEADER: grant} if grant else {}
-        return self._send("GET", f"/api/v1/shares/{share_id}", headers=headers).json()
+        return self._send_json("GET", f"/api/v1/shares/{share_id}", headers=headers)
 
     def owner_info(self, share_id: str, owner_token: str) -> dict:
         """The share as its owner sees it: also views and versions_public."""
-        return self._send("GET", f"/api/v1/shares/{share_id}", token=owner_token).json()
+        return self._send_json("GET", f"/api/v1/shares/{share_id}", token=owner_token)
 
     def versions(self, share_id: str, owner_token: str) -> list[dict]:
-        return self._send("GET", f"/api/v1/shares/{share_id}/versions", token=owner_token).json()
+        return self._send_json("GET", f"/api/v1/shares/{share_id}/versions", token=owner_token)
 
     def delete_version(self, share_id: str, owner_token: str, number: int) -> None:
         self._send("DELETE", f"/api/v1/shares/{share_id}/versions/{number}", token=owner_token)
 
     def unlock(self, share_id: str, password: str) -> str:
         """A grant for a protected share; send it back with `info(..., grant=)`."""
-        return self._send("POST", f"/api/v1/shares/{share_id}/unlock", json={"password": password}).json()[
+        return self._send_json("POST", f"/api/v1/shares/{share_id}/unlock", json={"password": password})[
             "grant"
         ]
 
@@ -256,5 +267,9 @@ def _error_message(response: httpx.Response) -> str:
         body = response.json()
         message = body["error"]["message"]
     except Exception:
-        message = response.text.strip()[:200] or response.reason_phrase
+        # Not an nbshare error body (a proxy's or another server's page): one line, no markup.
+        message = response.reason_phrase or "no reason given"
+        if "html" not in response.headers.get("content-type", ""):
+            text = " ".join(response.text.split())[:200]
+            message = text or message
     return f"The server refused: {message} (HTTP {response.status_code})"

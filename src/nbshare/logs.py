@@ -11,7 +11,8 @@ import re
 
 from uvicorn.config import LOGGING_CONFIG
 
-SHARE_ID_RE = re.compile(r"(/n/|/api/v1/shares/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,60}")
+# A share's link (/n/ID, /api/v1/shares/ID) and its blob keys (shares/ID/...).
+SHARE_ID_RE = re.compile(r"(/n/|shares/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,60}")
 QUERY_RE = re.compile(r"\?[^\s\"]*")
 QUERY_VALUE_RE = re.compile(r"=[^&;#]*")
 

@@ -319,7 +319,8 @@ class ShareService:
         try:
             return await anyio.to_thread.run_sync(protection.read_blob, self.blobs, key, share.data_key)
         except KeyError:
-            log.error("blob %s is missing", key)
+            log.error("a blob of share %s is missing: %s", tokens.redact_id(share.id),
+                      key.removeprefix(f"shares/{share.id}/"))
             raise NotFound(GONE) from None
 
     async def count_view(self, share: Share) -> None:
