@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from conftest import PUBLIC_URL, minimal_notebook, nb_bytes, stored_state
 from nbshare.app import create_app
 from nbshare.security import crypto, grants
-from nbshare.security.throttle import HashLimiter, TooManyAttempts
+from nbshare.security.throttle import GuessThrottle, HashLimiter, TooManyAttempts
 from nbshare.settings import Settings
 from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
 
@@ -289,6 +289,27 @@ def test_guessing_is_throttled_per_client_and_then_per_share(tmp_path, renderer,
     for client in (second, third):  # ...until the share's own limit
         assert unlock(client, share_id, PASSWORD).status_code == 429
     assert len(hashed) == 3  # refused attempts cost no Argon2
+
+
+def test_guesses_in_flight_count_before_their_hash_is_checked():
+    """Ten guesses sent at once: each is counted as it arrives, so only the first
+    `per_client` reach Argon2 even though none has been checked yet."""
+    now = [1000.0]
+    throttle = GuessThrottle(per_client=3, per_share=100, window=60, clock=lambda: now[0])
+    admitted, refused = [], []
+    for _ in range(10):
+        try:
+            admitted.append(throttle.attempt("share", "10.0.0.1"))
+        except TooManyAttempts as exc:
+            refused.append(exc.retry_after)
+    assert len(admitted) == 3 and len(refused) == 7 and all(0 < r <= 61 for r in refused)
+    # A right password takes its attempt back; wrong ones stay counted for the window.
+    throttle.succeeded("share", "10.0.0.1", admitted[0])
+    throttle.attempt("share", "10.0.0.1")
+    with pytest.raises(TooManyAttempts):
+        throttle.attempt("share", "10.0.0.1")
+    now[0] += 60  # the window slides past them, to the second
+    throttle.attempt("share", "10.0.0.1")
 
 
 def test_hash_limiter_bounds_concurrent_and_queued_checks():

@@ -339,13 +339,13 @@ class ShareService:
         row, _ = await self._lookup(share_id)
         if not row.protected:
             raise NbshareError("This share has no password.", code="not_protected")
-        self.throttle.check(share_id, client)
+        attempt = self.throttle.attempt(share_id, client)
         async with self.hashing:
             data_key = await anyio.to_thread.run_sync(_open_with_password, row, password)
         if data_key is None:
-            self.throttle.failed(share_id, client)
             log.info("wrong password for share %s", tokens.redact_id(share_id))
             raise WrongPassword("That password is not right.")
+        self.throttle.succeeded(share_id, client, attempt)
         return grants.issue(self.server_key, grants.Grant(
             share_id, row.current_version, row.access_epoch,
             (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,

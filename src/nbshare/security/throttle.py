@@ -42,10 +42,21 @@ class GuessThrottle:
             if len(stamps) >= limit:
                 raise TooManyAttempts(max(1, int(stamps[0] + self.window - self.clock()) + 1))
 
-    def failed(self, share_id: str, client: str) -> None:
+    def attempt(self, share_id: str, client: str) -> float:
+        """Check the limits, then count this attempt as a failure until `succeeded` takes it
+        back. Counting before the hash is checked, not after, means guesses sent all at once
+        cannot all slip past `check` while the first ones are still being hashed."""
+        self.check(share_id, client)
         now = self.clock()
-        self._failures[(share_id, client)].append(now)
-        self._failures[(share_id,)].append(now)
+        for key in ((share_id, client), (share_id,)):
+            self._failures[key].append(now)
+        return now
+
+    def succeeded(self, share_id: str, client: str, stamp: float) -> None:
+        for key in ((share_id, client), (share_id,)):
+            stamps = self._failures.get(key)
+            if stamps is not None and stamp in stamps:
+                stamps.remove(stamp)
 
 
 class HashLimiter:
