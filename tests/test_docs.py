@@ -41,3 +41,17 @@ def test_readme_quick_start_is_the_two_make_commands():
     assert "make serve" in quick and "make test" in quick
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci
+
+
+def test_every_error_code_is_documented():
+    """A person reading an error's code can look it up in docs/usage.md."""
+    import re
+
+    docs = (ROOT / "docs" / "usage.md").read_text()
+    source = "\n".join(p.read_text() for p in (ROOT / "src" / "nbshare").rglob("*.py"))
+    codes = set(re.findall(r'\bcode\s*(?::\s*str\s*)?=\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'"code":\s*"([a-z_]+)"', source))
+    codes |= set(re.findall(r'_error\(request, \d+, "([a-z_]+)"', source))
+    assert len(codes) > 40, codes
+    missing = sorted(code for code in codes if f"`{code}`" not in docs)
+    assert not missing, f"error codes missing from docs/usage.md: {missing}"

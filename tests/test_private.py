@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
 from conftest import PUBLIC_URL, minimal_notebook, nb_bytes, stored_state
@@ -413,6 +414,25 @@ def test_expiries_too_far_away_are_a_clear_400_everywhere(client, far):
     share = create(client, data)
     r = client.patch(f"/api/v1/shares/{share['id']}", json={"expires": far}, headers=owner(share))
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry", r.text
+
+
+def test_the_upload_form_offers_what_the_server_allows_and_takes_a_day(tmp_path, renderer, clock):
+    with TestClient(app_with(tmp_path, renderer, clock, max_expiry="10d")) as client:
+        form = BeautifulSoup(client.get("/").text, "html.parser")
+        offered = [o["value"] for o in form.select("#expires option")]
+        assert offered == ["", "1h", "1d", "7d", "10d", "date"]  # no 30 days, no never
+        assert form.select_one("input#expires_on")["type"] == "date"
+        data = nb_bytes(minimal_notebook())
+        for fields in ({"expires": "date", "expires_on": "2026-06-03"}, {"expires_on": "2026-06-03"}):
+            r = client.post("/upload", files={"file": ("a.ipynb", data)}, data=fields)
+            assert r.status_code == 201, r.text
+            share_id = BeautifulSoup(r.text, "html.parser").find("input", id="link")["value"].rsplit("/")[-1]
+            expires = client.get(f"/api/v1/shares/{share_id}").json()["expires_at"]
+            assert datetime.fromisoformat(expires) == datetime(2026, 6, 4, tzinfo=UTC)  # end of that day
+        r = client.post("/upload", files={"file": ("a.ipynb", data)}, data={"expires": "date"})
+        assert r.status_code == 400 and "Choose the day" in r.text
+        r = client.post("/upload", files={"file": ("a.ipynb", data)}, data={"expires_on": "2026-07-01"})
+        assert r.status_code == 400 and "10 days" in r.text
 
 
 def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():

@@ -177,6 +177,17 @@ async def upload_from_form(request: Request, limit: int) -> Upload:
         filename=upload.filename,
         title=_text(form, "title"),
         password=password if isinstance(password, str) and password != "" else None,
-        expires=_text(form, "expires"),
+        expires=_form_expiry(form),
         max_views=parse_max_views(_text(form, "max_views")),
     )
+
+
+def _form_expiry(form) -> str | None:
+    """The home page offers presets and a day: `expires=date` (or no preset) with
+    `expires_on=2026-12-31` means that day."""
+    preset, day = _text(form, "expires"), _text(form, "expires_on")
+    if preset == "date" or (preset is None and day):
+        if not day:
+            raise NbshareError("Choose the day the share should expire on.", code="bad_expiry")
+        return day
+    return preset

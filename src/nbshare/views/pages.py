@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..errors import NotFound, PasswordRequired, WrongPassword
+from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
@@ -58,7 +59,23 @@ def guarded(share: Share, response: Response) -> Response:
 
 @router.get("/")
 async def home(request: Request) -> HTMLResponse:
-    return render(request, "home.html", limit=human_size(request.app.state.settings.max_upload_bytes))
+    settings = request.app.state.settings
+    return render(request, "home.html", limit=human_size(settings.max_upload_bytes),
+                  lifetimes=lifetime_choices(settings.max_expiry))
+
+
+PRESETS = [("1h", "1 hour"), ("1d", "1 day"), ("7d", "7 days"), ("30d", "30 days"), ("never", "never")]
+
+
+def lifetime_choices(maximum: str) -> list[tuple[str, str]]:
+    """The form's presets that this server allows: none longer than its maximum lifetime."""
+    longest = parse_duration(maximum)
+    if longest is None:
+        return PRESETS
+    allowed = [(v, label) for v, label in PRESETS if (parse_duration(v) or longest * 2) <= longest]
+    if not any(parse_duration(v) == longest for v, _ in allowed):
+        allowed.append((maximum, f"{describe(longest)} (the longest allowed)"))
+    return allowed
 
 
 @router.post("/upload")
