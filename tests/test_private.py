@@ -435,6 +435,24 @@ def test_the_upload_form_offers_what_the_server_allows_and_takes_a_day(tmp_path,
         assert r.status_code == 400 and "10 days" in r.text
 
 
+def test_with_a_render_origin_protected_shares_frame_from_where_the_grant_cookie_lives(
+        tmp_path, renderer, clock):
+    """The grant is a cookie of the public origin; a frame on the render origin would not
+    carry it and would answer 401. Public shares keep the second origin."""
+    with TestClient(app_with(tmp_path, renderer, clock, render_url="http://render.test")) as client:
+        public = create(client, nb_bytes(minimal_notebook()))["id"]
+        protected = create(client, password=PASSWORD)["id"]
+        frame = BeautifulSoup(client.get(f"/n/{public}").text, "html.parser").find("iframe", id="notebook")
+        assert frame["data-src"] == f"http://render.test/n/{public}/content"
+        assert unlock(client, protected, PASSWORD).status_code == 200  # the grant cookie is set
+        page = client.get(f"/n/{protected}")
+        frame = BeautifulSoup(page.text, "html.parser").find("iframe", id="notebook")
+        assert frame["data-src"] == f"{PUBLIC_URL}/n/{protected}/content"
+        content = client.get(frame["data-src"].removeprefix(PUBLIC_URL))
+        assert content.status_code == 200 and reveals(content.content)
+        assert "sandbox" in content.headers["content-security-policy"]
+
+
 def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
     with pytest.raises(ValueError, match="1000 years"):
         Settings(default_expiry="999999w")

@@ -88,9 +88,14 @@ class Links:
         return f"{self.public_url}/n/{self.share_id}/manage#token={quote(owner_token)}"
 
 
-def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None) -> Links:
+def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None,
+          *, protected: bool = False) -> Links:
     settings = request.app.state.settings
-    return Links(settings.public_url, settings.frame_url, share_id, version, notebook)
+    # A protected share's frame loads from the public origin even when a render origin is
+    # set: the visitor's grant is a cookie of that origin. The CSP sandbox still gives the
+    # notebook an opaque origin; only the second wall is missing.
+    frame_url = settings.public_url if protected else settings.frame_url
+    return Links(settings.public_url, frame_url, share_id, version, notebook)
 
 
 def refuse_secrets_in_url(request: Request) -> None:

@@ -106,7 +106,8 @@ async def _share_page(request: Request, share_id: str, version: int | None,
     assert meta is not None
     shown = None if share.is_current else share.version.number
     if share.version.kind == "bundle" and notebook is None:
-        return guarded(share, _bundle_index(request, share, links(request, share_id, shown)))
+        return guarded(share, _bundle_index(request, share, links(request, share_id, shown,
+                                                                    protected=share.row.protected)))
     if notebook is not None:
         entry = meta.notebook(notebook) if share.version.kind == "bundle" else None
         if entry is None:
@@ -117,7 +118,7 @@ async def _share_page(request: Request, share_id: str, version: int | None,
     else:
         toc_entries, title, size = meta.toc, meta.title, meta.size
         files = [f for f in meta.files if f["role"] in EMBEDDED]
-    urls = links(request, share_id, shown, notebook)
+    urls = links(request, share_id, shown, notebook, protected=share.row.protected)
     return guarded(share, render(
         request, "share.html", share=share, meta=meta, urls=urls,
         toc=nest([TocEntry(**e) for e in toc_entries]),
