@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+from html import escape
 from urllib.parse import unquote
 
 import nbformat
@@ -154,6 +155,25 @@ def test_the_same_file_twice_is_stored_once(client):
     blobs = [k for k in client.app.state.service.blobs.keys() if "/files/" in k and share["id"] in k]
     assert len(blobs) == 1
     assert len([f for f in share["files"] if f["role"] == "download"]) == 3
+
+
+def test_names_are_kept_as_the_sender_wrote_them(client):
+    """Punctuation and accents survive; only what no file system takes is changed."""
+    names = ["Q1 & Q2, final.csv", "rapport d'été #3.csv", "x=1;y.txt", "a" * 190 + ".csv",
+             'bad<>:"|?*name.txt']
+    share = share_of(client, [new_code_cell(str(i), outputs=[new_output("display_data", data={
+        "text/html": f'<a download="{escape(name)}" href="data:text/csv;base64,'
+                     f'{base64.b64encode(os.urandom(5000 + i)).decode()}">x</a>'})])
+        for i, name in enumerate(names)])
+    served = {}
+    for f in share["files"]:
+        r = client.get(f["url"].removeprefix(PUBLIC_URL))
+        assert r.status_code == 200
+        served[f["name"]] = r.headers["content-disposition"]
+    assert set(served) >= {"Q1 & Q2, final.csv", "rapport d'été #3.csv", "x=1;y.txt", "bad_______name.txt"}
+    long_name = next(n for n in served if n.startswith("aaa"))
+    assert long_name.endswith(".csv") and len(long_name.encode()) <= 200
+    assert "filename*=UTF-8''rapport%20d%27%C3%A9t%C3%A9%20%233.csv" in served["rapport d'été #3.csv"]
 
 
 def test_the_same_bytes_under_two_names_download_under_each_name(client):

@@ -260,7 +260,20 @@ def test_access_log_lines_show_only_redacted_ids():
                                ("127.0.0.1:5000", "GET", f"/n/{share_id}/content?x=1", "1.1", 200), None)
     RedactShareIds().filter(record)
     assert share_id not in record.getMessage()
-    assert "/n/AbCd…/content?x=1" in record.getMessage()
+    assert "/n/AbCd…/content?x=…" in record.getMessage()  # no query value either
+
+
+def test_access_log_lines_show_no_query_values_and_no_blob_key_ids():
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5000", "POST",
+                                "/api/v1/shares?password=hunter2&title=Merger%20plan", "1.1", 400), None)
+    RedactShareIds().filter(record)
+    assert "hunter2" not in record.getMessage() and "Merger" not in record.getMessage()
+    assert "/api/v1/shares?password=…&title=…" in record.getMessage()
+    record = logging.LogRecord("nbshare.shares", logging.ERROR, __file__, 1, "blob %s is missing",
+                               ("shares/AbCdEfGhIjKlMnOpQrStUvWx/v1/page",), None)
+    RedactShareIds().filter(record)
+    assert record.getMessage() == "blob shares/AbCd…/v1/page is missing"
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://testserver.evil"])

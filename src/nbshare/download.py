@@ -25,7 +25,9 @@ from typing import Any
 MB = 1024 * 1024
 # Base64 makes the page 4/3 of the file's size, and every viewer of the share downloads it.
 WARN_BYTES = 10 * MB
-MAX_BYTES = 100 * MB
+# 70 MB of file is 93 MB of base64: a notebook carrying it still fits a default nbshare
+# server's 100 MB upload limit.
+MAX_BYTES = 70 * MB
 # Most file systems allow 255 bytes per name; leave room for a browser's " (1)".
 MAX_NAME_BYTES = 200
 MARKER_CLASS = "nbshare-download"

@@ -27,6 +27,8 @@ from html import escape
 from html.parser import HTMLParser
 from urllib.parse import quote, unquote, urlsplit
 
+from ..download import clean_filename
+
 
 @dataclass(frozen=True)
 class Payload:
@@ -90,7 +92,6 @@ class BundleLinks:
 
 
 DATA_URI_RE = re.compile(r"^data:([^,]*?),", re.IGNORECASE | re.DOTALL)
-SAFE_NAME_RE = re.compile(r"[^\w.\- ()\[\]+]", re.UNICODE)
 
 
 def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
@@ -110,12 +111,11 @@ def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
 
 
 def safe_name(name: str | None, media_type: str, fallback: str = "download") -> str:
-    """A file name without path parts or odd characters, with an extension when we know one."""
-    name = (name or "").replace("\\", "/").split("/")[-1]
-    name = SAFE_NAME_RE.sub("_", "".join(c for c in name if c.isprintable())).strip(" .")[:150]
-    if not name:
-        name = fallback + (mimetypes.guess_extension(media_type) or "")
-    return name
+    """The sender's file name kept as they wrote it ("Q1 & Q2, final.csv"), without path
+    parts, control or bidi characters, or what Windows refuses; the same rules as
+    download_link's. Quoting is left to where the name goes (HTML, URL, header)."""
+    default = fallback + (mimetypes.guess_extension(media_type) or "")
+    return clean_filename(name, default)
 
 
 def is_relative(url: str) -> bool:
