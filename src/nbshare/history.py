@@ -5,10 +5,11 @@ Besides what identifies a share, each entry keeps the last state the server repo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 
@@ -89,8 +90,26 @@ class History:
             Path(tmp).unlink(missing_ok=True)
             raise
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Held around every read-change-write, so two `nbshare publish` runs at once cannot
+        both read the old list and one lose the other's entry (and its owner token)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks here; the last writer wins
+            yield
+            return
+        with open(self.path.parent / ".published.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def add(self, entry: Published) -> None:
-        self.save([*self.load(), entry])
+        with self._locked():
+            self.save([*self.load(), entry])
 
     def find(self, share_id: str) -> Published | None:
         return next((e for e in self.load() if e.id == share_id), None)
@@ -102,24 +121,27 @@ class History:
 
     def change(self, share_id: str, edit: Callable[[Published], None]) -> Published | None:
         """Apply `edit` to the entry for `share_id` (read again, so nothing added meanwhile is lost)."""
-        entries = self.load()
-        found = next((e for e in entries if e.id == share_id), None)
-        if found is not None:
-            edit(found)
-            self.save(entries)
+        with self._locked():
+            entries = self.load()
+            found = next((e for e in entries if e.id == share_id), None)
+            if found is not None:
+                edit(found)
+                self.save(entries)
         return found
 
     def change_many(self, edits: dict[str, Callable[[Published], None]]) -> None:
         if not edits:
             return
-        entries = self.load()
-        for entry in entries:
-            if entry.id in edits:
-                edits[entry.id](entry)
-        self.save(entries)
+        with self._locked():
+            entries = self.load()
+            for entry in entries:
+                if entry.id in edits:
+                    edits[entry.id](entry)
+            self.save(entries)
 
     def remove(self, share_id: str) -> None:
         self.remove_many({share_id})
 
     def remove_many(self, share_ids: set[str]) -> None:
-        self.save([e for e in self.load() if e.id not in share_ids])
+        with self._locked():
+            self.save([e for e in self.load() if e.id not in share_ids])
