@@ -550,6 +550,38 @@ def test_purge_deletes_expired_shares_and_their_blobs(server, cli, tmp_path):
     assert not nowhere.exists()  # nothing created
 
 
+def test_serve_purges_expired_shares_by_itself(tmp_path):
+    """Nobody reads the expired share (a read would delete it on the spot): the purge that
+    `nbshare serve` runs every purge_interval seconds must remove its rows and blobs."""
+    from nbshare.store import MetadataStore
+
+    live = start_server(tmp_path, env=clean_env(), NBSHARE_PURGE_INTERVAL="0.5")
+    try:
+        data = nb_bytes(minimal_notebook())
+        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+        doomed = [httpx.post(f"{live.url}/api/v1/shares", params={"expires": soon}, content=data,
+                             headers=headers, timeout=60).json()
+                  for headers in ({}, {"X-Nbshare-Password": "correct horse"})]
+        kept = httpx.post(f"{live.url}/api/v1/shares", content=data, timeout=60).json()
+        blobs = lambda share_id: [p for p in (live.data_dir / "blobs").rglob("*")  # noqa: E731
+                                  if share_id in str(p) and p.is_file()]
+        assert all(blobs(d["id"]) for d in doomed)
+        deadline = time.monotonic() + 60
+        while any(blobs(d["id"]) for d in doomed):
+            assert time.monotonic() < deadline, "the periodic purge never ran"
+            time.sleep(0.25)
+        store = MetadataStore(f"sqlite:///{live.data_dir / 'nbshare.db'}")
+        try:
+            assert all(store.get_share(d["id"]) is None for d in doomed)
+            assert store.get_share(kept["id"]) is not None
+        finally:
+            store.close()
+        assert blobs(kept["id"])
+        assert "purged" in live.log()
+    finally:
+        live.stop()
+
+
 # --- help and secrets --------------------------------------------------------------------------
 
 
