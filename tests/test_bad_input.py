@@ -155,7 +155,7 @@ def test_multipart_without_a_file_is_400(client, app, way, form):
 def test_broken_multipart_body_is_400(client, app, way):
     r = client.post("/api/v1/shares" if way == "multipart" else "/upload", content=b"garbage",
                     headers={"Content-Type": "multipart/form-data; boundary=xyz"})
-    assert_refused(app, r, way, status=400, code="http_error", word="multipart")
+    assert_refused(app, r, way, status=400, code="bad_request", word="multipart")
 
 
 # --- size limit -----------------------------------------------------------------------------

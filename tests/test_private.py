@@ -453,6 +453,20 @@ def test_with_a_render_origin_protected_shares_frame_from_where_the_grant_cookie
         assert "sandbox" in content.headers["content-security-policy"]
 
 
+def test_a_big_protected_form_upload_never_touches_the_disk_in_the_clear(client, monkeypatch):
+    """Starlette spools form files over 1 MB to a temporary file: not ours."""
+    import tempfile
+
+    spooled = []
+    real = tempfile.TemporaryFile
+    monkeypatch.setattr(tempfile, "TemporaryFile", lambda *a, **kw: spooled.append(1) or real(*a, **kw))
+    nb = secret_notebook()
+    nb["cells"][0]["source"] += "\n\n" + "padding " * 300_000  # 2.4 MB
+    r = client.post("/upload", files={"file": ("big.ipynb", nb_bytes(nb))}, data={"password": PASSWORD})
+    assert r.status_code == 201, r.text[:300]
+    assert spooled == []
+
+
 def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
     with pytest.raises(ValueError, match="1000 years"):
         Settings(default_expiry="999999w")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
+from python_multipart.multipart import parse_options_header
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -167,7 +169,7 @@ def parse_max_views(value: str | None) -> int | None:
 
 async def upload_from_form(request: Request, limit: int) -> Upload:
     """The fields of a multipart upload: `file`, and optional title, password, expires, max_views."""
-    form = await request.form(max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK)
+    form = await _read_form(request, limit)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise NbshareError("Choose a notebook file to upload (form field 'file').", code="no_file")
@@ -185,6 +187,22 @@ async def upload_from_form(request: Request, limit: int) -> Upload:
         expires=_form_expiry(form),
         max_views=parse_max_views(_text(form, "max_views")),
     )
+
+
+async def _read_form(request: Request, limit: int) -> FormData:
+    content_type, _ = parse_options_header(request.headers.get("Content-Type"))
+    if content_type != b"multipart/form-data":
+        return await request.form(max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK)
+    parser = MultiPartParser(request.headers, request.stream(), max_files=1, max_fields=10,
+                             max_part_size=MULTIPART_SLACK)
+    # Starlette spools a file over 1 MB to a temporary file on disk. Keep it in memory
+    # instead (the upload limit bounds it, and it is read whole anyway): a protected
+    # notebook must not touch the disk in the clear, not even in /tmp.
+    parser.spool_max_size = limit + MULTIPART_SLACK
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise NbshareError(f"The form could not be read: {exc.message}", code="bad_request") from None
 
 
 def _form_expiry(form) -> str | None:
