@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
+import shutil
 import subprocess
 import sys
 from importlib.metadata import version
@@ -184,6 +186,24 @@ def test_infer_env_pins_the_installed_version_of_imported_packages(server, tmp_p
     assert pins == {f"httpx=={version('httpx')}", f"click=={version('click')}", f"rich=={version('rich')}"}
     runtime = httpx.get(next(f["url"] for f in info["files"] if f["name"] == "runtime.txt"), timeout=30).text
     assert runtime.strip() == f"python-{sys.version_info.major}.{sys.version_info.minor}"
+    assert {e["path"] for e in info["environment"]} == {"requirements.txt", "runtime.txt"}
+
+
+@pytest.mark.skipif(not shutil.which("script"), reason="needs util-linux `script` for a pseudo-terminal")
+def test_on_a_terminal_publish_offers_to_infer_the_environment(server, tmp_path):
+    project = tmp_path / "offer"
+    project.mkdir()
+    nbformat.write(executed([new_code_cell("import httpx")]), project / "a.ipynb")
+    argv = [sys.executable, "-m", "nbshare", "publish", str(project), "--server", server.url, "--json"]
+    out = tmp_path / "stdout.txt"
+    # Answers typed at the prompts: yes to inferring, yes to uploading.
+    tty = subprocess.run(["script", "-qec", f"{shlex.join(argv)} > {shlex.quote(str(out))}", "/dev/null"],
+                         input="y\ny\n", capture_output=True, text=True, timeout=120,
+                         env=clean_env(XDG_DATA_HOME=str(tmp_path / "xdg")))
+    assert tty.returncode == 0, tty.stdout
+    assert "inferred from the notebooks' imports" in tty.stdout
+    assert f"httpx=={version('httpx')}" in tty.stdout
+    info = httpx.get(json.loads(out.read_text())["url"].replace("/n/", "/api/v1/shares/"), timeout=30).json()
     assert {e["path"] for e in info["environment"]} == {"requirements.txt", "runtime.txt"}
 
 

@@ -214,9 +214,15 @@ def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_en
 
     try:
         outgoing = plan(list(paths), excludes=excludes, infer_env=infer_env)
+        _show_outgoing(outgoing, infer_env)
+        if not outgoing.env and not infer_env and not yes and sys.stdin.isatty() and outgoing.notebooks:
+            # Without an environment the recipient's `nbshare clone` can build none: offer one.
+            if click.confirm("Add a requirements.txt and runtime.txt inferred from the notebooks' imports "
+                             "(as --infer-env does)?", default=True, err=True):
+                outgoing = plan(list(paths), excludes=excludes, infer_env=True)
+                _show_outgoing(outgoing, True)
     except NbshareError as exc:
         fail(exc.message)
-    _show_outgoing(outgoing, infer_env)
     if not yes:
         if not sys.stdin.isatty():
             fail("Standard input is not a terminal to ask on: add --yes to upload these files.")
