@@ -467,6 +467,22 @@ def test_a_big_protected_form_upload_never_touches_the_disk_in_the_clear(client,
     assert spooled == []
 
 
+def test_the_header_says_size_when_shared_when_it_expires_and_views_left(client, clock):
+    data = nb_bytes(minimal_notebook())
+    share = create(client, data, expires="2026-06-30", max_views=5)
+    header = BeautifulSoup(client.get(f"/n/{share['id']}").text, "html.parser").select_one("header .details")
+    shared, expires = header.select("time")
+    assert shared["datetime"] == T0.isoformat() and shared.get_text() == "2026-06-01 12:00 UTC"
+    assert "expires" in expires["class"] and expires.get_text() == "2026-07-01 00:00 UTC"
+    assert header.select_one(".views-left").get_text() == "5 views left"  # the page itself is no view
+    size = f"{len(data)} bytes" if len(data) < 1024 else f"{len(data) / 1024:.1f} KB"
+    assert size in header.get_text(), header.get_text()
+    assert f"{MARKER}.ipynb" in header.select_one(".filename").get_text()
+    client.get(f"/n/{share['id']}/content")  # one view of the notebook
+    header = BeautifulSoup(client.get(f"/n/{share['id']}").text, "html.parser").select_one("header .details")
+    assert header.select_one(".views-left").get_text() == "4 views left"
+
+
 def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
     with pytest.raises(ValueError, match="1000 years"):
         Settings(default_expiry="999999w")
