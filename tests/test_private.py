@@ -505,6 +505,17 @@ def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings)
     assert not any(body["id"] in str(p) for body in doomed for p in settings.blob_dir.rglob("*"))
 
 
+def test_purge_finishes_a_burn_that_was_interrupted(client, app, settings):
+    """The last view was counted, then the process stopped before deleting the share."""
+    body = create(client, nb_bytes(minimal_notebook()), max_views=2)
+    service = app.state.service
+    for _ in range(2):
+        assert service.metadata.count_view(body["id"]) is not None  # counted, never deleted
+    assert service.purge() == 1
+    assert stored_state(app) == ((0, 0), [])
+    assert not any(body["id"] in str(p) for p in settings.blob_dir.rglob("*"))
+
+
 # --- view limits ----------------------------------------------------------------------------
 
 

@@ -193,14 +193,12 @@ class MetadataStore:
             ).rowcount == 1
 
     def expired_ids(self, now: datetime, limit: int = 100) -> list[str]:
+        """Shares past their expiry, and shares past their last view whose deletion on that
+        view did not finish (the process stopped in between)."""
+        gone = (shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now)) | (
+            shares.c.max_views.is_not(None) & (shares.c.views >= shares.c.max_views))
         with self.engine.connect() as conn:
-            return list(
-                conn.execute(
-                    select(shares.c.id)
-                    .where(shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now))
-                    .limit(limit)
-                ).scalars()
-            )
+            return list(conn.execute(select(shares.c.id).where(gone).limit(limit)).scalars())
 
     def delete_share(self, share_id: str) -> bool:
         with self.engine.begin() as conn:
