@@ -486,6 +486,9 @@ def test_the_header_says_size_when_shared_when_it_expires_and_views_left(client,
 def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
     with pytest.raises(ValueError, match="1000 years"):
         Settings(default_expiry="999999w")
+    with pytest.raises(ValueError, match="longer than NBSHARE_MAX_EXPIRY"):
+        Settings(default_expiry="30d", max_expiry="7d")
+    assert Settings(default_expiry="never", max_expiry="7d").max_expiry == "7d"  # capped, not refused
 
 
 def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings):

@@ -231,6 +231,11 @@ class Settings:
                 parse_duration(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{_BY_NAME[name].env_var}: {exc}") from None
+        default, longest = parse_duration(self.default_expiry), parse_duration(self.max_expiry)
+        if longest is not None and default is not None and default > longest:
+            # Every upload that leaves the lifetime to the server would be refused.
+            raise ValueError(f"NBSHARE_DEFAULT_EXPIRY ({self.default_expiry}) is longer than "
+                             f"NBSHARE_MAX_EXPIRY ({self.max_expiry})")
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{_BY_NAME[name].env_var} must be positive, got {getattr(self, name)!r}")
