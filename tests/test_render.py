@@ -14,7 +14,9 @@ from nbshare.render import render_page
 from nbshare.render.headings import HeadingIndex, slugify
 
 PLOTLY_FIGURE = {
-    "data": [{"type": "bar", "y": [2, 3, 1], "name": "</script><script>alert(1)</script>"}],
+    # `</script>` would end the element; `<!--<script>` would keep it open past its end tag.
+    "data": [{"type": "bar", "y": [2, 3, 1], "name": "</script><script>alert(1)</script>"},
+             {"type": "bar", "y": [1], "name": "<!--<script> & more"}],
     "layout": {"title": {"text": "bars"}},
 }
 
@@ -41,7 +43,8 @@ def test_plotly_figures_render_from_json_with_local_plotly():
     soup = BeautifulSoup(page.html, "html.parser")
     holder = soup.select_one(".nbs-plotly script[type='application/vnd.plotly.v1+json']")
     assert holder is not None
-    assert json.loads(holder.string) == PLOTLY_FIGURE  # `</` escaped, content intact
+    assert json.loads(holder.string) == PLOTLY_FIGURE  # content intact
+    assert not re.search(r"[<>&]", holder.string)  # escaped as \u003c, \u003e, \u0026
     assert b"cdn.plot.ly" not in page.html  # the CDN-loading HTML fallback is not used
     assert soup.find("script", src="/static/content.js") is not None
 

@@ -5,7 +5,9 @@ Differences from `jupyter nbconvert --to html`:
   /static/ instead of CDNs or inlined copies, so pages work offline and stay small;
 - every markdown heading gets a unique readable anchor (see headings.py), every cell a
   permalink, and the table of contents is returned beside the HTML;
-- plotly figures render from their JSON with a local plotly.js, as in JupyterLab;
+- plotly figures render from their JSON with a local plotly.js, and Vega / Vega-Lite
+  specs (altair) with a local vega-embed, as in JupyterLab; altair's HTML output gets
+  the same local vega through require.js;
 - images load lazily with their size reserved (images.py), and the frame follows the
   reader's light or dark system theme;
 - a markdown image pointing at a missing attachment renders as a broken image instead
@@ -14,6 +16,7 @@ Differences from `jupyter nbconvert --to html`:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,13 @@ from .images import image_size, lazy_images
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# The Vega-Lite and Vega versions JupyterLab renders, and v6. Altair 6 names its mime
+# type `application/vnd.vegalite.v6.json`, without the `+`; both spellings are read.
+_ENDINGS = ("+json", ".json")
+VEGA_MIMES = {
+    **{f"application/vnd.vegalite.v{v}{end}": "vega-lite" for v in (3, 4, 5, 6) for end in _ENDINGS},
+    **{f"application/vnd.vega.v{v}{end}": "vega" for v in (5, 6) for end in _ENDINGS},
+}
 
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
@@ -73,6 +83,37 @@ def notebook_ids(nb: NotebookNode) -> set[str]:
     return found
 
 
+def uses_vega(nb: NotebookNode) -> bool:
+    """True if a page needs nbshare's vega: a spec to draw, or HTML (altair's "html"
+    renderer, its default) that asks require.js for vega-embed."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") if isinstance(output, dict) else None
+            if not isinstance(data, dict):
+                continue
+            html = data.get("text/html")
+            if any(mime in VEGA_MIMES for mime in data) or (isinstance(html, str) and "vega-embed" in html):
+                return True
+    return False
+
+
+def script_json(value: Any) -> str:
+    """JSON to put inside a <script> element: no `<`, `>` or `&` survive, so neither
+    `</script>` nor `<!--<script>` (which keeps the element open) can occur."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def vega_embed(output: NotebookNode, mime: str) -> str:
+    """What content.js passes to vega-embed for one output, as JupyterLab's vega
+    extension does: the spec, the mode its mime type implies, and the embed options
+    the output's metadata may carry."""
+    metadata = output.get("metadata", {}).get(mime)
+    options = metadata.get("embed_options") if isinstance(metadata, dict) else None
+    return script_json({"mode": VEGA_MIMES[mime], "spec": output.data[mime],
+                        "options": options if isinstance(options, dict) else {}})
+
+
 class _LenientRenderer(IPythonRenderer):
     def _embed_image_or_attachment(self, src: str) -> str:
         name = src[len("attachment:") :] if src.startswith("attachment:") else None
@@ -110,12 +151,14 @@ class ShareExporter(HTMLExporter):
     def default_config(self):
         config = super().default_config
         priority = config.NbConvertBase.display_data_priority
-        config.NbConvertBase.display_data_priority = [PLOTLY_MIME, *priority]
+        config.NbConvertBase.display_data_priority = [PLOTLY_MIME, *VEGA_MIMES, *priority]
         return config
 
     def default_filters(self):
         yield from super().default_filters()
         yield ("nbs_image_size", image_size)
+        yield ("nbs_vega_embed", vega_embed)
+        yield ("nbs_script_json", script_json)
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
@@ -145,7 +188,9 @@ class ShareExporter(HTMLExporter):
         self._headings = HeadingIndex(reserved=set(anchors) | notebook_ids(nb))
         normalize_widget_state(nb.metadata)
         resources = dict(resources or {})
-        resources["nbshare"] = {"static_url": self.static_url}
+        resources["nbshare"] = {
+            "static_url": self.static_url, "vega": uses_vega(nb), "vega_mimes": VEGA_MIMES,
+        }
         html, resources = super().from_notebook_node(nb, resources, **kw)
         resources["toc"] = self._headings.entries
         return html, resources

@@ -1,7 +1,7 @@
 // Runs inside the sandboxed notebook frame. It has no privileges and talks to the share
 // page only through postMessage: it reports where the reader is and which permalink was
 // clicked, follows the page's "hide code" and "print" buttons, keeps a deep link on its
-// target while images load, and draws plotly figures from their JSON.
+// target while images load, and draws plotly figures and Vega-Lite charts from their JSON.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -159,6 +159,49 @@
     }
   }
 
+  // Vega and Vega-Lite specs, as JupyterLab's vega extension draws them. The page's head
+  // maps the module names to nbshare's copies (index.html.j2) on pages that have them.
+  function drawVega(vegaEmbed) {
+    var outputs = document.querySelectorAll(".nbs-vega");
+    var dark = document.body.getAttribute("data-jp-theme-light") === "false";
+    for (var i = 0; i < outputs.length; i++) {
+      var target = outputs[i].querySelector(".nbs-vega-chart");
+      try {
+        var item = JSON.parse(outputs[i].querySelector('script[type="application/json"]').textContent);
+        var spec = typeof item.spec === "string" ? JSON.parse(item.spec) : item.spec;
+        var options = Object.assign({ actions: true, defaultStyle: true }, item.options, { mode: item.mode });
+        if (dark) options.theme = "dark";
+        vegaEmbed(target, spec, options).catch(failed(target));
+      } catch (err) {
+        failed(target)(err);
+      }
+    }
+  }
+
+  function failed(target) {
+    return function (err) { target.textContent = "This chart could not be drawn: " + err; };
+  }
+
+  function loadVega() {
+    if (!document.querySelector(".nbs-vega")) return;
+    if (typeof window.require === "function" && window.require.config) {
+      window.require(["vega-embed"], drawVega, function (err) {
+        var charts = document.querySelectorAll(".nbs-vega-chart");
+        for (var i = 0; i < charts.length; i++) failed(charts[i])(err);
+      });
+      return;
+    }
+    // Without require.js the builds define globals; each needs the one before it.
+    var names = ["vega", "vega-lite", "vega-embed"];
+    (function next() {
+      if (!names.length) { drawVega(window.vegaEmbed); return; }
+      var tag = document.createElement("script");
+      tag.src = staticBase + "/vendor/" + names.shift() + ".min.js";
+      tag.onload = next;
+      document.head.appendChild(tag);
+    })();
+  }
+
   function start() {
     theme();
     findHeadings();
@@ -166,6 +209,7 @@
     spy();
     post({ nbshare: "ready" });
     loadPlotly();
+    loadVega();
   }
 
   if (document.readyState === "loading") {
