@@ -137,6 +137,19 @@ def test_v3_notebook_is_upgraded_for_rendering_but_stored_as_uploaded(client):
     assert client.get(f"/n/{body['id']}.ipynb").content == data
 
 
+def test_cells_without_their_ids_are_accepted_as_jupyter_accepts_them(client):
+    """nbformat 4.5 requires cell ids; some tools omit them and Jupyter opens the file anyway."""
+    nb = minimal_notebook()
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [],
+                        "execution_count": None})  # no "id"
+    data = nb_bytes(nb)
+    r = publish(client, data, "loose.ipynb")
+    assert r.status_code == 201, r.text
+    html = client.get(f"/n/{r.json()['id']}/content").text
+    assert f'href="#cell-{len(nb["cells"])}"' in html  # a positional permalink for the id-less cell
+    assert client.get(f"/n/{r.json()['id']}.ipynb").content == data  # stored exactly as uploaded
+
+
 def test_outputs_render(client):
     share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
     html = client.get(f"/n/{share_id}/content").text
