@@ -4,6 +4,7 @@ on a wide screen and a phone, in light and dark, and the pages that lead to it."
 from __future__ import annotations
 
 import base64
+import io
 import json
 import struct
 import zlib
@@ -408,6 +409,41 @@ def test_print_prints_the_notebook_without_permalinks(server, page):
     assert frame.evaluate("getComputedStyle(document.querySelector('a.anchor-link')).display") == "none"
     assert frame.evaluate("getComputedStyle(document.querySelector('a.nbs-cell-link')).display") == "none"
     assert not page.locator(".actions").is_visible() and not page.locator("nav.toc").is_visible()
+
+
+def test_ctrl_p_prints_the_notebook_from_the_page_and_from_inside_the_frame(server, page):
+    share = publish(server, long_notebook(3))
+    frame = open_share(page, share["url"])
+    # (Wrapped: Playwright calls a function that a bare expression evaluates to.)
+    frame.evaluate("() => { window.print = () => { window.nbsPrinted = (window.nbsPrinted || 0) + 1; }; }")
+    page.evaluate("() => { window.print = () => { window.nbsPagePrinted = true; }; }")
+    page.locator("h1.share-title").click()
+    page.keyboard.press("Control+p")
+    frame.wait_for_function("() => window.nbsPrinted === 1")
+    frame.locator("body").click()  # focus inside the notebook
+    page.keyboard.press("Control+p")
+    frame.wait_for_function("() => window.nbsPrinted === 2")
+    assert page.evaluate("window.nbsPagePrinted") is None  # the one-screen page is never what prints
+
+
+def test_the_browsers_own_print_of_the_page_has_the_whole_notebook(server, page):
+    """Print from the browser's menu prints the share page, whose frame is one screen tall:
+    while printing, the frame takes the notebook's length, and the PDF has every section."""
+    from pypdf import PdfReader
+
+    share = publish(server, long_notebook(40))
+    frame = open_share(page, share["url"])
+    tall = frame.evaluate("document.documentElement.scrollHeight")
+    page.wait_for_function(f"() => document.getElementById('notebook').offsetHeight < {tall}")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what the Print menu fires first
+    height = page.evaluate("document.getElementById('notebook').offsetHeight")
+    assert tall <= height <= tall * 1.2
+    pdf = PdfReader(io.BytesIO(page.pdf()))
+    text = "".join(p.extract_text() for p in pdf.pages)
+    missing = [s for s in range(1, 41) if f"Section {s}" not in text]
+    assert not missing, f"sections {missing} are not in the printed PDF ({len(pdf.pages)} pages)"
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    assert page.evaluate("document.getElementById('notebook').style.height") == ""
 
 
 def test_landmarks_skip_link_and_keyboard_contents(server, page):

@@ -112,6 +112,27 @@
     spy();
   });
 
+  // --- printing from the share page: it needs the notebook's length (see share.js), and
+  // Ctrl/Cmd+P pressed while the notebook has focus goes the same way as the Print button.
+  var reported = 0, heightQueued = false;
+  function reportHeight() {
+    heightQueued = false;
+    var height = document.documentElement.scrollHeight;
+    if (height !== reported) { reported = height; post({ nbshare: "height", height: height }); }
+  }
+  function queueHeight() {
+    if (!heightQueued) { heightQueued = true; requestAnimationFrame(reportHeight); }
+  }
+  if (window.ResizeObserver) new ResizeObserver(queueHeight).observe(document.documentElement);
+  window.addEventListener("load", queueHeight);
+  document.addEventListener("keydown", function (event) {
+    if (framed && (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey &&
+        (event.key === "p" || event.key === "P")) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+
   // --- the share page's buttons.
   window.addEventListener("message", function (event) {
     if (event.source !== window.parent || !event.data || typeof event.data !== "object") return;

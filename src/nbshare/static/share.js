@@ -152,12 +152,27 @@
     });
   }
 
-  // --- print: the frame prints the notebook itself, at full length.
+  // --- print: the frame prints the notebook itself, at full length. Ctrl/Cmd+P does the
+  // same. The browser's own Print menu prints this page, where the frame is one screen
+  // tall: for that, the frame is stretched to the notebook's length (which the frame
+  // reports) while printing, and the print layout splits it across pages.
   var print = document.getElementById("print");
   if (print) {
     print.hidden = false;
     print.addEventListener("click", function () { tell({ nbshare: "print" }); });
   }
+  document.addEventListener("keydown", function (event) {
+    if ((event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey && (event.key === "p" || event.key === "P")) {
+      event.preventDefault();
+      tell({ nbshare: "print" });
+    }
+  });
+  var frameHeight = 0;
+  window.addEventListener("beforeprint", function () {
+    // Laid out narrower on paper, the notebook grows; a little room spares its last lines.
+    if (frameHeight) frame.style.height = Math.ceil(frameHeight * 1.15) + "px";
+  });
+  window.addEventListener("afterprint", function () { frame.style.height = ""; });
 
   // --- copy link: the share link plus the section in the address bar.
   if (copy) {
@@ -193,6 +208,8 @@
       if (show(data.hash)) copyText(shareUrl + data.hash, "Link copied: " + decodeURIComponentSafe(data.hash));
     } else if (data.nbshare === "current" && typeof data.anchor === "string" && data.anchor.length <= 300) {
       highlight(data.anchor);
+    } else if (data.nbshare === "height" && typeof data.height === "number" && data.height > 0) {
+      frameHeight = Math.min(data.height, 2000000); // bounded: a notebook's word, used only in print
     } else if (data.nbshare === "open" && typeof data.path === "string" && data.path.length <= 2000) {
       var target = openable(data.path);
       if (target) location.assign(target);
