@@ -378,6 +378,15 @@ def test_the_dark_theme_follows_the_system_setting(server, browser):
             f"highlighted code is readable: {keyword} on {code_bg}"
         )
         assert frame.evaluate("document.body.dataset.jpThemeLight") == "false"
+        # Paper stays white on a dark system: black text on white, in the page and the frame.
+        page.emulate_media(media="print", color_scheme="dark")
+        frame.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+        page_bg = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+        frame_bg = frame.evaluate("getComputedStyle(document.body).backgroundColor")
+        text = frame.evaluate("getComputedStyle(document.querySelector('.jp-RenderedMarkdown p')).color")
+        assert luminance(page_bg) > 0.9 and luminance(frame_bg) > 0.9 and luminance(text) < 0.3, (
+            page_bg, frame_bg, text)
+        assert frame.evaluate("document.body.dataset.jpThemeLight") == "true"
     finally:
         context.close()
 

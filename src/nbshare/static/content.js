@@ -146,11 +146,14 @@
   });
 
   // --- the system's light or dark theme (JupyterLab's CSS reads this attribute).
-  var dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)");
+  // Screens only: printed pages stay light on a dark system.
+  var dark = window.matchMedia && window.matchMedia("screen and (prefers-color-scheme: dark)");
   function theme() {
     document.body.setAttribute("data-jp-theme-light", dark && dark.matches ? "false" : "true");
   }
   if (dark && dark.addEventListener) dark.addEventListener("change", theme);
+  window.addEventListener("beforeprint", function () { document.body.setAttribute("data-jp-theme-light", "true"); });
+  window.addEventListener("afterprint", theme);
 
   function drawPlotly(Plotly) {
     var outputs = document.querySelectorAll(".nbs-plotly");
