@@ -20,6 +20,7 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	scripts/ensure-chromium.sh
+	scripts/ensure-postgres.sh
 	scripts/wheelhouse.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

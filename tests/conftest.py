@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,6 +96,60 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- a real PostgreSQL ---------------------------------------------------------------------
+
+
+def _postgres_bin() -> Path | None:
+    # Debian keeps the server programs out of PATH, under /usr/lib/postgresql/VERSION/bin.
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if versions:
+        return versions[-1].parent
+    found = shutil.which("initdb")
+    return Path(found).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A throwaway PostgreSQL cluster on a free loopback port, for the session; its URL.
+    NBSHARE_TEST_POSTGRES_URL points at an existing server instead. PostgreSQL refuses to
+    run as root, so as root the cluster belongs to the `postgres` system user."""
+    if os.environ.get("NBSHARE_TEST_POSTGRES_URL"):
+        yield os.environ["NBSHARE_TEST_POSTGRES_URL"]
+        return
+    pytest.importorskip("psycopg")
+    bin_dir = _postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI: PostgreSQL is not installed (scripts/ensure-postgres.sh installs it)")
+        pytest.skip("PostgreSQL is not installed")
+    folder = tmp_path_factory.mktemp("postgres")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+        os.chmod(folder, 0o700)
+        # The postgres user must be able to pass through the test's temporary folders.
+        for parent in folder.parents:
+            if parent == Path(tempfile.gettempdir()) or parent == Path("/"):
+                break
+            os.chmod(parent, os.stat(parent).st_mode | 0o111)  # noqa: S103 - search, not read
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+
+    def run(*argv: str) -> None:
+        done = subprocess.run([*as_user, *argv], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed:\n{done.stdout}{done.stderr}")
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "nbshare", "--auth=trust", "-E", "UTF8")
+    # fsync off: a test cluster, thrown away at the end; it only saves the disk's time.
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60", "start",
+        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off")
+    try:
+        yield f"postgresql+psycopg://nbshare@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
 
 
 class LiveServer:

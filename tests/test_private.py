@@ -489,6 +489,8 @@ def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
     with pytest.raises(ValueError, match="longer than NBSHARE_MAX_EXPIRY"):
         Settings(default_expiry="30d", max_expiry="7d")
     assert Settings(default_expiry="never", max_expiry="7d").max_expiry == "7d"  # capped, not refused
+    with pytest.raises(ValueError, match="64 hex characters"):
+        Settings(secret_key="not hex at all")  # noqa: S106 - a refused value, not a secret
 
 
 def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings):

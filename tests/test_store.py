@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -73,35 +73,104 @@ def test_file_store_leaves_no_temporary_files(tmp_path):
     assert [p.name for p in (tmp_path / "shares/a/v1").iterdir()] == ["x"]
 
 
-def _rows(share_id="s" * 24):
+def _rows(share_id="s" * 24, **share_fields):
     now = datetime.now(UTC)
-    share = ShareRow(share_id, "h" * 64, now, now, 1)
+    share = ShareRow(share_id, "h" * 64, now, now, 1, **share_fields)
     version = VersionRow(share_id, 1, now, "a.ipynb", "A", 10, "0" * 64, "4.5", "Python 3", "python",
-                         1, [{"level": 1, "text": "A", "anchor": "a"}], "k1", "k2")
+                         1, [{"level": 1, "text": "Ä", "anchor": "ä"}], "k1", "k2",
+                         manifest={"files": [{"name": "x.csv", "size": 3}]})
     return share, version
 
 
-def metadata_urls(tmp_path):
-    urls = [f"sqlite:///{tmp_path / 'meta.db'}"]
-    if os.environ.get("NBSHARE_TEST_POSTGRES_URL"):
-        urls.append(os.environ["NBSHARE_TEST_POSTGRES_URL"])
-    return urls
+@pytest.fixture(params=["sqlite", "postgresql"])
+def metadata(request, tmp_path):
+    """A migrated, empty metadata store on each database nbshare supports."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'meta.db'}"
+    else:
+        url = fresh_postgres_database(request.getfixturevalue("postgres_url"))
+    store = MetadataStore(url)
+    store.migrate()
+    yield store
+    store.close()
 
 
-def test_metadata_roundtrip_and_delete(tmp_path):
-    for url in metadata_urls(tmp_path):
-        store = MetadataStore(url)
-        store.migrate()
-        store.migrate()  # running migrations twice is harmless
-        share, version = _rows()
-        store.add_share(share, version)
-        got_share, got_version = store.get_share(share.id)
-        assert got_share == share and got_version == version  # datetimes come back as aware UTC
-        assert [v.number for v in store.list_versions(share.id)] == [1]
-        assert store.count_view(share.id) == 1 and store.get_share(share.id)[0].views == 1
-        assert store.delete_share(share.id) is True
-        assert store.get_share(share.id) is None and store.count() == (0, 0)
-        store.close()
+def fresh_postgres_database(server_url: str) -> str:
+    """A new database on the session's PostgreSQL server, so each test starts empty."""
+    import uuid
+
+    import sqlalchemy
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_metadata_roundtrip_and_delete(metadata):
+    metadata.migrate()  # running migrations twice is harmless
+    share, version = _rows()
+    metadata.add_share(share, version)
+    got_share, got_version = metadata.get_share(share.id)
+    assert got_share == share and got_version == version  # datetimes come back as aware UTC
+    assert got_share.created_at.tzinfo is UTC
+    assert [v.number for v in metadata.list_versions(share.id)] == [1]
+    assert metadata.count_view(share.id) == 1 and metadata.get_share(share.id)[0].views == 1
+    assert metadata.delete_share(share.id) is True
+    assert metadata.get_share(share.id) is None and metadata.count() == (0, 0)
+    assert metadata.delete_share(share.id) is False
+
+
+def test_a_share_id_is_unique(metadata):
+    metadata.add_share(*_rows())
+    with pytest.raises(Exception):  # noqa: B017 - each driver names its integrity error
+        metadata.add_share(*_rows())
+    assert metadata.count() == (1, 1)
+
+
+def test_versions_move_only_from_the_expected_current_one(metadata):
+    share, version = _rows()
+    metadata.add_share(share, version)
+    second = replace(version, number=2, title="B")
+    now = datetime.now(UTC)
+    assert metadata.add_version(second, expected_current=1, expected_epoch=0, updated_at=now)
+    # A racing update that still believes version 1 is current loses, and writes nothing.
+    assert not metadata.add_version(replace(version, number=3), expected_current=1, expected_epoch=0,
+                                    updated_at=now)
+    got_share, got_version = metadata.get_share(share.id)
+    assert got_share.current_version == 2 and got_version.title == "B"
+    assert [v.number for v in metadata.list_versions(share.id)] == [1, 2]
+    assert metadata.get_version(share.id, 1).title == "A"
+    assert metadata.delete_version(share.id, 1) and metadata.get_version(share.id, 1) is None
+
+
+def test_conditional_updates_and_expiry(metadata):
+    share, version = _rows(expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    metadata.add_share(share, version)
+    metadata.add_share(*_rows("t" * 24))
+    assert not metadata.update_share(share.id, expected={"access_epoch": 5}, max_views=3)
+    assert metadata.update_share(share.id, {1: {"title": "Sealed"}}, expected={"access_epoch": 0},
+                                 max_views=3, access_epoch=1)
+    got_share, got_version = metadata.get_share(share.id)
+    assert (got_share.max_views, got_share.access_epoch, got_version.title) == (3, 1, "Sealed")
+    assert metadata.expired_ids(datetime(2026, 5, 31, 23, 59, tzinfo=UTC)) == []
+    assert metadata.expired_ids(datetime(2026, 6, 1, tzinfo=UTC)) == [share.id]  # at the boundary
+
+
+def test_views_are_counted_exactly_under_concurrency(metadata):
+    """Several app instances counting at once: each view counted once, none past the limit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    share, version = _rows(max_views=25)
+    metadata.add_share(share, version)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: metadata.count_view(share.id), range(40)))
+    counted = sorted(a for a in answers if a is not None)
+    assert counted == list(range(1, 26)) and answers.count(None) == 15
+    assert metadata.get_share(share.id)[0].views == 25
+    assert metadata.expired_ids(datetime.now(UTC)) == [share.id]  # used up: the purge takes it
 
 
 class FailingMetadata(MetadataStore):

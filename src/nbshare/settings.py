@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,9 @@ class Settings:
                 parse_duration(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{_BY_NAME[name].env_var}: {exc}") from None
+        if self.secret_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", self.secret_key):
+            raise ValueError("NBSHARE_SECRET_KEY must be 64 hex characters (32 random bytes), for "
+                             "example from: python -c 'import secrets; print(secrets.token_hex(32))'")
         default, longest = parse_duration(self.default_expiry), parse_duration(self.max_expiry)
         if longest is not None and default is not None and default > longest:
             # Every upload that leaves the lifetime to the server would be refused.

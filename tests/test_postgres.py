@@ -1,0 +1,86 @@
+"""The service on PostgreSQL, as it scales out: two app instances sharing one database
+(a real PostgreSQL server, see conftest's `postgres_url`) and one blob folder. A share made
+on one is read, unlocked, updated, counted and purged through the other."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PUBLIC_URL, minimal_notebook, nb_bytes
+from nbshare.app import create_app
+from nbshare.settings import Settings
+from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
+from test_store import fresh_postgres_database
+
+MARKER = "pg-marker-6d2f"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def instances(postgres_url, renderer, tmp_path):
+    url = fresh_postgres_database(postgres_url)
+    clock = Clock()
+    settings = Settings(data_dir=tmp_path / "shared", public_url=PUBLIC_URL, database_url=url,
+                        secret_key="5e" * 32)  # the same on every instance
+    apps = [create_app(settings, renderer=renderer, clock=clock) for _ in range(2)]
+    with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+        yield a, b, clock
+
+
+def notebook() -> bytes:
+    nb = minimal_notebook(title=f"Notes {MARKER}")
+    nb["cells"][0]["source"] = f"# Heading {MARKER}"
+    return nb_bytes(nb)
+
+
+def test_a_share_made_on_one_instance_is_served_by_the_other(instances):
+    a, b, _ = instances
+    data = notebook()
+    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=data).json()
+    assert b.get(f"/n/{share['id']}.ipynb").content == data
+    assert MARKER in b.get(f"/n/{share['id']}/content").text
+    assert b.get(f"/api/v1/shares/{share['id']}").json()["toc"][0]["text"] == f"Heading {MARKER}"
+    owner = {"Authorization": f"Bearer {share['owner_token']}"}
+    updated = b.put(f"/api/v1/shares/{share['id']}", params={"filename": "n.ipynb"}, headers=owner,
+                    content=nb_bytes(minimal_notebook(title="Second")))
+    assert updated.status_code == 200 and updated.json()["version"] == 2
+    assert a.get(f"/api/v1/shares/{share['id']}").json()["title"] == "Second"
+    assert a.delete(f"/api/v1/shares/{share['id']}", headers=owner).status_code == 204
+    assert b.get(f"/n/{share['id']}").status_code == 404
+
+
+def test_a_grant_from_one_instance_opens_the_share_on_the_other(instances):
+    a, b, _ = instances
+    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=notebook(),
+                   headers={PASSWORD_HEADER: "correct horse battery"}).json()
+    assert b.get(f"/n/{share['id']}/content").status_code == 401
+    grant = a.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "correct horse battery"})
+    page = b.get(f"/n/{share['id']}/content", headers={GRANT_HEADER: grant.json()["grant"]})
+    assert page.status_code == 200 and MARKER in page.text
+    assert b.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "wrong"}).status_code == 401
+
+
+def test_view_limits_and_expiry_hold_across_instances(instances):
+    a, b, clock = instances
+    burn = a.post("/api/v1/shares", params={"max_views": 3}, content=notebook()).json()
+    served = [client.get(f"/n/{burn['id']}/content").status_code for client in (a, b, a, b)]
+    assert served == [200, 200, 200, 404]  # the third view, on either instance, was the last
+    doomed = a.post("/api/v1/shares", params={"expires": "1h"}, content=notebook()).json()
+    kept = a.post("/api/v1/shares", content=notebook()).json()
+    clock.now += timedelta(hours=1)
+    assert b.app.state.service.purge() == 1
+    assert a.get(f"/n/{doomed['id']}").status_code == 404
+    assert a.get(f"/n/{kept['id']}").status_code == 200
+    blobs = a.app.state.service.blobs
+    assert not list(blobs.keys(f"shares/{doomed['id']}")) and not list(blobs.keys(f"shares/{burn['id']}"))
+    assert list(blobs.keys(f"shares/{kept['id']}"))
