@@ -149,7 +149,46 @@ def postgres_url(tmp_path_factory):
     try:
         yield f"postgresql+psycopg://nbshare@127.0.0.1:{port}/postgres"
     finally:
-        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        stopped = subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                                  "-w", "-t", "60", "stop"], capture_output=True, timeout=120)
+        pid_file = data / "postmaster.pid"
+        if stopped.returncode != 0 and pid_file.exists():  # a busy machine: make sure it is gone
+            os.kill(int(pid_file.read_text().split()[0]), 9)
+
+
+# --- an S3-compatible object store ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible server on a loopback port (moto's standalone server, spoken to over
+    HTTP by obstore's real S3 client), for the session; its endpoint URL."""
+    pytest.importorskip("moto.server")
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "nbshare-test", "AWS_SECRET_ACCESS_KEY": "nbshare-test-secret",
+          "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, monkeypatch):
+    """A new, empty bucket; the AWS_* variables an operator would set point at it."""
+    import uuid
+
+    name = f"nbshare-{uuid.uuid4().hex[:12]}"
+    assert httpx.put(f"{s3_endpoint}/{name}", timeout=30).status_code == 200  # CreateBucket
+    for key, value in {**S3_ENV, "AWS_ENDPOINT": s3_endpoint}.items():
+        monkeypatch.setenv(key, value)
+    return f"s3://{name}"
 
 
 class LiveServer:

@@ -1,6 +1,7 @@
-"""The service on PostgreSQL, as it scales out: two app instances sharing one database
-(a real PostgreSQL server, see conftest's `postgres_url`) and one blob folder. A share made
-on one is read, unlocked, updated, counted and purged through the other."""
+"""The service as it scales out: two app instances sharing one PostgreSQL database (a
+real server, see conftest's `postgres_url`) and one blob store, a shared folder or an S3
+bucket. A share made on one is read, unlocked, updated, counted and purged through the
+other."""
 
 from __future__ import annotations
 
@@ -26,13 +27,18 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def instances(postgres_url, renderer, tmp_path):
+@pytest.fixture(params=["shared folder", "s3"])
+def instances(request, postgres_url, renderer, tmp_path):
     url = fresh_postgres_database(postgres_url)
     clock = Clock()
-    settings = Settings(data_dir=tmp_path / "shared", public_url=PUBLIC_URL, database_url=url,
-                        secret_key="5e" * 32)  # the same on every instance
-    apps = [create_app(settings, renderer=renderer, clock=clock) for _ in range(2)]
+    apps = []
+    for n in range(2):
+        if request.param == "s3":  # nothing shared on disk: each instance has its own folder
+            place = {"data_dir": tmp_path / f"instance-{n}", "blob_url": request.getfixturevalue("s3_bucket")}
+        else:
+            place = {"data_dir": tmp_path / "shared"}
+        settings = Settings(public_url=PUBLIC_URL, database_url=url, secret_key="5e" * 32, **place)
+        apps.append(create_app(settings, renderer=renderer, clock=clock))  # same secret_key on each
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         yield a, b, clock
 
@@ -57,6 +63,9 @@ def test_a_share_made_on_one_instance_is_served_by_the_other(instances):
     assert a.get(f"/api/v1/shares/{share['id']}").json()["title"] == "Second"
     assert a.delete(f"/api/v1/shares/{share['id']}", headers=owner).status_code == 204
     assert b.get(f"/n/{share['id']}").status_code == 404
+    settings = a.app.state.settings
+    if settings.blob_url:  # with an object store, no byte of a share lands on the local disk
+        assert not settings.blob_dir.exists()
 
 
 def test_a_grant_from_one_instance_opens_the_share_on_the_other(instances):
@@ -84,3 +93,37 @@ def test_view_limits_and_expiry_hold_across_instances(instances):
     blobs = a.app.state.service.blobs
     assert not list(blobs.keys(f"shares/{doomed['id']}")) and not list(blobs.keys(f"shares/{burn['id']}"))
     assert list(blobs.keys(f"shares/{kept['id']}"))
+
+
+@pytest.mark.slow
+def test_nbshare_serve_on_postgresql_and_s3(postgres_url, s3_bucket, s3_endpoint, tmp_path):
+    """The scaled-out configuration as an operator writes it: environment variables only."""
+    import httpx
+
+    from conftest import S3_ENV, clean_env, start_server
+
+    env = clean_env(NBSHARE_DATABASE_URL=fresh_postgres_database(postgres_url), NBSHARE_BLOB_URL=s3_bucket,
+                    NBSHARE_SECRET_KEY="a7" * 32, AWS_ENDPOINT=s3_endpoint, **S3_ENV)
+    live = start_server(tmp_path, env=env)
+    try:
+        data = notebook()
+        share = httpx.post(f"{live.url}/api/v1/shares", content=data, timeout=60).json()
+        assert httpx.get(f"{share['url'].replace(PUBLIC_URL, live.url)}.ipynb", timeout=30).content == data
+        assert not (live.data_dir / "blobs").exists() and not (live.data_dir / "nbshare.db").exists()
+        assert "blobs in s3://" in live.log()
+    finally:
+        live.stop()
+
+
+def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import clean_env
+
+    r = subprocess.run([sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=60,
+                       env=clean_env(NBSHARE_BLOB_URL="nosuchscheme://bucket"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: NBSHARE_BLOB_URL 'nosuchscheme://bucket': "), lines

@@ -13,12 +13,14 @@ from nbshare.store import FileBlobStore, MetadataStore, ObjectBlobStore, ShareRo
 from nbshare.store.blobs import check_key
 
 
-@pytest.fixture(params=["file", "obstore-memory", "obstore-local"])
+@pytest.fixture(params=["file", "obstore-memory", "obstore-local", "obstore-s3"])
 def blobs(request, tmp_path):
     if request.param == "file":
         return FileBlobStore(tmp_path / "blobs")
     if request.param == "obstore-memory":
         return ObjectBlobStore.memory()
+    if request.param == "obstore-s3":
+        return ObjectBlobStore.from_url(request.getfixturevalue("s3_bucket") + "/some/prefix")
     (tmp_path / "local").mkdir()
     return ObjectBlobStore(LocalStore(str(tmp_path / "local")))
 

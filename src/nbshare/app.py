@@ -29,7 +29,7 @@ from .security.origin import SameOriginWrites
 from .security.throttle import TooManyAttempts
 from .settings import Settings
 from .shares import ShareService
-from .store import BlobStore, FileBlobStore, MetadataStore
+from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
 from .uploads import UploadLimit
 from .views import api, pages
 
@@ -87,7 +87,9 @@ def build_service(
     render pool starts no process until something is rendered."""
     metadata = metadata or MetadataStore(settings.database_url)
     metadata.migrate()
-    blobs = blobs if blobs is not None else FileBlobStore(settings.blob_dir)
+    if blobs is None:
+        blobs = ObjectBlobStore.from_url(settings.blob_url) if settings.blob_url else FileBlobStore(
+            settings.blob_dir)
     renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
     server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
     return ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import sys
 import tempfile
@@ -84,9 +85,15 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     from .logs import configure_logging
 
     log_config = configure_logging()
-    where = f"{settings.public_url} (data in {settings.data_dir})"
+    try:
+        app = create_app(settings)
+    except ValueError as exc:  # a blob store URL obstore cannot use, say
+        fail(str(exc))
+    # (Without any user:password@ part a URL might carry.)
+    blobs = re.sub(r"//[^/@]*@", "//", settings.blob_url) if settings.blob_url else settings.blob_dir
+    where = f"{settings.public_url} (data in {settings.data_dir}, blobs in {blobs})"
     click.echo(f"nbshare {__version__} serving at {where}", err=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=log_config)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config)
 
 
 # --- passwords ------------------------------------------------------------------------

@@ -68,6 +68,13 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL of the metadata database. Default: sqlite:///DATA_DIR/nbshare.db.",
     ),
     Setting(
+        "blob_url",
+        None,
+        "Object store for notebooks, pages and files instead of DATA_DIR/blobs: for example"
+        " s3://bucket/prefix, with credentials, region and endpoint (AWS_ENDPOINT for"
+        " S3-compatible servers) from the usual AWS_* variables; also gs:// and az://.",
+    ),
+    Setting(
         "max_upload_bytes",
         100 * 1024 * 1024,
         "Largest upload (a notebook, or a bundle's .zip) accepted, in bytes; enforced while"
@@ -191,6 +198,7 @@ class Settings:
     public_url: str = None  # type: ignore[assignment]
     render_url: str | None = None
     database_url: str = None  # type: ignore[assignment]
+    blob_url: str | None = None
     max_upload_bytes: int = 100 * 1024 * 1024
     max_bundle_bytes: int = 200 * 1024 * 1024
     max_bundle_files: int = 1000

@@ -120,6 +120,18 @@ class ObjectBlobStore:
         self.store = store
 
     @classmethod
+    def from_url(cls, url: str) -> ObjectBlobStore:
+        """s3://bucket/prefix, gs://..., az://..., file:///path or memory:///. Credentials and
+        endpoints come from the environment the way each cloud's own tools read them."""
+        from obstore.store import from_url
+
+        try:
+            return cls(from_url(url))
+        except Exception as exc:  # obstore says what is wrong (first line; then a debug dump)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(f"NBSHARE_BLOB_URL {url!r}: {reason}") from None
+
+    @classmethod
     def memory(cls) -> ObjectBlobStore:
         from obstore.store import MemoryStore
 
