@@ -23,6 +23,11 @@ tar xzf "vega-lite-$VEGA_LITE.tgz" -C vl
 tar xzf "vega-embed-$VEGA_EMBED.tgz" -C ve
 cp r/package/require.js "$dest/require.js"
 cp h/package/dist/embed-amd.js "$dest/html-manager-embed-amd.js"
+# Its Font Awesome fonts, which it asks for by these hashed names next to its modules
+# (render/templates/nbshare/index.html.j2 tells require.js that is vendor/); woff2 is
+# the first format its @font-face lists that browsers take, so the others never load.
+rm -f "$dest"/*.woff2
+cp h/package/dist/*.woff2 "$dest/"
 cp p/package/plotly.min.js "$dest/plotly.min.js"
 # UMD builds: AMD modules under require.js (which every page loads), globals without it.
 cp vg/package/build/vega.min.js "$dest/vega.min.js"

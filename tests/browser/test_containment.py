@@ -12,7 +12,8 @@ below then look for each of those signs.
 How each test was checked to fail without its protection is in its docstring. The
 check was done once, by hand, on a weakened copy of the package (cp -r src/nbshare to a
 scratch folder, edit it, run this file with PYTHONPATH pointing there, so the working
-tree was never weakened). "allow-same-origin added" means added to SANDBOX in
+tree was never weakened; the server then also serves that copy's templates and static
+files, share.js included). "allow-same-origin added" means added to SANDBOX in
 security/headers.py and to both iframes' sandbox attribute in templates/share.html:
 the framed notebook is sandboxed by the attribute and by the CSP header, so both must go
 for it to get the service's origin; with only SANDBOX weakened, the framed tests still
@@ -23,11 +24,14 @@ passed and only the direct-URL test failed.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
 import secrets
 import sqlite3
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
@@ -41,6 +45,20 @@ BAIT_SESSION = "baitsession" + secrets.token_hex(4)
 BAITS = (BAIT_COOKIE, BAIT_LOCAL, BAIT_SESSION, SECRET_PROTECTED, SECRET_PUBLIC)
 # A 1x1 PNG.
 PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+# A javascript: URL that reports wherever it runs. In an opaque origin it can only say that
+# it ran (`tried`); with the service's origin, in the frame or in the top page (where
+# won() is not defined), it wins: the top page's title, a /pwned/ request. No spaces, so
+# the markdown link syntax takes it whole.
+JS_URL = ("javascript:(function(n,s){try{tried(n)}catch(e){}"
+          "try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}catch(e){}"
+          "if(origin!=='null'||s){try{won(n,origin+':'+s)}catch(e){document.title='WON:'+n;"
+          "document.createElement('img').src='/pwned/'+n+'?v='+encodeURIComponent(origin)}}"
+          "})('javascript-link','')")
+# The reader clicks each javascript: link plainly, with each modifier that opens a link
+# elsewhere (new tab, new window, download) and with the middle button.
+JS_LINKS = ("#js-link", "text=markdown js link", "#top-js-link", "#blank-js-link")
+JS_CLICKS = ({}, {"modifiers": ["Control"]}, {"modifiers": ["Shift"]}, {"modifiers": ["Alt"]},
+             {"button": "middle"})
 ATTACKS = (
     "cookie-read", "storage-read", "storage-write", "top-dom", "top-navigation", "forms",
     "credentialed-api", "read-other-share", "markdown-script", "markdown-onerror", "svg-script",
@@ -215,6 +233,13 @@ attempt("message-spoof", "postMessage", function () {
   parent.postMessage({nbshare: "copy", hash: "#%3Cimg%20id%3Dpwned-msg%20src%3Dx%3E"}, "*");
   parent.postMessage({nbshare: "current", anchor: "<img id=pwned-msg src=x>"}, "*");
   parent.postMessage({nbshare: "print", hash: "<img id=pwned-msg src=x>"}, "*");
+  // "open" navigates the share page, so only to this share's own notebooks and files.
+  var me = "/n/" + location.pathname.split("/")[2];
+  ["/pwned/open", "//127.0.0.1:9/pwned/open", "javascript:top.document.title='PWNED'", "/n/PUBLIC/nb/x.ipynb",
+   me + "/nb/%2e%2e/%2e%2e/%2e%2e/pwned/open-dots", me + "/files/..\\..\\..\\pwned/open-backslash",
+   me + "/nb/x.ipynb?next=/pwned/open-query", me + "/../pwned/open-up"].forEach(function (path) {
+    parent.postMessage({nbshare: "open", path: path}, "*");
+  });
 });""",
     }
     cells = [cell_html(PRELUDE, "prelude")]
@@ -240,10 +265,10 @@ attempt("message-spoof", "postMessage", function () {
                 "<rect width='10' height='10' onclick=\"top.location='/pwned/svg-click'\"/></svg>"
                 "<svg onload=\"tried('svg-script'); try { top.document.title = 'PWNED' } catch (e) {}\"></svg>",
                 "md-svg"),
-        cell_md("[markdown js link](javascript:alert('md-link:'+origin+':'+document.cookie))\n\n"
-                "<a id='js-link' href=\"javascript:tried('javascript-link');"
-                f"alert('js-link:'+origin+':'+{steal})\">html js link</a>\n\n"
-                "<a id='top-js-link' target='_top' href=\"javascript:alert('top-js-link:'+document.cookie)\">top js link</a>\n\n"
+        cell_md(f"[markdown js link]({JS_URL})\n\n"
+                f"<a id='js-link' href=\"{JS_URL}\">html js link</a>\n\n"
+                f"<a id='top-js-link' target='_top' href=\"{JS_URL}\">top js link</a>\n\n"
+                f"<a id='blank-js-link' target='_blank' href=\"{JS_URL}\">blank js link</a>\n\n"
                 "<a id='top-link' target='_top' href='/pwned/top-link'>top link</a>\n\n"
                 "<a id='parent-link' target='_parent' href='/pwned/parent-link'>parent link</a>",
                 "md-links"),
@@ -332,6 +357,22 @@ def scene(browser, server):
         cell_html(f"<script>location.href = '{target}';</script>", "nav")]), "nav.ipynb")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # The share page may write the clipboard, so a spoofed "copy" takes the path that shows
+    # the decoded fragment ("Link copied: ..."), which share.js must show as text.
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    # What share.js says in its status line, and any element added to the share page:
+    # the status line clears itself after a moment, and an injected element with it.
+    context.add_init_script("""if (window === window.top) document.addEventListener("DOMContentLoaded", function () {
+      var status = document.getElementById("share-status");
+      window.nbsStatuses = [];
+      window.nbsAdded = [];
+      new MutationObserver(function (records) {
+        records.forEach(function (r) {
+          r.addedNodes.forEach(function (n) { if (n.nodeType === 1) nbsAdded.push(n.outerHTML.slice(0, 300)); });
+        });
+        if (status && status.textContent) nbsStatuses.push(status.textContent);
+      }).observe(document.body, {childList: true, characterData: true, subtree: true});
+    });""")
     page = context.new_page()
     s.context, s.page = context, page
     s.dialogs, s.popups, s.requests = [], [], []
@@ -358,7 +399,8 @@ def scene(browser, server):
 
     # The attack: the visitor opens the hostile share.
     page.goto(s.hostile["url"])
-    s.top_url = page.url
+    # Where the visitor went, not page.url: by the time goto returns the attacks have run.
+    s.top_url = s.hostile["url"]
     s.report = None  # stays None if an attack navigated the top page or the frame away
     s.frame_title = s.frame_text = ""
     frame = None
@@ -374,27 +416,40 @@ def scene(browser, server):
     except Exception as exc:  # only when a protection is missing; the tests then fail
         s.requests.append(("scene-broken", repr(exc)[:300]))
     # The reader clicks everything clickable; the last one (a relative link) leaves the page.
-    for selector in ("#js-link", "text=markdown js link", "#top-js-link", "#top-link", "#parent-link",
-                     "#md-submit", "#md-submit-top", "svg rect", "#base-link"):
+    s.clicked = []
+    clicks = [(selector, how) for selector in JS_LINKS for how in JS_CLICKS]
+    clicks += [(selector, {}) for selector in ("#top-link", "#parent-link", "#md-submit", "#md-submit-top",
+                                               "svg rect", "#base-link")]
+    for selector, how in clicks:
         if s.report is None:
             break
         try:
-            frame.locator(selector).first.click(timeout=2000)
+            frame.locator(selector).first.click(timeout=2000, **how)
+            s.clicked.append((selector, json.dumps(how)))
             page.wait_for_timeout(300)
             if selector != "#base-link":
                 after = frame.evaluate("JSON.parse(JSON.stringify(NBS))")
                 s.report["tried"] = sorted(set(s.report["tried"]) | set(after["tried"]))
                 s.report["won"] += [w for w in after["won"] if w not in s.report["won"]]
         except Exception as exc:  # a click that navigated the frame or the page away
-            s.requests.append(("click-failed", f"{selector}: {exc!r}"[:300]))
+            s.requests.append(("click-failed", f"{selector} {how}: {exc!r}"[:300]))
     page.wait_for_timeout(1000)
     s.top_title = page.title()
     s.top_html = page.content()
-    s.top_injected = page.locator("#pwned, #pwned-msg").count()  # elements an attack put there
+    s.added = page.evaluate("window.nbsAdded || []")
+    # Elements an attack put there, still there or added for a moment.
+    s.top_injected = page.locator("#pwned, #pwned-msg").count() + len([h for h in s.added if "pwned" in h])
+    s.statuses = page.evaluate("(window.nbsStatuses || []).join('\\n')")
     s.top_url_after = page.url
     s.top_storage = page.evaluate("[JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie]")
     s.cookies = context.cookies()
     s.popup_urls = [p.url for p in s.popups if p is not page]
+    s.popup_titles = []
+    for popup in s.popups:
+        try:
+            s.popup_titles.append(popup.title())
+        except Exception:  # noqa: S110 - a popup that closed itself has no title to read
+            pass
     time.sleep(0.5)
     s.log = log_since(server, s.log_offset)
     s.views_after = views(server, s.protected)
@@ -423,7 +478,9 @@ def test_every_attack_ran_and_none_left_a_sign(scene):
     """The summary: all attacks ran; no success reported in the frame, no marker in the top
     page, no /pwned request, no bait anywhere the attacker could leave it."""
     assert scene.report is not None, f"the hostile notebook's report could be read: {scene.requests[-3:]}"
-    assert set(ATTACKS) <= set(scene.report["tried"]) | {"javascript-link"}
+    # This Chromium runs no javascript: URL from an opaque-origin frame (see
+    # test_javascript_links_never_run_with_the_service_origin), so that one need not report.
+    assert set(ATTACKS) - {"javascript-link"} <= set(scene.report["tried"])
     assert scene.report["won"] == []
     assert "/pwned" not in scene.log
     assert "PWNED" not in scene.top_title and "WON" not in scene.top_title
@@ -540,22 +597,64 @@ def test_other_shares_cannot_be_read(scene):
 
 
 def test_markdown_and_html_payloads_run_only_in_the_opaque_origin(scene):
-    """<script> in markdown, onerror=, SVG <script>/onload/onclick and javascript: links
-    (clicked by the reader): whatever runs, runs in the frame's opaque origin and reaches
-    nothing of the service. Dialogs, if any, carry no bait and no service origin.
-
-    In this Chromium the javascript: links do not run at all when clicked in the sandboxed
-    frame; the test does not depend on that.
+    """<script> in markdown, onerror=, SVG <script>/onload/onclick: whatever runs, runs in
+    the frame's opaque origin and reaches nothing of the service. Dialogs, if any, carry
+    no bait and no service origin.
 
     Checked: with allow-same-origin added, the test failed on won "markdown-script:
-    cookie+storage=nbs_bait=...{"bait": ...}"."""
+    cookie+storage=nbs_bait=...{"bait": ...}", "markdown-onerror: onerror=nbs_bait=..."
+    and "svg-script: svg=nbs_bait=..." (the <img onerror> and the SVG <script> ran with
+    the service's origin and read the bait cookie and storage), and the SVG's onload set
+    the share page's title to "PWNED"."""
     for name in ("markdown-script", "markdown-onerror", "svg-script"):
         no_success(scene, name)
-    assert not [w for w in scene.report["won"] if w.startswith("javascript-link")]
     for message in scene.dialogs:
         assert scene.server.url not in message
         assert not any(bait in message for bait in BAITS)
     assert "PWNED" not in scene.top_title
+
+
+def test_javascript_links_never_run_with_the_service_origin(scene):
+    """javascript: links in markdown and HTML (in the frame, target=_top, target=_blank),
+    clicked by the reader plainly, with Ctrl, Shift and Alt, and with the middle button:
+    none runs with the service's origin, in the frame or in the top page. Each link would
+    report that: the share page's title, a /pwned/javascript-link request, the frame's
+    won().
+
+    Observed in this Chromium (156): none of them runs at all. The frame's own links do
+    nothing, without a console message; the _top one is refused as a javascript:
+    navigation from a frame that is not same-origin with the top page; the _blank one
+    opens an empty window and runs nowhere; the modified clicks open nothing. The test
+    does not depend on that: a link that ran in the opaque origin would only report
+    `tried`, which is harmless.
+
+    Checked, which protection stops them (on weakened copies, see the module docstring;
+    the last three with a notebook holding only these links and the report helpers, as
+    allow-top-navigation lets the scripted attacks take the page away first):
+    - allow-same-origin added (SANDBOX and both iframe attributes): the frame's links (the
+      markdown and the HTML one) ran with the service origin when clicked plainly; the
+      test failed on won "javascript-link: http://127.0.0.1:<port>:nbs_bait=...{"bait":
+      ...}" and on /pwned/javascript-link in the log. The _top link was still refused
+      (the frame is sandboxed without allow-top-navigation) and the _blank one ran nowhere.
+    - Also allow-top-navigation added, and 'unsafe-inline' added to the share page's
+      script-src: the _top link ran in the share page, whose title became
+      "WON:javascript-link". With the share page's CSP kept, the share page refused it
+      ("Running the JavaScript URL violates ... script-src 'self'").
+    - No sandbox at all (the CSP sandbox and both iframe attributes removed): the frame's
+      links ran with the service origin as with allow-same-origin; the _top one was refused
+      by the share page's CSP. The content CSP has no script-src, so what stops the
+      frame's links is the sandbox's opaque origin, not a script policy.
+    """
+    links = scene.frame_text.count('href="javascript:(function(n,s)')
+    assert links == len(JS_LINKS), "every javascript: link reached the page with its href"
+    done = {(selector, how) for selector, how in scene.clicked}
+    assert {(sel, json.dumps(how)) for sel in JS_LINKS for how in JS_CLICKS} <= done, scene.requests
+    assert not [w for w in scene.report["won"] if w.startswith("javascript-link")], scene.report["won"]
+    assert "/pwned/javascript-link" not in scene.log
+    assert "WON" not in scene.top_title and "PWNED" not in scene.top_title
+    assert not [t for t in scene.popup_titles if "WON" in t or "PWNED" in t], scene.popup_titles
+    after = urlsplit(scene.top_url_after)
+    assert (after.scheme, after.netloc, after.path) == urlsplit(scene.top_url)[:3]
 
 
 def test_a_base_tag_cannot_repoint_urls(scene):
@@ -570,16 +669,36 @@ def test_a_base_tag_cannot_repoint_urls(scene):
 
 
 def test_messages_from_the_notebook_only_move_the_fragment(scene):
-    """share.js listens to the frame's postMessage; spoofed ones (hash, copy, current, print)
-    can only change the #fragment and show text.
-    (Not checked by removal: this guards share.js's ANCHOR test and history.replaceState.)"""
+    """share.js listens to the frame's postMessage; spoofed ones (hash, copy, current,
+    print) can only change the #fragment and show text, and "open" only opens this share's
+    own notebooks and files: not another path of the service, another share, another
+    host, a javascript: URL, or a path that climbs out by dot segments, %2e or
+    backslashes.
+
+    Checked, each on a weakened copy of share.js (see the module docstring):
+    - show() without its ANCHOR test: history.replaceState took "/pwned/message" and the
+      test failed on the share page's path;
+    - openable() returning the path unchecked: the spoofed "open"s took the share page to
+      /pwned/open, /pwned/open-dots and /n/pwned/open-up before the report could be read,
+      and the test failed;
+    - say() writing innerHTML instead of textContent: the copied link's decoded fragment
+      "<img id=pwned-msg src=x>" became an element of the share page for the moment the
+      status line shows, and the test failed on it (the context may write the clipboard,
+      so the "Link copied: ..." path runs; the scene records every element added to the
+      share page, as the status line clears itself).
+    Before those checks the scene read the share page's URL after the attacks had run, so
+    a moved URL compared equal to itself: this test and the navigation test above passed
+    with show()'s ANCHOR test removed. It now compares with the URL the visitor opened."""
     tried = scene.report["tried"]
     assert "message-spoof" in tried
     after = urlsplit(scene.top_url_after)
     assert (after.scheme, after.netloc, after.path, after.query) == urlsplit(scene.top_url)[:4]
     assert "javascript" not in after.fragment
+    assert "/pwned/open" not in scene.log and f"/n/{scene.public['id']}/nb/" not in scene.log
+    assert not [url for _, url in scene.requests if "/pwned/open" in url or url.startswith("http://127.0.0.1:9/")]
     # Whatever share.js shows of a message (a status line, a highlighted entry) is text.
     assert scene.top_injected == 0
+    assert "Link copied" in scene.statuses, scene.statuses
 
 
 @pytest.mark.parametrize("which", ["refresher", "navigator"])
@@ -650,37 +769,164 @@ def test_plotly_stays_interactive_inside_the_sandbox(scene):
     page.close()
 
 
-def test_hostile_names_are_text_on_the_share_page(scene):
-    """The share page (the service's own origin) shows the notebook's title, kernel name,
-    file name and attachment names as text: no element or script of theirs appears there.
+# What Content-Disposition must look like whatever the name: a quoted ASCII fallback with
+# no quote or backslash inside, and the exact name percent-encoded (RFC 6266 / 5987).
+DISPOSITION = re.compile(r"""^(inline|attachment); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"; """
+                         r"""filename\*=UTF-8''([A-Za-z0-9%._~-]+)$""")
 
-    Checked: with the title rendered `|safe` in share.html, the title's markup became
-    elements in the share page and the test failed on .share-title reading "x" (the
-    strict CSP kept the script from running, so the test checks the DOM, not only for
-    execution)."""
+
+def disposition_name(header: str) -> str:
+    """The file name a Content-Disposition header gives, after checking its shape."""
+    match = DISPOSITION.match(header)
+    assert match, f"a well-formed Content-Disposition: {header!r}"
+    name = unquote(match.group(3))
+    assert match.group(2) == "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name), header
+    return name
+
+
+def test_hostile_names_are_text_on_the_share_page(scene):
+    """The share page (the service's own origin) shows the notebook's title, kernel name
+    and file name as text: no element or script of theirs appears there; and the .ipynb
+    download's Content-Disposition keeps the file name inside its quotes.
+
+    Checked (on weakened copies, see the module docstring):
+    - the title rendered `|safe` in share.html: the title's markup became elements in the
+      share page and the test failed on .share-title reading "x" (the strict CSP kept the
+      script from running, so the test checks the DOM, not only for execution);
+    - the kernel name rendered `|safe` (share.html's span.kernel): the span held an <img>
+      and the test failed on its text reading "";
+    - the file name rendered `|safe` (share.html's span.filename): the name's <img> became
+      an element and the test failed on the span reading only `"; filename=evil.html;
+      x=".ipynb`;
+    - content_disposition() (views/pages.py) without its ASCII fallback's escaping (the
+      name put between the quotes as it is): the test failed on the header, whose
+      `filename="<img id='pwned-file' ...>"; filename=evil.html; x=".ipynb"` the
+      name's own quote had closed."""
     hostile_meta = {
         "title": "</title><script>window.PWNED_TITLE=1</script><b id='pwned-title'>x",
         "kernelspec": {"name": "evil", "display_name": "<img id='pwned-kernel' src=x onerror='window.PWNED_KERNEL=1'>",
                        "language": "<svg onload=alert(1)>"},
         "language_info": {"name": "<script>alert('lang')</script>"},
     }
-    cells = [{
-        "cell_type": "markdown", "id": "att", "metadata": {},
-        "source": "![a](attachment:x\" onerror=\"top.document.title='PWNED'.png)",
-        "attachments": {"x\" onerror=\"top.document.title='PWNED'.png": {"image/png": PNG}},
-    }]
-    filename = "<img id='pwned-file' src=x onerror=alert(1)>.ipynb"
+    cells = [cell_md("# Names\n\nhostile names", "names")]
+    filename = "<img id='pwned-file' src=x onerror=alert(1)>\"; filename=evil.html; x=\".ipynb"
     share = api_publish(scene.server, notebook(cells, **hostile_meta), filename)
     page = scene.context.new_page()
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(share["url"])
     page.locator("#notebook").wait_for()
-    page.frame(name="notebook").locator("#cell-id\\=att, .jp-Cell").first.wait_for()
+    page.frame(name="notebook").locator("#cell-id\\=names, .jp-Cell").first.wait_for()
     page.wait_for_timeout(500)
     assert page.locator(".share-title").inner_text() == hostile_meta["title"]
+    assert page.locator(".kernel").inner_text() == hostile_meta["kernelspec"]["display_name"]
+    assert page.locator(".filename").inner_text() == filename
     assert page.locator("#pwned-title, #pwned-kernel, #pwned-file, svg, img").count() == 0
     assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/share.js"]
     assert page.evaluate("[window.PWNED_TITLE, window.PWNED_KERNEL]") == [None, None]
     assert page.title() == hostile_meta["title"] and dialogs == []
+    download = page.locator("#download").get_attribute("href")
+    page.close()
+    r = httpx.get(download, timeout=30)
+    assert r.status_code == 200
+    assert disposition_name(r.headers["content-disposition"]) == filename
+
+
+# Attachment names that try every place a name goes: the <img> markdown makes of it, the
+# "Files in this notebook" list on the share page, the file's URL and its
+# Content-Disposition. The first and the missing one have no spaces, so the markdown
+# image syntax hands them to the renderer whole.
+HOSTILE_ATTACHMENTS = (
+    """x"onerror="won('attachment-name',origin)"y="<svg/onload=won('attachment-name',1)>.png""",
+    # No slash: stripping path parts leaves all of its markup for the escaping.
+    """q"'<b>&amp;<i>.png""",
+    """x" onerror="won('attachment-name',2)" y=".png""",
+    "..\\..\\evil\r\nSet-Cookie: pwned=1\r\n.png",
+)
+MISSING_ATTACHMENT = """m"onerror="won('attachment-name',3)"y=".png"""
+HOSTILE_DOWNLOAD = """d"onerror="won('attachment-name',4)"<svg/onload=won('attachment-name',5)>.csv"""
+
+
+def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
+    """Attachment names (and an embedded download's name) with quotes, angle brackets,
+    onerror=, an SVG onload, path parts and CR/LF reach the renderer, the share page's
+    file list, the file URLs and Content-Disposition: in the frame nothing of them runs
+    and no attribute of theirs appears, the list shows them as plain names, and each
+    file downloads under a clean name with a well-formed header.
+
+    (mistune percent-encodes a markdown image's URL before the attachment is looked up,
+    so a name with quotes, brackets, spaces or non-ASCII letters is not found and shows as
+    a broken image, its encoded name in src; the test accepts that or the data: URL a
+    lookup that decodes first would give.)
+
+    Checked (on weakened copies, see the module docstring):
+    - safe_name() (render/assets.py) returning the name as given: the test failed on the
+      stored names, which kept their quotes, brackets, backslash path and CR/LF (the list
+      showed them as text: Jinja still escaped them).
+    - that and the file list's name rendered `|safe` in share.html: the names' <svg>, <b>
+      and <i> became 6 elements of the share page and the test failed on them (the SVG's
+      onload did not run: the share page's CSP refused it).
+    - the file list's name rendered `|safe` alone: safe_name leaves no bracket for markup,
+      but the test failed on the list reading "q_'_b_&_i_.png" for the stored
+      "q_'_b_&amp;_i_.png".
+    - content_disposition() (views/pages.py) without its fallback's escaping: this test
+      still passed, as the stored names keep no quote or backslash for it to escape;
+      test_hostile_names_are_text_on_the_share_page (whose file name keeps its quote)
+      failed.
+    - the renderer writing a markdown image's src as written (an image() on
+      _LenientRenderer in render/exporter.py that decodes the URL and does not escape it):
+      the missing attachment's onerror ran in the frame; the test failed on won
+      "attachment-name: 3"."""
+    refs = "\n\n".join([
+        "![ok](attachment:ok.png)",
+        f"![quotes](attachment:{HOSTILE_ATTACHMENTS[0]})",
+        f"![missing](attachment:{MISSING_ATTACHMENT})",
+    ])
+    cell = cell_md(refs, "att")
+    cell["attachments"] = {name: {"image/png": PNG} for name in ("ok.png", *HOSTILE_ATTACHMENTS)}
+    csv = base64.b64encode(b"a,b\n1,2\n").decode()
+    download = cell_html(f"<a data-nbshare-download='{html.escape(HOSTILE_DOWNLOAD, quote=True)}' "
+                         f"href='data:text/csv;base64,{csv}'>data</a>", "download")
+    share = api_publish(scene.server, notebook([cell_html(PRELUDE, "prelude"), cell, download]), "att.ipynb")
+    page = scene.context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(share["url"])
+    page.locator("#notebook").wait_for()
+    frame = page.frame(name="notebook")
+    frame.wait_for_function("window.NBS && document.querySelectorAll('.jp-RenderedMarkdown img').length >= 3")
+    page.wait_for_timeout(1000)  # a broken image's onerror fires by then
+
+    # In the frame: three images, the benign one resolved, no attribute from any name.
+    srcs = frame.eval_on_selector_all(".jp-RenderedMarkdown img", "els => els.map(e => e.getAttribute('src'))")
+    assert len(srcs) == 3 and srcs[0].startswith("data:image/png;base64,"), srcs
+    assert all(src.startswith(("data:image/png;base64,", "attachment:")) and '"' not in src for src in srcs), srcs
+    assert frame.evaluate("NBS.won") == [] and dialogs == []
+    assert frame.locator("[onerror], [onload], svg").count() == 0
+
+    # On the share page: no element of any name; each name listed exactly as stored (so as
+    # text, not markup), and stored without path parts, control characters, quotes or
+    # angle brackets.
+    assert page.locator("#files b, #files i, #files svg, #files img, #files [onload], #files [onerror]").count() == 0
+    assert page.locator("svg, img").count() == 0
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/share.js"]
+    stored = [f["name"] for f in share["files"] if f["role"] in ("attachment", "download")]
+    assert len(stored) == len(HOSTILE_ATTACHMENTS) + 2, stored  # ok.png, the hostile ones, the download
+    rows = page.locator("#files tbody a[download]")
+    names = rows.all_text_contents()
+    assert sorted(names) == sorted(stored)
+    for name in stored:
+        assert name.endswith((".png", ".csv")) and not set(name) & set('"<>/\\\r\n'), name
+
+    # Each file downloads, under the name listed, with a well-formed header.
+    for link, name in zip(rows.all(), names, strict=True):
+        r = httpx.get(link.get_attribute("href"), timeout=30)
+        assert r.status_code == 200, (name, r.status_code)
+        assert r.content == (base64.b64decode(PNG) if name.endswith(".png") else b"a,b\n1,2\n")
+        assert disposition_name(r.headers["content-disposition"]) == name
+        assert "set-cookie" not in r.headers
+    page.locator("#files summary").click()
+    with page.expect_download() as saved:
+        rows.nth(1).click()
+    assert saved.value.suggested_filename == names[1]
     page.close()
