@@ -114,3 +114,16 @@ def test_images_are_lazy_and_sized_from_their_headers():
     assert lazy_images('<p><img src="a.png" alt="a"> <img loading="eager" src="b.png"></p>') == (
         '<p><img loading="lazy" decoding="async" src="a.png" alt="a"> <img loading="eager" src="b.png"></p>'
     )
+
+
+def test_attachments_with_spaces_and_other_scripts_in_their_names_show():
+    """mistune percent-encodes image URLs before nbconvert looks the attachment up."""
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5E"
+           "rkJggg==")
+    cell = {"cell_type": "markdown", "id": "a", "metadata": {},
+            "source": "![a](<attachment:图 2.png>) ![b](attachment:image%201.png)",
+            "attachments": {"image 1.png": {"image/png": png}, "图 2.png": {"image/png": png}}}
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+    page = render_page(json.dumps(nb).encode(), filename="a.ipynb", static_url="/static")
+    images = BeautifulSoup(page.html, "html.parser").select(".jp-RenderedMarkdown img")
+    assert [img["src"] for img in images] == [f"data:image/png;base64,{png}"] * 2

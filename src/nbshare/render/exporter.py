@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
@@ -118,7 +119,10 @@ class _LenientRenderer(IPythonRenderer):
     def _embed_image_or_attachment(self, src: str) -> str:
         name = src[len("attachment:") :] if src.startswith("attachment:") else None
         if name is not None and name not in self.attachments:
-            return src
+            # mistune percent-encodes the URL first: `image 1.png` arrives as `image%201.png`.
+            if unquote(name) not in self.attachments:
+                return src
+            src = "attachment:" + unquote(name)
         return super()._embed_image_or_attachment(src)
 
 
