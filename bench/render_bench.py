@@ -514,8 +514,9 @@ def report_weight(notebooks: list[Notebook], css_bytes: int) -> None:
     out.print(t)
     note(f"nbshare pages link {human(css_bytes)} of CSS from /static (cached by the browser for a "
          f"day, shared by every notebook); nbconvert inlines its CSS into every file. Both load "
-         f"MathJax/require.js separately (nbconvert from a CDN), not counted. Images stay "
-         f"inline base64 in both, so big notebooks converge.")
+         f"MathJax/require.js separately (nbconvert from a CDN), not counted. Images over 4 KB "
+         f"leave nbshare's page as cached files loaded lazily (not counted; see "
+         f"page_weight_bench.py); smaller ones and SVG markup stay inline, as in nbconvert's file.")
     out.print()
 
 
