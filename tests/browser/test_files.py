@@ -133,6 +133,41 @@ def heading_top(frame, anchor: str) -> float:
     return frame.evaluate("(id) => document.getElementById(id).getBoundingClientRect().top", anchor)
 
 
+def wav(seconds: float, rate: int = 8000) -> bytes:
+    """A WAV of a 440 Hz tone, made with the standard library."""
+    import math
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+                                 for n in range(int(seconds * rate))))
+    return buffer.getvalue()
+
+
+def test_embedded_sound_leaves_the_page_and_still_plays(server, page):
+    """IPython's Audio (like matplotlib's to_html5_video) embeds the file as a data: URI in
+    a <source>; over 4 KB it is taken out of the page like an image, and still plays."""
+    import base64
+
+    sound = wav(1.5)
+    audio = (f'<audio controls="controls"><source src="data:audio/wav;base64,'
+             f'{base64.encodebytes(sound).decode()}" type="audio/wav" />Your browser does not support the '
+             "audio element.</audio>")
+    share = publish(server, notebook(md("# A tone", "t"), html_cell(audio, "a")), "tone.ipynb")
+    page.goto(share["url"])
+    frame = notebook_frame(page)
+    source = frame.locator("audio source")
+    assert re.fullmatch(rf"/n/{share['id']}/v/1/f/[0-9a-f]{{64}}/audio\.wav", source.get_attribute("src"))
+    frame.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    assert abs(frame.evaluate("document.querySelector('audio').duration") - 1.5) < 0.05
+    content = httpx.get(f"{server.url}/n/{share['id']}/content", timeout=30).text
+    assert "data:audio" not in content and len(content) < len(sound)
+
+
 # --- 1, 2: downloads embedded in a notebook -------------------------------------------------
 
 

@@ -92,6 +92,8 @@ class BundleLinks:
 
 
 DATA_URI_RE = re.compile(r"^data:([^,]*?),", re.IGNORECASE | re.DOTALL)
+# Elements whose data: URIs are shown on the page, and which of their attributes hold them.
+MEDIA_TAGS = {"video": ("src", "poster"), "audio": ("src",), "source": ("src",)}
 
 
 def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
@@ -114,7 +116,10 @@ def safe_name(name: str | None, media_type: str, fallback: str = "download") -> 
     """The sender's file name kept as they wrote it ("Q1 & Q2, final.csv"), without path
     parts, control or bidi characters, or what Windows refuses; the same rules as
     download_link's. Quoting is left to where the name goes (HTML, URL, header)."""
-    default = fallback + (mimetypes.guess_extension(media_type) or "")
+    # Some common types are only known by their old x- names (audio/wav as audio/x-wav).
+    extension = mimetypes.guess_extension(media_type) or mimetypes.guess_extension(
+        media_type.replace("/", "/x-", 1))
+    default = fallback + (extension or "")
     return clean_filename(name, default)
 
 
@@ -159,6 +164,8 @@ class _Rewriter(HTMLParser):
             changed = self._link(attrs)
         elif tag == "img":
             changed = self._image(attrs)
+        elif tag in MEDIA_TAGS:
+            changed = self._media(tag, attrs)
         else:
             return
         if not changed:
@@ -226,6 +233,25 @@ class _Rewriter(HTMLParser):
                 self._set(attrs, "src", url)
                 return True
         return False
+
+    def _media(self, tag: str, attrs: list) -> bool:
+        """Videos and sounds embedded as data: URIs (matplotlib's to_html5_video, IPython's
+        Audio): like images, shown on the page, so they leave it the same way."""
+        changed = False
+        for name in MEDIA_TAGS[tag]:
+            uri = dict(attrs).get(name) or ""
+            if uri[:5].lower() != "data:" or self.policy is None:
+                continue
+            decoded = decode_data_uri(uri)
+            if decoded is None or not self._leaves_page(Payload(decoded[1], decoded[0], "", "image")):
+                continue
+            media_type, data = decoded
+            fallback = "poster" if name == "poster" else media_type.split("/")[0] or "media"
+            payload = self._keep(Payload(data, media_type, safe_name(None, media_type, fallback=fallback),
+                                         "image"))
+            self._set(attrs, name, self.policy.file_url(payload.sha256, payload.name))
+            changed = True
+        return changed
 
     def _leaves_page(self, payload: Payload) -> bool:
         limit = self.policy.inline_limit if self.policy else None
