@@ -516,7 +516,7 @@ def report_weight(notebooks: list[Notebook], css_bytes: int) -> None:
          f"day, shared by every notebook); nbconvert inlines its CSS into every file. Both load "
          f"MathJax/require.js separately (nbconvert from a CDN), not counted. Images over 4 KB "
          f"leave nbshare's page as cached files loaded lazily (not counted; see "
-         f"page_weight_bench.py); smaller ones and SVG markup stay inline, as in nbconvert's file.")
+         f"page_weight_bench.py); smaller ones, and data inside scripts, stay inline.")
     out.print()
 
 
