@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -40,6 +41,13 @@ async def seconds_to_render(pool: RenderPool, data: bytes) -> float:
     return time.monotonic() - start
 
 
+def run(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests) keeps an
+    event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def workers(pool: RenderPool) -> set[int]:
     executor = pool._get()
     return set(executor._processes or {})
@@ -61,7 +69,7 @@ def test_time_spent_queued_does_not_count_against_the_timeout(pool):
         pool.timeout = max(1.5 * alone, alone + 0.5)  # room for one render, not for two
         return alone, await asyncio.gather(render(pool, data), render(pool, data))
 
-    alone, results = asyncio.run(scenario())
+    alone, results = run(scenario())
     assert results == ["ok", "ok"], f"one render takes {alone:.2f}s, timeout {pool.timeout:.2f}s"
 
 
@@ -75,7 +83,7 @@ def test_a_timeout_stops_only_that_render_and_keeps_the_worker(pool):
         innocent = asyncio.create_task(render(pool, nb_bytes(minimal_notebook())))
         return await slow, await innocent
 
-    assert asyncio.run(scenario()) == ("render_timeout", "ok")
+    assert run(scenario()) == ("render_timeout", "ok")
     assert workers(pool) == before  # the worker's own timer stopped it: nothing was killed
 
 
@@ -84,8 +92,8 @@ def test_a_worker_killed_while_idle_is_replaced_and_the_next_upload_renders(pool
         os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
     pool.timeout = 120  # the replacement starts cold
-    assert asyncio.run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
-    assert asyncio.run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
+    assert run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
+    assert run(render(pool, nb_bytes(minimal_notebook()))) == "ok"
 
 
 def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
@@ -99,6 +107,6 @@ def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
             os.kill(next(iter(workers(pool))), signal.SIGKILL)
             return await asyncio.gather(*tasks)
 
-        assert asyncio.run(scenario()) == ["ok", "ok", "ok"]
+        assert run(scenario()) == ["ok", "ok", "ok"]
     finally:
         pool.close()
