@@ -218,3 +218,34 @@ def test_pages_and_assets_are_compressed(client):
     for path in ("/static/vendor/plotly.min.js", "/static/nbconvert/index.css", "/"):
         r = client.get(path, headers={"Accept-Encoding": "gzip"})
         assert r.headers.get("content-encoding") == "gzip", path
+
+
+def test_rendered_pages_are_stored_compressed_and_sent_as_stored(client):
+    """Compressed once at upload; no gzip per request, and plain HTML for a client without it."""
+    import gzip
+
+    share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
+    service = client.app.state.service
+    key = next(k for k in service.blobs.keys(f"shares/{share_id}") if k.endswith("/page.html"))
+    stored = service.blobs.get(key)
+    assert stored[:2] == b"\x1f\x8b"
+    gzipped = client.get(f"/n/{share_id}/content", headers={"Accept-Encoding": "gzip"})
+    assert gzipped.headers["content-encoding"] == "gzip" and gzipped.headers["vary"] == "Accept-Encoding"
+    assert gzipped.content == gzip.decompress(stored)  # httpx decodes; the bytes sent were `stored`
+    for refusing in ("identity", ""):
+        plain = client.get(f"/n/{share_id}/content", headers={"Accept-Encoding": refusing})
+        assert "content-encoding" not in plain.headers, refusing
+        assert plain.content == gzip.decompress(stored) and b"<html" in plain.content[:200]
+    # A page stored before pages were compressed is plain HTML: still served either way.
+    service.blobs.put(key, gzip.decompress(stored))
+    for accept in ("gzip", "identity"):
+        r = client.get(f"/n/{share_id}/content", headers={"Accept-Encoding": accept})
+        assert r.status_code == 200 and r.content == gzip.decompress(stored), accept
+
+
+def test_accept_encoding_is_read_with_its_weights():
+    from nbshare.views.pages import accepts_gzip
+
+    assert accepts_gzip("gzip, deflate, br") and accepts_gzip("br;q=1.0, gzip;q=0.8") and accepts_gzip("*")
+    assert not accepts_gzip("gzip;q=0") and not accepts_gzip("identity") and not accepts_gzip("")
+    assert not accepts_gzip("gzip;q=zero")

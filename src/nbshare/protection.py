@@ -15,6 +15,7 @@ share's key, so blob names and URLs do not reveal which known file a share holds
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
@@ -124,7 +125,7 @@ def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent
         blobs.put(key, crypto.seal(data_key, data, key) if data_key is not None else data)
 
     put(keys.original_key, content.original)
-    put(keys.page_key, content.html)
+    put(keys.page_key, pack_page(content.html))
     manifest = json.loads(json.dumps(version.manifest))  # a copy to fill in
     prefix = f"shares/{version.share_id}/v{version.number}"
     stored: set[str] = set()
@@ -136,7 +137,7 @@ def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent
             stored.add(entry["key"])
     for page in (*manifest.get("notebooks", []), *([manifest["readme"]] if manifest.get("readme") else [])):
         page["page_key"] = f"{prefix}/pages/{page['page']}.html{suffix}"
-        put(page["page_key"], content.pages[page["page"]])
+        put(page["page_key"], pack_page(content.pages[page["page"]]))
     placed = replace(version, original_key=keys.original_key, page_key=keys.page_key,
                      meta_key=keys.meta_key, manifest=manifest)
     meta = VersionMeta.of(placed)
@@ -175,15 +176,29 @@ def read_content(blobs: BlobStore, version: VersionRow, meta: VersionMeta,
                  data_key: bytes | None) -> VersionContent:
     content = VersionContent(
         original=read_blob(blobs, version.original_key, data_key),
-        html=read_blob(blobs, version.page_key, data_key),
+        html=unpack_page(read_blob(blobs, version.page_key, data_key)),
     )
     for entry in meta.files:
         if entry["sha256"] not in content.files:
             content.files[entry["sha256"]] = read_blob(blobs, entry["key"], data_key)
     for page in (*meta.manifest.get("notebooks", []),
                  *([meta.manifest["readme"]] if meta.manifest.get("readme") else [])):
-        content.pages[page["page"]] = read_blob(blobs, page["page_key"], data_key)
+        content.pages[page["page"]] = unpack_page(read_blob(blobs, page["page_key"], data_key))
     return content
+
+
+GZIP_MAGIC = b"\x1f\x8b"  # no HTML page starts with these bytes
+
+
+def pack_page(html: bytes) -> bytes:
+    """Pages are stored gzip-compressed, once, at upload: readers whose browsers accept gzip
+    (all of them) get the stored bytes, with no compression per request."""
+    return gzip.compress(html, compresslevel=6, mtime=0)
+
+
+def unpack_page(stored: bytes) -> bytes:
+    """The HTML of a stored page; pages stored before compression are plain HTML."""
+    return gzip.decompress(stored) if stored[:2] == GZIP_MAGIC else stored
 
 
 def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, bytes]) -> bytes:

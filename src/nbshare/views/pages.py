@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..errors import NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
+from ..protection import GZIP_MAGIC, unpack_page
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
@@ -131,6 +132,19 @@ async def _share_page(request: Request, share_id: str, version: int | None,
 EMBEDDED = ("download", "attachment")
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header admits gzip (a `q=0` refuses it)."""
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
 def clone_command(urls: Links) -> str:
     return f"nbshare clone {urls.index}"
 
@@ -185,17 +199,20 @@ async def _content(request: Request, share_id: str, version: int | None,
         if not readme:
             raise NotFound("This bundle has no README.")
         which = readme["page_key"]
-    html = await service(request).read(share, which)
+    stored = await service(request).read(share, which)
     if share.is_current and not share.as_owner and (notebook is not None or share.version.kind != "bundle"):
         await service(request).count_view(share)  # the owner previewing is not a view
-    return guarded(share, Response(
-        html,
-        media_type="text/html; charset=utf-8",
-        headers={
-            "Content-Security-Policy": content_csp(request.app.state.settings.public_url),
-            "Cache-Control": "no-cache",
-        },
-    ))
+    headers = {
+        "Content-Security-Policy": content_csp(request.app.state.settings.public_url),
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+    }
+    if stored[:2] == GZIP_MAGIC and accepts_gzip(request.headers.get("accept-encoding", "")):
+        body = stored  # compressed once, at upload; the gzip middleware leaves it as it is
+        headers["Content-Encoding"] = "gzip"
+    else:
+        body = unpack_page(stored)
+    return guarded(share, Response(body, media_type="text/html; charset=utf-8", headers=headers))
 
 
 async def _archive(request: Request, share_id: str, version: int | None) -> Response:
