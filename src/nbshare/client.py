@@ -116,7 +116,7 @@ class NbshareClient:
             with path.open("rb") as f:
                 files = {"file": (path.name, _Reader(f, on_progress), _media_type(path))}
                 return self._send_json("POST", "/api/v1/shares", data={**options, "password": password},
-                                  files=files)
+                                       files=files)
         headers = _raw_headers(path)
         if password is not None:
             headers[PASSWORD_HEADER] = password

@@ -196,9 +196,14 @@ def pack_page(html: bytes) -> bytes:
     return gzip.compress(html, compresslevel=6, mtime=0)
 
 
+def is_packed(stored: bytes) -> bool:
+    """Whether a stored page is compressed; pages stored before compression are plain HTML."""
+    return stored[:2] == GZIP_MAGIC
+
+
 def unpack_page(stored: bytes) -> bytes:
-    """The HTML of a stored page; pages stored before compression are plain HTML."""
-    return gzip.decompress(stored) if stored[:2] == GZIP_MAGIC else stored
+    """The HTML of a stored page."""
+    return gzip.decompress(stored) if is_packed(stored) else stored
 
 
 def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, bytes]) -> bytes:

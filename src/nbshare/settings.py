@@ -235,15 +235,16 @@ class Settings:
                     "max_json_depth",
                     "purge_interval", "grant_lifetime", "unlock_attempts", "unlock_attempts_per_share",
                     "max_concurrent_hashes")
+        lifetimes = {}
         for name in ("default_expiry", "max_expiry"):
             try:
-                parse_duration(getattr(self, name))
+                lifetimes[name] = parse_duration(getattr(self, name))
             except ValueError as exc:
                 raise ValueError(f"{_BY_NAME[name].env_var}: {exc}") from None
         if self.secret_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", self.secret_key):
             raise ValueError("NBSHARE_SECRET_KEY must be 64 hex characters (32 random bytes), for "
                              "example from: python -c 'import secrets; print(secrets.token_hex(32))'")
-        default, longest = parse_duration(self.default_expiry), parse_duration(self.max_expiry)
+        default, longest = lifetimes["default_expiry"], lifetimes["max_expiry"]
         if longest is not None and default is not None and default > longest:
             # Every upload that leaves the lifetime to the server would be refused.
             raise ValueError(f"NBSHARE_DEFAULT_EXPIRY ({self.default_expiry}) is longer than "

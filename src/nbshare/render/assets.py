@@ -214,19 +214,9 @@ class _Rewriter(HTMLParser):
         return False
 
     def _image(self, attrs: list) -> bool:
-        values = dict(attrs)
-        src = values.get("src") or ""
+        src = dict(attrs).get("src") or ""
         if src[:5].lower() == "data:":
-            decoded = decode_data_uri(src)
-            if decoded is None or self.policy is None:
-                return False
-            media_type, data = decoded
-            if not self._leaves_page(Payload(data, media_type, "", "image")):
-                return False
-            name = safe_name(None, media_type, fallback="image")
-            payload = self._keep(Payload(data, media_type, name, "image"))
-            self._set(attrs, "src", self.policy.file_url(payload.sha256, name))
-            return True
+            return self._take_out(attrs, "src", "image")
         if self.resolve is not None and src:
             url = self.resolve(src, "image")
             if url is not None:
@@ -239,19 +229,27 @@ class _Rewriter(HTMLParser):
         Audio): like images, shown on the page, so they leave it the same way."""
         changed = False
         for name in MEDIA_TAGS[tag]:
-            uri = dict(attrs).get(name) or ""
-            if uri[:5].lower() != "data:" or self.policy is None:
-                continue
-            decoded = decode_data_uri(uri)
-            if decoded is None or not self._leaves_page(Payload(decoded[1], decoded[0], "", "image")):
-                continue
-            media_type, data = decoded
-            fallback = "poster" if name == "poster" else media_type.split("/")[0] or "media"
-            payload = self._keep(Payload(data, media_type, safe_name(None, media_type, fallback=fallback),
-                                         "image"))
-            self._set(attrs, name, self.policy.file_url(payload.sha256, payload.name))
-            changed = True
+            fallback = "poster" if name == "poster" else ""
+            changed = self._take_out(attrs, name, fallback) or changed
         return changed
+
+    def _take_out(self, attrs: list, name: str, fallback: str) -> bool:
+        """Point attribute `name`, a data: URI of something shown on the page, at the file it
+        becomes when it is over the inline limit. `fallback` names the file ("" for the
+        media type's own kind: "video", "audio")."""
+        uri = dict(attrs).get(name) or ""
+        if uri[:5].lower() != "data:" or self.policy is None:
+            return False
+        decoded = decode_data_uri(uri)
+        if decoded is None:
+            return False
+        media_type, data = decoded
+        if not self._leaves_page(Payload(data, media_type, "", "image")):
+            return False
+        file_name = safe_name(None, media_type, fallback=fallback or media_type.split("/")[0] or "media")
+        payload = self._keep(Payload(data, media_type, file_name, "image"))
+        self._set(attrs, name, self.policy.file_url(payload.sha256, payload.name))
+        return True
 
     def _leaves_page(self, payload: Payload) -> bool:
         limit = self.policy.inline_limit if self.policy else None

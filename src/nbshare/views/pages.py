@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..errors import NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
-from ..protection import GZIP_MAGIC, unpack_page
+from ..protection import is_packed, unpack_page
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
@@ -207,7 +207,7 @@ async def _content(request: Request, share_id: str, version: int | None,
         "Cache-Control": "no-cache",
         "Vary": "Accept-Encoding",
     }
-    if stored[:2] == GZIP_MAGIC and accepts_gzip(request.headers.get("accept-encoding", "")):
+    if is_packed(stored) and accepts_gzip(request.headers.get("accept-encoding", "")):
         body = stored  # compressed once, at upload; the gzip middleware leaves it as it is
         headers["Content-Encoding"] = "gzip"
     else:
