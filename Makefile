@@ -19,8 +19,9 @@ serve: $(STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
 test: $(STAMP)
-	scripts/ensure-chromium.sh
-	scripts/ensure-postgres.sh
+	scripts/ensure-debian-package.sh chromium "the browser tests" 'command -v chromium'
+	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
+	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
 	scripts/wheelhouse.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

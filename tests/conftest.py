@@ -122,7 +122,8 @@ def postgres_url(tmp_path_factory):
     bin_dir = _postgres_bin()
     if bin_dir is None:
         if os.environ.get("CI"):
-            pytest.fail("CI: PostgreSQL is not installed (scripts/ensure-postgres.sh installs it)")
+            pytest.fail("CI: PostgreSQL is not installed "
+                        "(make test installs it: scripts/ensure-debian-package.sh)")
         pytest.skip("PostgreSQL is not installed")
     folder = tmp_path_factory.mktemp("postgres")
     as_user: list[str] = []
@@ -256,7 +257,7 @@ def live_server(tmp_path):
 
 # --- a real browser ----------------------------------------------------------------------
 # Debian's chromium driven by Playwright (a Playwright browser download is not possible
-# here); `make test` installs it where it can (scripts/ensure-chromium.sh). Tests under
+# here); `make test` installs it where it can (scripts/ensure-debian-package.sh). Tests under
 # tests/browser/ are skipped when it is missing.
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -275,7 +276,8 @@ def pytest_collection_modifyitems(items):
                 # A user's machine may lack it; CI must not pass by skipping what a reader sees.
                 if os.environ.get("CI"):
                     raise pytest.UsageError("CI: chromium is not installed, so the browser tests "
-                                            "cannot run (scripts/ensure-chromium.sh installs it)")
+                                            "cannot run (make test installs it: "
+                                            "scripts/ensure-debian-package.sh)")
                 item.add_marker(pytest.mark.skip(reason="chromium is not installed"))
 
 
