@@ -558,14 +558,21 @@ def test_serve_purges_expired_shares_by_itself(tmp_path):
     live = start_server(tmp_path, env=clean_env(), NBSHARE_PURGE_INTERVAL="0.5")
     try:
         data = nb_bytes(minimal_notebook())
-        soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
-        doomed = [httpx.post(f"{live.url}/api/v1/shares", params={"expires": soon}, content=data,
+        doomed = [httpx.post(f"{live.url}/api/v1/shares", params={"expires": "1h"}, content=data,
                              headers=headers, timeout=60).json()
                   for headers in ({}, {"X-Nbshare-Password": "correct horse"})]
         kept = httpx.post(f"{live.url}/api/v1/shares", content=data, timeout=60).json()
         blobs = lambda share_id: [p for p in (live.data_dir / "blobs").rglob("*")  # noqa: E731
                                   if share_id in str(p) and p.is_file()]
         assert all(blobs(d["id"]) for d in doomed)
+        # Their hour passes at once: the database is moved, not the clock, so a slow upload on
+        # a busy machine cannot let the expiry pass before the shares exist.
+        store = MetadataStore(f"sqlite:///{live.data_dir / 'nbshare.db'}")
+        try:
+            for d in doomed:
+                assert store.update_share(d["id"], expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        finally:
+            store.close()
         deadline = time.monotonic() + 60
         while any(blobs(d["id"]) for d in doomed):
             assert time.monotonic() < deadline, "the periodic purge never ran"

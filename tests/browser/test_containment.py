@@ -405,10 +405,10 @@ def scene(browser, server):
     s.frame_title = s.frame_text = ""
     frame = None
     try:
-        page.locator("#notebook").wait_for(timeout=10_000)
+        page.locator("#notebook").wait_for(timeout=30_000)
         frame = page.frame(name="notebook")
         wait_for_report(frame)
-        frame.locator("#md-submit").wait_for(timeout=5_000)
+        frame.locator("#md-submit").wait_for(timeout=30_000)
         page.wait_for_timeout(2500)  # popups, async fetches and beacons settle
         s.report = frame.evaluate("JSON.parse(JSON.stringify(NBS))")
         s.frame_title = frame.evaluate("document.title")
@@ -424,7 +424,8 @@ def scene(browser, server):
         if s.report is None:
             break
         try:
-            frame.locator(selector).first.click(timeout=2000, **how)
+            # Generous: on a busy machine a click can wait seconds for the frame to be ready.
+            frame.locator(selector).first.click(timeout=15_000, **how)
             s.clicked.append((selector, json.dumps(how)))
             page.wait_for_timeout(300)
             if selector != "#base-link":

@@ -69,7 +69,9 @@
   }, { passive: true });
 
   // --- deep links: images and plots above the target grow as they arrive; keep the
-  // target at the top for a few seconds, unless the reader starts scrolling.
+  // target at the top until the page has been still for a few seconds, unless the reader
+  // starts scrolling. "Still" rather than "since the link was opened": on a slow machine or
+  // network the last figure can arrive long after the first few seconds.
   var settleTarget = null, settleUntil = 0;
   function byHash(hash) {
     if (!hash || hash.length < 2) return null;
@@ -96,6 +98,7 @@
   }
   function settle() {
     if (!settleTarget || Date.now() > settleUntil) { settleTarget = null; return; }
+    settleUntil = Math.max(settleUntil, Date.now() + 3000); // it grew: hold on a while longer
     var top = settleTarget.getBoundingClientRect().top;
     var margin = parseFloat(getComputedStyle(settleTarget).scrollMarginTop) || 0;
     if (Math.abs(top - margin) > 2) settleTarget.scrollIntoView({ block: "start" });
