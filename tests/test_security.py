@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
 from nbshare.app import create_app
 from nbshare.logs import RedactShareIds
 from nbshare.security.tokens import new_share_id, redact_id
@@ -121,7 +121,8 @@ def test_notebook_content_runs_only_in_a_sandbox(client, hostile_share):
 
 @pytest.fixture
 def small_client(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=1000)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
+                        max_upload_bytes=1000)
     with TestClient(create_app(settings, renderer=renderer)) as c:
         yield c
 
