@@ -128,3 +128,13 @@ def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: NBSHARE_BLOB_URL 'nosuchscheme://bucket': "), lines
+
+
+def test_instances_count_wrong_passwords_together(instances):
+    """The guessing throttle is not N times as lenient with N instances."""
+    a, b, _ = instances
+    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=notebook(),
+                   headers={PASSWORD_HEADER: "correct horse battery"}).json()
+    answers = [c.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "wrong"}).status_code
+               for c in (a, b, a, b, a, b)]
+    assert answers == [401] * 5 + [429]  # unlock_attempts is 5 per client, counted on both

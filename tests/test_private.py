@@ -307,6 +307,23 @@ def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, rend
     assert unlock(first, share_id, PASSWORD).status_code == 200
 
 
+def test_a_huge_password_is_refused_before_any_hashing(client, monkeypatch):
+    share_id = create(client, password=PASSWORD)["id"]
+    hashed = []
+    real = crypto.check_password
+    monkeypatch.setattr(crypto, "check_password", lambda *a: hashed.append(1) or real(*a))
+    huge = "x" * (20 * 1024 * 1024)
+    r = unlock(client, share_id, huge)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_password"
+    assert "longer than 1024 characters" in r.json()["error"]["message"]
+    form = client.post(f"/n/{share_id}/unlock", data={"password": "y" * 2000})
+    assert form.status_code == 400 and "longer than 1024 characters" in form.text
+    assert hashed == []
+    for _ in range(10):  # refused, not counted as guesses
+        assert unlock(client, share_id, "z" * 1025).status_code == 400
+    assert unlock(client, share_id, PASSWORD).status_code == 200 and hashed == [1]
+
+
 def test_guesses_count_before_their_hash_is_checked_and_slow_down_under_attack(tmp_path):
     """Ten guesses sent at once: each is counted as it arrives, so only the first
     `per_client` reach Argon2 even though none has been checked yet."""
