@@ -275,7 +275,6 @@ def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, rend
     """OWASP: throttle per client, never lock everyone out. Many clients guessing wrong
     (far past the share's budget) leave a reader who knows the password free to get in."""
     app = app_with(tmp_path, renderer, clock, unlock_attempts=2, unlock_attempts_per_share=3)
-    app.state.service.slow_lane.pause = 0  # slowed, not paused, in a test
     first = TestClient(app, client=("10.0.0.1", 1000))
     share_id = create(first, password=PASSWORD)["id"]
     hashed = []

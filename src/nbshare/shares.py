@@ -101,8 +101,8 @@ class ShareService:
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
         self.preparer = Preparer(settings, renderer.render, self.static_url)
         self.throttle = GuessThrottle(
-            metadata.engine, per_client=settings.unlock_attempts, per_share=settings.unlock_attempts_per_share,
-            clock=lambda: self.clock().timestamp(),
+            metadata.engine, per_client=settings.unlock_attempts,
+            per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
         )
         self.slow_lane = SlowLane()
         self.hashing = HashLimiter(settings.max_concurrent_hashes, queue=4 * settings.max_concurrent_hashes)
