@@ -25,6 +25,8 @@ HERE = Path(__file__).parent
 FIXTURES = HERE / "fixtures"
 CORPUS = HERE.parent.parent / "shared" / "corpus"
 PUBLIC_URL = "http://nbshare.test"
+# The name Starlette's TestClient sends as Host; the service refuses names it was not given.
+TEST_HOSTS = "testserver"
 
 
 def corpus_notebooks() -> list[Path]:
@@ -46,7 +48,7 @@ def renderer():
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", public_url=PUBLIC_URL)
+    return Settings(data_dir=tmp_path / "data", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
 
 
 @pytest.fixture

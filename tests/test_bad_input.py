@@ -13,7 +13,16 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import CORPUS, PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
+from conftest import (
+    CORPUS,
+    PUBLIC_URL,
+    TEST_HOSTS,
+    fixture_bytes,
+    minimal_notebook,
+    nb_bytes,
+    publish,
+    stored_state,
+)
 from nbshare.app import create_app
 from nbshare.notebook import json_depth
 from nbshare.render.pool import RenderPool
@@ -163,7 +172,8 @@ def test_broken_multipart_body_is_400(client, app, way):
 
 @pytest.fixture
 def small_app(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=LIMIT)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
+                        max_upload_bytes=LIMIT)
     return create_app(settings, renderer=renderer)
 
 
@@ -227,7 +237,8 @@ def slow_notebook() -> bytes:
 
 def test_render_timeout_is_422_stores_nothing_and_the_pool_recovers(tmp_path):
     pool = RenderPool(workers=1, timeout=0.5)
-    app = create_app(Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL), renderer=pool)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
+    app = create_app(settings, renderer=pool)
     try:
         with TestClient(app) as client:
             r = publish(client, slow_notebook())

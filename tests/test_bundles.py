@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import PUBLIC_URL, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, stored_state
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -267,8 +267,8 @@ def test_bundle_limits_are_settings(tmp_path, renderer):
     from nbshare.app import create_app
     from nbshare.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, public_url=PUBLIC_URL, max_bundle_files=2,
-                        max_bundle_file_bytes=1000)
+    settings = Settings(data_dir=tmp_path, public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
+                        max_bundle_files=2, max_bundle_file_bytes=1000)
     with TestClient(create_app(settings, renderer=renderer)) as small:
         many = publish_zip(small, zip_of({"a.txt": b"1", "b.txt": b"2", "c.txt": b"3"}))
         assert many.status_code == 413 and "2" in many.json()["error"]["message"]

@@ -42,7 +42,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from conftest import CORPUS, PUBLIC_URL, corpus_notebooks, needs_corpus, publish, stored_state
+from conftest import CORPUS, PUBLIC_URL, TEST_HOSTS, corpus_notebooks, needs_corpus, publish, stored_state
 from nbshare.app import create_app
 from nbshare.settings import Settings
 
@@ -298,7 +298,8 @@ class Source:
 
 @pytest.fixture(scope="module")
 def corpus_client(tmp_path_factory, renderer):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"), public_url=PUBLIC_URL)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"), public_url=PUBLIC_URL,
+                        allowed_hosts=TEST_HOSTS)
     with TestClient(create_app(settings, renderer=renderer), base_url="http://testserver") as c:
         yield c
 

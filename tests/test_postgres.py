@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, minimal_notebook, nb_bytes
+from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.settings import Settings
 from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
@@ -37,7 +37,8 @@ def instances(request, postgres_url, renderer, tmp_path):
             place = {"data_dir": tmp_path / f"instance-{n}", "blob_url": request.getfixturevalue("s3_bucket")}
         else:
             place = {"data_dir": tmp_path / "shared"}
-        settings = Settings(public_url=PUBLIC_URL, database_url=url, secret_key="5e" * 32, **place)
+        settings = Settings(public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, database_url=url,
+                            secret_key="5e" * 32, **place)
         apps.append(create_app(settings, renderer=renderer, clock=clock))  # same secret_key on each
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         yield a, b, clock
@@ -127,3 +128,13 @@ def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
     assert r.returncode != 0 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: NBSHARE_BLOB_URL 'nosuchscheme://bucket': "), lines
+
+
+def test_instances_count_wrong_passwords_together(instances):
+    """The guessing throttle is not N times as lenient with N instances."""
+    a, b, _ = instances
+    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=notebook(),
+                   headers={PASSWORD_HEADER: "correct horse battery"}).json()
+    answers = [c.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "wrong"}).status_code
+               for c in (a, b, a, b, a, b)]
+    assert answers == [401] * 5 + [429]  # unlock_attempts is 5 per client, counted on both

@@ -17,11 +17,12 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, minimal_notebook, nb_bytes, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, stored_state
 from nbshare.app import create_app
 from nbshare.security import crypto, grants
 from nbshare.security.throttle import GuessThrottle, HashLimiter, TooManyAttempts
 from nbshare.settings import Settings
+from nbshare.store import MetadataStore
 from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
 
 MARKER = "Zebrå-q7Xk2-secret"  # non-ASCII, so its JSON-escaped form differs from its UTF-8
@@ -62,7 +63,7 @@ def visitor(app):
 
 
 def app_with(tmp_path, renderer, clock, **overrides):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, **overrides)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, **overrides)
     return create_app(settings, renderer=renderer, clock=clock)
 
 
@@ -270,9 +271,11 @@ def test_secrets_in_the_url_are_refused(client, name):
 # --- throttling and the hash limiter ---------------------------------------------------------
 
 
-def test_guessing_is_throttled_per_client_and_then_per_share(tmp_path, renderer, clock, monkeypatch):
+def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, renderer, clock, monkeypatch):
+    """OWASP: throttle per client, never lock everyone out. Many clients guessing wrong
+    (far past the share's budget) leave a reader who knows the password free to get in."""
     app = app_with(tmp_path, renderer, clock, unlock_attempts=2, unlock_attempts_per_share=3)
-    first, second, third = (TestClient(app, client=(f"10.0.0.{n}", 1000)) for n in (1, 2, 3))
+    first = TestClient(app, client=("10.0.0.1", 1000))
     share_id = create(first, password=PASSWORD)["id"]
     hashed = []
     real = crypto.check_password
@@ -280,23 +283,53 @@ def test_guessing_is_throttled_per_client_and_then_per_share(tmp_path, renderer,
     for _ in range(2):
         r = unlock(first, share_id, WRONG)
         assert r.status_code == 401 and r.json()["error"]["code"] == "wrong_password"
-    for attempt in (WRONG, PASSWORD):  # once throttled, even the right password waits
+    for attempt in (WRONG, PASSWORD):  # this client guessed too often: even its right password waits
         r = unlock(first, share_id, attempt)
         assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
         assert 1 <= int(r.headers["retry-after"]) <= 61
     form = first.post(f"/n/{share_id}/unlock", data={"password": PASSWORD})
     assert form.status_code == 429 and "retry-after" in form.headers
-    assert unlock(second, share_id, WRONG).status_code == 401  # another client: still allowed
-    for client in (second, third):  # ...until the share's own limit
-        assert unlock(client, share_id, PASSWORD).status_code == 429
-    assert len(hashed) == 3  # refused attempts cost no Argon2
+    assert len(hashed) == 2  # refused attempts cost no Argon2
+    for n in range(30):  # guesses spread over addresses, ten times the share's budget
+        assert unlock(TestClient(app, client=(f"10.1.0.{n}", 1000)), share_id, WRONG).status_code == 401
+    for n in range(5):  # readers who know the password, from new addresses: all get in
+        reader = TestClient(app, client=(f"10.2.0.{n}", 1000))
+        assert unlock(reader, share_id, PASSWORD).status_code == 200
+    form = TestClient(app, client=("10.3.0.1", 1000)).post(
+        f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False)
+    assert form.status_code == 303
+    # A reader who mistyped once is slowed down while the share is under attack, not refused.
+    typo = TestClient(app, client=("10.4.0.1", 1000))
+    assert unlock(typo, share_id, WRONG).status_code == 401
+    assert unlock(typo, share_id, PASSWORD).status_code == 200
+    clock.advance(seconds=61)  # the window slides past the first client's guesses
+    assert unlock(first, share_id, PASSWORD).status_code == 200
 
 
-def test_guesses_in_flight_count_before_their_hash_is_checked():
+def test_a_huge_password_is_refused_before_any_hashing(client, monkeypatch):
+    share_id = create(client, password=PASSWORD)["id"]
+    hashed = []
+    real = crypto.check_password
+    monkeypatch.setattr(crypto, "check_password", lambda *a: hashed.append(1) or real(*a))
+    huge = "x" * (20 * 1024 * 1024)
+    r = unlock(client, share_id, huge)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_password"
+    assert "longer than 1024 characters" in r.json()["error"]["message"]
+    form = client.post(f"/n/{share_id}/unlock", data={"password": "y" * 2000})
+    assert form.status_code == 400 and "longer than 1024 characters" in form.text
+    assert hashed == []
+    for _ in range(10):  # refused, not counted as guesses
+        assert unlock(client, share_id, "z" * 1025).status_code == 400
+    assert unlock(client, share_id, PASSWORD).status_code == 200 and hashed == [1]
+
+
+def test_guesses_count_before_their_hash_is_checked_and_slow_down_under_attack(tmp_path):
     """Ten guesses sent at once: each is counted as it arrives, so only the first
     `per_client` reach Argon2 even though none has been checked yet."""
+    store = MetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
+    store.migrate()
     now = [1000.0]
-    throttle = GuessThrottle(per_client=3, per_share=100, window=60, clock=lambda: now[0])
+    throttle = GuessThrottle(store.engine, per_client=3, per_share=5, window=60, clock=lambda: now[0])
     admitted, refused = [], []
     for _ in range(10):
         try:
@@ -304,13 +337,44 @@ def test_guesses_in_flight_count_before_their_hash_is_checked():
         except TooManyAttempts as exc:
             refused.append(exc.retry_after)
     assert len(admitted) == 3 and len(refused) == 7 and all(0 < r <= 61 for r in refused)
+    assert [a.guessed_wrong_before for a in admitted] == [False, True, True]
     # A right password takes its attempt back; wrong ones stay counted for the window.
-    throttle.succeeded("share", "10.0.0.1", admitted[0])
+    throttle.succeeded(admitted[0])
     throttle.attempt("share", "10.0.0.1")
     with pytest.raises(TooManyAttempts):
         throttle.attempt("share", "10.0.0.1")
+    assert not throttle.attempt("share", "10.0.0.2").share_under_attack  # the 4th and 5th wrong
+    again = throttle.attempt("share", "10.0.0.2")
+    assert not again.slowed
+    under = [throttle.attempt("share", f"10.0.1.{n}") for n in range(3)]
+    assert all(a.share_under_attack and not a.slowed for a in under)  # first guesses: not slowed
+    assert throttle.attempt("share", "10.0.0.2").slowed  # guessed wrong before, share under attack
     now[0] += 60  # the window slides past them, to the second
-    throttle.attempt("share", "10.0.0.1")
+    fresh = throttle.attempt("share", "10.0.0.1")
+    assert not fresh.guessed_wrong_before and not fresh.share_under_attack
+
+
+def test_hash_limiter_queues_patient_clients_beyond_its_capacity():
+    """When the queue is full, only clients that guessed wrong are refused."""
+    async def scenario():
+        limiter = HashLimiter(concurrent=1, queue=1)
+        release = asyncio.Event()
+
+        async def check(patient):
+            async with limiter(patient=patient):
+                await release.wait()
+            return "done"
+
+        tasks = [asyncio.create_task(check(False)) for _ in range(2)]
+        await asyncio.sleep(0)
+        patient = [asyncio.create_task(check(True)) for _ in range(3)]
+        with pytest.raises(TooManyAttempts):
+            await check(False)
+        release.set()
+        return await asyncio.gather(*tasks, *patient)
+
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, scenario()).result() == ["done"] * 5
 
 
 def test_hash_limiter_bounds_concurrent_and_queued_checks():

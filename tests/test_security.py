@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
 from nbshare.app import create_app
 from nbshare.logs import RedactShareIds
 from nbshare.security.tokens import new_share_id, redact_id
@@ -121,7 +121,8 @@ def test_notebook_content_runs_only_in_a_sandbox(client, hostile_share):
 
 @pytest.fixture
 def small_client(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=1000)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
+                        max_upload_bytes=1000)
     with TestClient(create_app(settings, renderer=renderer)) as c:
         yield c
 
@@ -290,6 +291,57 @@ def test_writes_from_the_service_itself_or_without_origin_are_allowed(client):
         r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
                         headers={"Content-Type": "application/x-ipynb+json", **headers})
         assert r.status_code == 201, headers
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_a_dns_rebinding_page_is_refused_for_writes_and_reads(client, app, method):
+    """A page at evil.example whose name now points at the server: Origin and Host agree,
+    so only the Host check stops it."""
+    share_id = publish(client, nb_bytes(minimal_notebook())).json()["id"]
+    before = stored_state(app)
+    evil = {"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}
+    for path in ("/api/v1/shares?filename=x.ipynb", f"/n/{share_id}", f"/n/{share_id}.ipynb"):
+        r = client.request(method, path, content=nb_bytes(minimal_notebook()) if method == "POST" else None,
+                           headers={"Content-Type": "application/x-ipynb+json", **evil})
+        assert r.status_code == 400, (method, path, r.status_code)
+        assert "does not answer to the host name 'evil.example:8000'" in r.text
+        assert r.headers["x-content-type-options"] == "nosniff"
+    assert client.get("/api/v1/shares/x", headers=evil).json()["error"]["code"] == "unknown_host"
+    assert stored_state(app) == before
+
+
+def test_the_public_url_loopback_names_and_allowed_hosts_are_answered(tmp_path, renderer):
+    settings = Settings(data_dir=tmp_path / "d", public_url="https://nb.example.org", host="10.1.2.3",
+                        allowed_hosts="nbshare.internal, Other.Example.")
+    app = create_app(settings, renderer=renderer)
+    with TestClient(app, base_url="https://nb.example.org") as c:
+        data = nb_bytes(minimal_notebook())
+        posted = c.post("/api/v1/shares?filename=x.ipynb", content=data,
+                        headers={"Origin": "https://nb.example.org"})
+        assert posted.status_code == 201
+        page = f"/n/{posted.json()['id']}"
+        for host in ("nb.example.org", "NB.example.org:443", "localhost:9999", "127.0.0.1:8000",
+                     "[::1]:8000", "10.1.2.3:8000", "nbshare.internal", "other.example:81"):
+            assert c.get(page, headers={"Host": host}).status_code == 200, host
+        # A page of the service reached by a loopback name may publish to it.
+        r = c.post("/api/v1/shares?filename=x.ipynb", content=data,
+                   headers={"Host": "localhost:8000", "Origin": "http://localhost:8000"})
+        assert r.status_code == 201
+        for host in ("evil.example", "nb.example.org.evil.example", "10.1.2.4", "a@nb.example.org",
+                     "nb.example.org:port"):
+            assert c.get(page, headers={"Host": host}).status_code == 400, host
+        assert c.post("/api/v1/shares?filename=x.ipynb", content=data, headers={
+            "Host": "localhost:8000", "Origin": "http://evil.example"}).status_code == 403
+    anyone = Settings(data_dir=tmp_path / "d", public_url="https://nb.example.org", allowed_hosts="*")
+    with TestClient(create_app(anyone, renderer=renderer)) as c:
+        assert c.get("/healthz", headers={"Host": "whatever.example"}).status_code == 200
+
+
+def test_trusted_proxies_must_be_addresses_or_networks():
+    assert Settings(trusted_proxies="10.0.0.5, 10.1.0.0/16,::1").trusted_proxies
+    assert Settings(trusted_proxies="*").trusted_proxies == "*"
+    with pytest.raises(ValueError, match="NBSHARE_TRUSTED_PROXIES: 'proxy.local' is not an IP"):
+        Settings(trusted_proxies="10.0.0.5,proxy.local")
 
 
 def test_share_ids_never_look_like_command_line_options():

@@ -25,7 +25,7 @@ from .logs import redact
 from .render.pool import RenderPool
 from .security.grants import ServerKey
 from .security.headers import SecurityHeaders, service_csp
-from .security.origin import SameOriginWrites
+from .security.origin import HostAndOriginCheck
 from .security.throttle import TooManyAttempts
 from .settings import Settings
 from .shares import ShareService
@@ -152,7 +152,7 @@ def create_app(
     # Pages, CSS and the vendored scripts shrink 3-5x; nothing secret is reflected into a
     # compressed body, so compression leaks nothing (no BREACH-style oracle).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(SameOriginWrites)
+    app.add_middleware(HostAndOriginCheck, settings=settings)
     return app
 
 

@@ -93,7 +93,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     blobs = re.sub(r"//[^/@]*@", "//", settings.blob_url) if settings.blob_url else settings.blob_dir
     where = f"{settings.public_url} (data in {settings.data_dir}, blobs in {blobs})"
     click.echo(f"nbshare {__version__} serving at {where}", err=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config)
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; that would let anyone on a
+    # loopback-bound server pick their own address (and escape the guessing throttle).
+    # Proxy headers are read only from the proxies the operator names.
+    trusted = settings.trusted_proxies
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config,
+                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "")
 
 
 # --- passwords ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ The CLI turns flags into keyword arguments of `Settings`; `Settings.from_env()` 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -157,14 +158,32 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "unlock_attempts",
         5,
-        "Wrong passwords allowed per share and client per minute before answers are 429.",
+        "Wrong passwords allowed per share and client per minute; then that client (only) gets"
+        " 429 with Retry-After until the minute has passed.",
         int,
     ),
     Setting(
         "unlock_attempts_per_share",
         30,
-        "Wrong passwords allowed per share per minute, from all clients together.",
+        "Wrong passwords per share per minute, from all clients together, after which"
+        " clients that keep guessing are slowed down (never refused: readers who know the"
+        " password still get in).",
         int,
+    ),
+    Setting(
+        "trusted_proxies",
+        None,
+        "Comma-separated addresses (or networks, or * for any) of reverse proxies whose"
+        " X-Forwarded-For and X-Forwarded-Proto headers `nbshare serve` believes. Default:"
+        " none, so a client's address is the one it connects from and a forged header"
+        " cannot escape the password-guessing throttle.",
+    ),
+    Setting(
+        "allowed_hosts",
+        None,
+        "Comma-separated extra host names (or * for any) the service answers to, besides"
+        " the public and render URLs' hosts and the loopback names (localhost, 127.0.0.1,"
+        " [::1]); requests for any other Host get 400, which stops DNS-rebinding pages.",
     ),
     Setting(
         "max_concurrent_hashes",
@@ -187,6 +206,22 @@ def _coerce(setting: Setting, value: Any) -> Any:
     except (TypeError, ValueError) as exc:
         kind = {int: "an integer", float: "a number"}.get(setting.type, setting.type.__name__)
         raise ValueError(f"{setting.env_var} must be {kind}, got {value!r}") from exc
+
+
+def split_list(value: str | None) -> list[str]:
+    """A comma-separated setting as its non-empty items."""
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+def _check_proxies(value: str | None) -> None:
+    # uvicorn would take a mistyped entry as a literal that never matches, silently.
+    for item in split_list(value):
+        try:
+            if item != "*":
+                ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"NBSHARE_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                             "(for example 10.0.0.5 or 10.0.0.0/24), nor *") from None
 
 
 @dataclass(frozen=True)
@@ -214,6 +249,8 @@ class Settings:
     grant_lifetime: float = 12 * 3600.0
     unlock_attempts: int = 5
     unlock_attempts_per_share: int = 30
+    trusted_proxies: str | None = None
+    allowed_hosts: str | None = None
     max_concurrent_hashes: int = 2
 
     def __post_init__(self) -> None:
@@ -244,6 +281,7 @@ class Settings:
         if self.secret_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", self.secret_key):
             raise ValueError("NBSHARE_SECRET_KEY must be 64 hex characters (32 random bytes), for "
                              "example from: python -c 'import secrets; print(secrets.token_hex(32))'")
+        _check_proxies(self.trusted_proxies)
         default, longest = lifetimes["default_expiry"], lifetimes["max_expiry"]
         if longest is not None and default is not None and default > longest:
             # Every upload that leaves the lifetime to the server would be refused.

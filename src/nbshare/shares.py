@@ -9,6 +9,7 @@ and answers the same NotFound for all three, so a visitor cannot tell which.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,7 +25,7 @@ from .prepare import Prepared, Preparer, is_bundle
 from .protection import VersionMeta
 from .render.pool import RenderPool
 from .security import crypto, grants, tokens
-from .security.throttle import GuessThrottle, HashLimiter
+from .security.throttle import Attempt, GuessThrottle, HashLimiter, SlowLane
 from .settings import Settings
 from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 
@@ -100,8 +101,10 @@ class ShareService:
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
         self.preparer = Preparer(settings, renderer.render, self.static_url)
         self.throttle = GuessThrottle(
-            per_client=settings.unlock_attempts, per_share=settings.unlock_attempts_per_share
+            metadata.engine, per_client=settings.unlock_attempts,
+            per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
         )
+        self.slow_lane = SlowLane()
         self.hashing = HashLimiter(settings.max_concurrent_hashes, queue=4 * settings.max_concurrent_hashes)
 
     # -- creating and updating -------------------------------------------------------
@@ -339,17 +342,28 @@ class ShareService:
         row, _ = await self._lookup(share_id)
         if not row.protected:
             raise NbshareError("This share has no password.", code="not_protected")
-        attempt = self.throttle.attempt(share_id, client)
-        async with self.hashing:
-            data_key = await anyio.to_thread.run_sync(_open_with_password, row, password)
+        check_password_text(password)  # before any hashing: Argon2 of 20 MB is no check
+        attempt = await anyio.to_thread.run_sync(self.throttle.attempt, share_id, client)
+        data_key = await self._check_password(row, password, attempt)
         if data_key is None:
             log.info("wrong password for share %s", tokens.redact_id(share_id))
             raise WrongPassword("That password is not right.")
-        self.throttle.succeeded(share_id, client, attempt)
+        await anyio.to_thread.run_sync(self.throttle.succeeded, attempt)
         return grants.issue(self.server_key, grants.Grant(
             share_id, row.current_version, row.access_epoch,
             (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
         ))
+
+    async def _check_password(self, row: ShareRow, password: str, attempt: Attempt) -> bytes | None:
+        """The share's data key if `password` is right, else None. See security/throttle.py
+        for who is slowed down and who waits."""
+        if not attempt.slowed:
+            async with self.hashing(patient=not attempt.guessed_wrong_before):
+                return await anyio.to_thread.run_sync(_open_with_password, row, password)
+        async with self.slow_lane.lock(row.id):
+            await asyncio.sleep(self.slow_lane.pause)
+            async with self.hashing():
+                return await anyio.to_thread.run_sync(_open_with_password, row, password)
 
     async def owner_session(self, share_id: str, owner_token: str | None) -> str:
         """A grant that lets the owner's browser read every version."""

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -72,4 +73,18 @@ versions = Table(
     # meta.json for protected shares, like the title.
     Column("manifest", JSON, nullable=True),
     ForeignKeyConstraint(["share_id"], ["shares.id"], ondelete="CASCADE"),
+)
+
+# Wrong-password attempts, kept in the database so that every instance sharing it throttles
+# together (see security/throttle.py). Rows live for the throttle's window, then are deleted.
+# `client` is a hash of the client's address, not the address.
+unlock_failures = Table(
+    "unlock_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("share_id", String(64), nullable=False),
+    Column("client", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_unlock_failures_share_client", "share_id", "client"),
+    Index("ix_unlock_failures_at", "at"),
 )

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..errors import NotFound, PasswordRequired, WrongPassword
+from ..errors import NbshareError, NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
 from ..protection import is_packed, unpack_page
@@ -349,6 +349,10 @@ async def unlock(request: Request, share_id: str) -> Response:
         )
     except WrongPassword as exc:
         return private(render(request, "unlock.html", status=401, urls=urls, error=exc.message))
+    except NbshareError as exc:
+        if exc.code != "bad_password":
+            raise
+        return private(render(request, "unlock.html", status=400, urls=urls, error=exc.message))
     response = RedirectResponse(urls.page, status_code=303)
     set_grant_cookie(request, response, share_id, grant)
     return private(response)
