@@ -67,7 +67,8 @@ def built(offline, tmp_path_factory):
     lines: list[str] = []
     files = ["requirements.txt", "pyproject.toml", "binder/environment.yml", "runtime.txt", "apt.txt"]
     files.append("postBuild")
-    report = build_environment(dest, env_files=files, echo=lines.append)
+    # The share's own package (pyproject.toml) is installed: the person agreed.
+    report = build_environment(dest, env_files=files, echo=lines.append, consent=lambda steps: True)
     return dest, report, lines
 
 
@@ -109,7 +110,7 @@ def test_what_could_not_be_reproduced_is_reported(built):
 @pytest.mark.slow
 def test_commands_and_their_output_are_echoed(built):
     dest, report, lines = built
-    assert "$ " + shlex.join([sys.executable, "-m", "venv", str(dest / ".venv")]) in lines
+    assert "$ " + shlex.join([sys.executable, "-I", "-m", "venv", str(dest / ".venv")]) in lines
     assert any(line.startswith("  ") and "Successfully installed" in line for line in lines)
     assert report.open_command == f"cd '{dest}' && JUPYTER_PATH=.venv/share/jupyter jupyter lab"
 
@@ -153,8 +154,10 @@ dependencies:
     assert (plan.kind, plan.tool, plan.env_dir) == ("venv", "pip", ".venv")
     assert plan.python_request == ("3.10", "binder/environment.yml")
     binder = tmp_path / "binder"
-    assert plan.pip_args == [
-        "helperpkg==1.0", "-e", str(binder / "tools"), "-r", str(binder / "extra.txt"), "https://example.org/pkg.whl"
+    assert plan.pip_args == ["helperpkg==1.0"]
+    # The rest names files of the share (or a URL): installed only with the person's consent.
+    assert [step.pip_args for step in plan.local] == [
+        ["-e", str(binder / "tools")], ["-r", str(binder / "extra.txt")], ["https://example.org/pkg.whl"]
     ]
     assert [spec for spec, _ in plan.best_effort] == ["numpy==1.26.*", "pandas>=2", "scipy==1.11.2", "torch"]
     assert plan.not_reproduced == [("binder/environment.yml", "conda packages pip cannot install: libgdal")]
@@ -192,7 +195,8 @@ def test_with_conda_the_environment_is_a_conda_prefix(tmp_path, monkeypatch):
     write(tmp_path, {"environment.yml": "dependencies: [numpy]\n", "requirements.txt": "helperpkg\n"})
     commands: list[list[str]] = []
     monkeypatch.setattr(environment.shutil, "which", {"conda": "/opt/conda/bin/conda"}.get)
-    monkeypatch.setattr(environment._Runner, "__call__", lambda self, argv, check=True: commands.append(argv))
+    monkeypatch.setattr(environment._Runner, "__call__",
+                        lambda self, argv, check=True, cwd=None: commands.append(argv))
     files = ["environment.yml", "requirements.txt"]
     report = build_environment(tmp_path, env_files=files, echo=lambda s: None)
     conda, prefix = "/opt/conda/bin/conda", str(tmp_path / ".conda-env")
@@ -201,8 +205,8 @@ def test_with_conda_the_environment_is_a_conda_prefix(tmp_path, monkeypatch):
     assert commands == [
         [conda, "env", "create", "--prefix", prefix, "--file", str(tmp_path / "environment.yml")],
         [conda, "install", "--prefix", prefix, "--yes", "ipykernel"],
-        [python, "-m", "pip", "install", "--disable-pip-version-check", "-r", str(tmp_path / files[1])],
-        [python, "-m", "ipykernel", "install", "--prefix", prefix, "--name", kernel,
+        [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "-r", str(tmp_path / files[1])],
+        [python, "-I", "-m", "ipykernel", "install", "--prefix", prefix, "--name", kernel,
          "--display-name", f"Python ({tmp_path.name}, nbshare)"],
     ]
     assert (report.kind, report.tool, report.installed_from) == ("conda", "conda", files)

@@ -9,6 +9,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from conftest import clean_env, serve_in_thread
 from nbshare.bundle.archive import write_zip
-from nbshare.bundle.incoming import fetch, most_bytes
+from nbshare.bundle.incoming import default_folder, fetch, most_bytes
 from nbshare.client import ClientError, NbshareClient
 from nbshare.errors import NbshareError
 
@@ -90,3 +93,69 @@ def test_a_body_that_does_not_match_the_checksum_writes_nothing(tmp_path):
         fetch(client, info, None, Path(tmp_path / "copy"))
     assert caught.value.code == "checksum_mismatch"
     assert not (tmp_path / "copy").exists()
+
+
+# --- where clone writes: only what the person asked for (issue 10, item 2) -----------------
+
+
+def describing(info: dict, body: bytes) -> Starlette:
+    """A hostile server on loopback: it answers every share id with `info` and `body`."""
+    async def describe(request):
+        return JSONResponse({**info, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)})
+
+    async def download(request):
+        return Response(body, media_type="application/x-ipynb+json")
+
+    return Starlette(routes=[Route("/api/v1/shares/{id}", describe), Route("/n/{id}.ipynb", download)])
+
+
+def clone_cli(url: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nbshare", "clone", url, "--no-env"], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                          env=clean_env(XDG_DATA_HOME=str(cwd / "xdg")))
+
+
+def everything_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if "xdg" not in p.parts}
+
+
+@pytest.mark.parametrize("lie", [
+    pytest.param({"id": "../../escaped"}, id="relative-id"),
+    pytest.param({"id": "ABSOLUTE"}, id="absolute-id"),
+    pytest.param({"id": "b" * 24}, id="another-share"),
+])
+def test_a_server_describing_another_share_is_refused_before_anything_is_written(tmp_path, lie):
+    work = tmp_path / "deep" / "work"
+    work.mkdir(parents=True)
+    asked = "a" * 24
+    info = {"kind": "notebook", "filename": "", "title": " ./ ", "download_url": "/n/x.ipynb", **lie}
+    if info["id"] == "ABSOLUTE":
+        info["id"] = str(tmp_path / "escaped")
+    with serve_in_thread(describing(info, NOTEBOOK)) as url:
+        r = clone_cli(f"{url}/n/{asked}", work)
+    assert r.returncode == 1
+    assert "another share" in r.stderr and asked in r.stderr and "Traceback" not in r.stderr
+    assert everything_under(tmp_path) == {"deep", "deep/work"}
+
+
+def test_the_folder_name_comes_only_from_what_is_safe(tmp_path):
+    """Filename and title that clean to nothing: the folder is named after the id asked for."""
+    work = tmp_path / "work"
+    work.mkdir()
+    asked = "a" * 24
+    info = {"id": asked, "kind": "notebook", "filename": "", "title": "../..", "download_url": "/n/x.ipynb"}
+    with serve_in_thread(describing(info, NOTEBOOK)) as url:
+        r = clone_cli(f"{url}/n/{asked}", work)
+    assert r.returncode == 0, r.stderr
+    assert everything_under(tmp_path) == {"work", f"work/{asked}", f"work/{asked}/notebook.ipynb"}
+
+
+@pytest.mark.parametrize(("info", "folder"), [
+    ({"id": "../../x", "filename": "", "title": ""}, "x"),
+    ({"id": "/etc/cron.d", "filename": None, "title": None}, "etc-cron.d"),
+    ({"id": "..", "filename": "..", "title": "/"}, "nbshare-clone"),
+    ({"id": 7, "filename": ["a"], "title": {"b": 1}}, "nbshare-clone"),
+    ({"id": "x", "filename": "Churn analysis.zip", "title": "t"}, "Churn analysis"),
+])
+def test_default_folder_is_one_plain_name(info, folder):
+    assert default_folder(info) == folder

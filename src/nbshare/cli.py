@@ -24,7 +24,7 @@ import click
 from . import __version__
 from .client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, share_id_from
 from .errors import NbshareError
-from .history import SECRET_FIELDS, History, Published
+from .history import SECRET_FIELDS, History, Published, same_server
 
 SERVER_OPTION = click.option(
     "--server",
@@ -450,13 +450,17 @@ def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None]
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-env", is_flag=True, help="Only download the files; build no environment.")
 @click.option("--check", is_flag=True,
-              help="Run every notebook in the new environment and report what does not reproduce.")
+              help="Run every notebook in the new environment and report what does not reproduce "
+                   "(this runs the share's code: asking for it is agreeing to that).")
 @click.option("--timeout", default=600, show_default=True, type=int, metavar="SECONDS",
               help="With --check: longest a single cell may run.")
 @click.option("--password-stdin", is_flag=True,
               help="For a protected share: read the password from the first line of standard input.")
+@click.option("--trust", is_flag=True,
+              help="Run the share's own install code (setup.py, build backends, local packages in "
+                   "requirements files) without asking.")
 def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int,
-          password_stdin: bool) -> None:
+          password_stdin: bool, trust: bool) -> None:
     """Download a share into FOLDER and rebuild its environment there.
 
     The files are checked against the server's SHA-256 before anything is written. The
@@ -464,6 +468,12 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
     (a .venv, with uv when installed; conda for environment.yml when available); what
     cannot be reproduced (apt.txt, postBuild, ...) is said. A protected share's password is
     asked for (hidden), or read from NBSHARE_PASSWORD or --password-stdin.
+
+    Nothing that came with the share runs unless you agree. Installing the packages a
+    requirements file names is not running the share's code; installing the share itself
+    (setup.py, a build backend, `-e .` or a local path in a requirements file) is: those
+    steps are shown and asked about on a terminal, and skipped without one unless --trust
+    is given (the clone then ends with status 1 and says what was skipped).
 
     \b
     Example:
@@ -495,7 +505,8 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
         return
     echo = partial(click.echo, err=True)
     try:
-        report = build_environment(dest, env_files=cloned.env_files, echo=echo)
+        report = build_environment(dest, env_files=cloned.env_files, echo=echo,
+                                   consent=partial(_consent, trust=trust, check=check))
     except NbshareError as exc:
         fail(exc.message)
     for name, reason in report.not_reproduced:
@@ -507,8 +518,32 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
         ok = result.ok
     click.echo("Open the notebooks with:", err=True)
     click.echo(report.open_command)
-    if not ok:
+    if report.refused:
+        click.echo(f"Error: skipped {len(report.refused)} install step(s) that would run code that came "
+                   "with the share (listed above). Read the files, then clone again with --trust, or "
+                   "run those steps yourself.", err=True)
+    if not ok or report.refused:
         sys.exit(1)
+
+
+def _consent(steps: list, *, trust: bool, check: bool) -> bool:
+    """Whether to run install steps that run the share's own code: --trust, or a yes on a
+    terminal. Without a terminal to ask on, no."""
+    click.echo("These install steps would run code that came with the share, as you:", err=True)
+    for step in steps:
+        for line in step.what:
+            click.echo(f"  {line}", err=True)
+    if trust:
+        click.echo("Running them: --trust was given.", err=True)
+        return True
+    if not sys.stdin.isatty():
+        click.echo("Not running them: no terminal to ask on (add --trust to allow them).", err=True)
+        return False
+    if check:
+        click.echo("(--check runs the notebooks afterwards in any case: that runs the share's code too.)",
+                   err=True)
+    return click.confirm("Run them? Answer no to build the environment without them", default=False,
+                         err=True)
 
 
 def _clone_password(from_stdin: bool) -> str:
@@ -533,7 +568,8 @@ def _owner_options(command: Callable) -> Callable:
     )(command)
     return click.option(
         "--server", envvar="NBSHARE_SERVER", default=None,
-        help="Server URL, when URL_OR_ID is a bare id not in your history.",
+        help="Server URL, when URL_OR_ID is a bare id not in your history (a share URL names its "
+             "own server, which is the one used).",
     )(command)
 
 
@@ -563,18 +599,27 @@ class Target:
 
 
 def _target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
-    """Which share, on which server, with which owner token (history, or stdin)."""
+    """Which share, on which server, with which owner token (history, or stdin).
+
+    The server is the one a share URL names; for a bare id, the one the history saved it
+    with, else --server. A token from the history goes only to the server it came from."""
     try:
         share_id = share_id_from(url_or_id)
     except ClientError as exc:
         fail(str(exc))
+    given = server_of(url_or_id) if "/" in url_or_id else None
     history = History()
     try:
-        entry = history.find(share_id)
+        entry = history.find(share_id, server=given)
+        elsewhere = history.find(share_id) if given and entry is None and not token_stdin else None
     except RuntimeError as exc:
         if not token_stdin:
             fail(str(exc))
-        entry = None
+        entry = elsewhere = None
+    if elsewhere is not None:
+        fail(f"Your history has the owner token of {share_id} for {elsewhere.server}, not for "
+             f"{given}; it is only ever sent to its own server. Use that server's link, or pass "
+             "the token with --token-stdin.")
     if token_stdin:
         # Typed at a terminal, the token is not echoed; piped in, it is read as is.
         token = (click.prompt("Owner token", hide_input=True, err=True) if sys.stdin.isatty()
@@ -583,9 +628,13 @@ def _target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
         token = entry.owner_token if entry else ""
     if not token:
         fail("No owner token for this share in your history; pass it with --token-stdin.")
-    if server is None:
-        server = entry.server if entry else (server_of(url_or_id) if "/" in url_or_id else DEFAULT_SERVER)
-    return Target(share_id, server, token, entry, history)
+    if given is None and token_stdin and server:
+        given = server  # a token from stdin goes where the person says
+    if given is None:
+        given = entry.server if entry else server or DEFAULT_SERVER
+    if entry is not None and not same_server(entry.server, given):
+        entry = None  # that history entry is another server's share
+    return Target(share_id, given, token, entry, history)
 
 
 @main.command()

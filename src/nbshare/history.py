@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
@@ -46,6 +47,15 @@ class Published:
                 setattr(self, name, answer[name])
         if now:
             self.checked_at = now
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two server URLs name the same server (scheme and host in any case, with or
+    without a trailing slash)."""
+    def key(url: str) -> tuple[str, str, str]:
+        parts = urlsplit(url.strip())
+        return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+    return key(a) == key(b)
 
 
 SECRET_FIELDS = ("owner_token", "manage_url")  # the manage URL carries the token in its fragment
@@ -111,13 +121,15 @@ class History:
         with self._locked():
             self.save([*self.load(), entry])
 
-    def find(self, share_id: str) -> Published | None:
-        return next((e for e in self.load() if e.id == share_id), None)
+    def find(self, share_id: str, *, server: str | None = None) -> Published | None:
+        """The entry for `share_id`; with `server`, only one saved for that server (an owner
+        token is sent to no other)."""
+        return next((e for e in self.load()
+                     if e.id == share_id and (server is None or same_server(e.server, server))), None)
 
     def published_from(self, path: str, server: str) -> list[Published]:
         """Earlier shares of the file at `path` on `server`, the latest first."""
-        server = server.rstrip("/")
-        return [e for e in reversed(self.load()) if e.path == path and e.server.rstrip("/") == server]
+        return [e for e in reversed(self.load()) if e.path == path and same_server(e.server, server)]
 
     def change(self, share_id: str, edit: Callable[[Published], None]) -> Published | None:
         """Apply `edit` to the entry for `share_id` (read again, so nothing added meanwhile is lost)."""

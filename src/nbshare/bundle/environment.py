@@ -9,6 +9,12 @@ Two steps: `plan_environment` reads the files and decides (pure, no processes), 
 `build_environment` runs the plan. Every command is an argv list (no shell) whose output is
 streamed to `echo`; pip's own environment variables (PIP_INDEX_URL, PIP_FIND_LINKS,
 PIP_NO_INDEX, ...) reach pip because the environment is inherited.
+
+Nothing that came with the files runs unless the person agrees (see trust.py): the tools run
+with `python -I` from an empty folder of their own, so a share's `venv/__main__.py`,
+`pip/__init__.py` or `ipykernel/__main__.py` is never imported in their place, and steps that
+would run the share's own code (`pip install -e .`, local paths in requirements files) are
+put to `consent` first and skipped when it says no.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from ..errors import NbshareError
+from .trust import LocalStep, RequirementsScan, filtered_conda_spec, is_named_requirement, scan_requirements
 
 VENV_DIR = ".venv"
 CONDA_DIR = ".conda-env"
@@ -34,6 +42,8 @@ TAIL_LINES = 25
 NO_ENVIRONMENT = "The share declares no environment: this one only has what notebooks need to run."
 
 Echo = Callable[[str], None]
+Consent = Callable[[list[LocalStep]], bool]
+SKIPPED = "skipped: it would run code that came with the share (agree on a terminal, or use --trust)"
 Kind = Literal["venv", "conda"]
 Tool = Literal["uv", "pip", "conda", "mamba", "micromamba"]
 
@@ -92,6 +102,7 @@ class EnvReport:
     kernel_name: str
     open_command: str
     notes: list[str] = field(default_factory=list)
+    refused: list[LocalStep] = field(default_factory=list)  # steps not run: no consent
 
     @property
     def kernels_dir(self) -> Path:
@@ -112,6 +123,13 @@ class Plan:
     installed_from: list[str] = field(default_factory=list)
     not_reproduced: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    local: list[LocalStep] = field(default_factory=list)  # run only with consent
+    partial: list[RequirementsScan] = field(default_factory=list)  # their safe lines, without it
+    conda_spec: dict | None = None  # the environment.yml without its local lines, when it has some
+
+
+def _refuse(steps: list[LocalStep]) -> bool:
+    return False
 
 
 def build_environment(
@@ -121,11 +139,14 @@ def build_environment(
     echo: Echo = print,
     extra_packages: Sequence[str] = ("ipykernel",),
     quiet: bool = False,
+    consent: Consent = _refuse,
 ) -> EnvReport:
     """Create an environment in `dest` for the files `env_files` (paths relative to `dest`).
 
-    Raises EnvironmentFailed, with the failing command and its last lines of output, when a
-    step that matters fails. `quiet` prints the commands but not their output.
+    Steps that would run code that came with the files are put to `consent` (once, all
+    together, before anything runs); without it they are skipped and listed in the report's
+    `refused`. Raises EnvironmentFailed, with the failing command and its last lines of
+    output, when a step that matters fails. `quiet` prints the commands but not their output.
     """
     dest = dest.resolve()
     plan = plan_environment(dest, env_files, which=shutil.which)
@@ -137,16 +158,25 @@ def build_environment(
         )
     for note in plan.notes:
         echo(note)
-    run = _Runner(echo=echo, quiet=quiet, cwd=dest)
-    if plan.kind == "conda":
-        python = _build_conda(run, plan, dest, env, extra_packages)
-    else:
-        python = _build_venv(run, plan, env, extra_packages)
-    _install_best_effort(run, plan, python)
-    _check_python_version(plan, python)
-    kernel_name = _kernel_name(dest)
-    run([str(python), "-m", "ipykernel", "install", "--prefix", str(env), "--name", kernel_name,
-         "--display-name", f"Python ({dest.name}, nbshare)"])
+    agreed = bool(plan.local) and consent(plan.local)
+    refused = [] if agreed else plan.local
+    plan.not_reproduced += [(step.source, SKIPPED) for step in refused]
+    with tempfile.TemporaryDirectory(prefix="nbshare-build-") as neutral:
+        # The tools start in an empty folder: nothing of the share is on their path or read
+        # as their configuration (uv reads uv.toml and pyproject.toml from where it starts).
+        run = _Runner(echo=echo, quiet=quiet, cwd=Path(neutral))
+        pip_args = _pip_args(plan, agreed, Path(neutral))
+        # pip reads relative paths in requirements files ("-e .") from where it runs.
+        install_cwd = dest if agreed else Path(neutral)
+        if plan.kind == "conda":
+            python = _build_conda(run, plan, dest, env, extra_packages, pip_args, agreed, install_cwd)
+        else:
+            python = _build_venv(run, plan, env, extra_packages, pip_args, install_cwd)
+        _install_best_effort(run, plan, python)
+        _check_python_version(plan, python, Path(neutral))
+        kernel_name = _kernel_name(dest)
+        run([str(python), "-I", "-m", "ipykernel", "install", "--prefix", str(env), "--name", kernel_name,
+             "--display-name", f"Python ({dest.name}, nbshare)"])
     return EnvReport(
         kind=plan.kind,
         path=env,
@@ -157,7 +187,26 @@ def build_environment(
         kernel_name=kernel_name,
         open_command=open_command(dest, env),
         notes=plan.notes,
+        refused=refused,
     )
+
+
+def _pip_args(plan: Plan, agreed: bool, folder: Path) -> list[str]:
+    """What pip installs: the plan's named packages, plus the share's own code when agreed
+    to, else the named packages of requirements files that also had local lines."""
+    if agreed:
+        return [*plan.pip_args, *(arg for step in plan.local for arg in step.pip_args)]
+    args = list(plan.pip_args)
+    for number, scan in enumerate(plan.partial):
+        requirements = folder / f"requirements-{number}.txt"
+        lines = list(scan.requirements)
+        if scan.constraints:
+            constraints = folder / f"constraints-{number}.txt"
+            constraints.write_text("\n".join(scan.constraints) + "\n", encoding="utf-8")
+            lines.append(f"-c {constraints}")
+        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        args += ["-r", str(requirements)]
+    return args
 
 
 def plan_environment(dest: Path, env_files: Sequence[str], *, which: Callable[[str], str | None]) -> Plan:
@@ -170,6 +219,7 @@ def plan_environment(dest: Path, env_files: Sequence[str], *, which: Callable[[s
     if conda_files and conda_tool:
         plan = Plan(kind="conda", tool=conda_tool, env_dir=CONDA_DIR, conda_file=conda_files[0])
         plan.installed_from.append(conda_files[0])
+        _plan_conda_local(plan, dest, conda_files[0])
         plan.not_reproduced += [(rel, f"only {conda_files[0]} is used") for rel in conda_files[1:]]
     else:
         plan = Plan(kind="venv", tool="uv" if which("uv") else "pip", env_dir=VENV_DIR)
@@ -191,15 +241,34 @@ def plan_environment(dest: Path, env_files: Sequence[str], *, which: Callable[[s
 def _plan_pip_file(plan: Plan, dest: Path, rel: str) -> None:
     path = dest / rel
     if path.name == "requirements.txt":
-        plan.pip_args += ["-r", str(path)]
-        plan.installed_from.append(rel)
+        _plan_requirements(plan, dest, rel)
     elif path.name == "setup.py":
-        if str(path.parent) not in plan.pip_args:  # pyproject.toml already installs the project
-            plan.pip_args += ["-e", str(path.parent)]
-            plan.installed_from.append(rel)
+        if not any(str(path.parent) in step.pip_args for step in plan.local):  # pyproject.toml did
+            _install_project(plan, path.parent, rel, f"runs {rel}, the project's own code")
             plan.notes.append(f"{rel}: installing the project itself (pip install -e).")
     else:
         _plan_pyproject(plan, path, rel)
+
+
+def _plan_requirements(plan: Plan, dest: Path, rel: str) -> None:
+    path = dest / rel
+    try:
+        scan = scan_requirements(path, dest)
+    except OSError as e:
+        plan.not_reproduced.append((rel, f"could not read it: {e}"))
+        return
+    plan.installed_from.append(rel)
+    if not scan.local:
+        plan.pip_args += ["-r", str(path)]
+        return
+    plan.local.append(LocalStep(rel, [f"{rel}: {line}" for line in scan.local], ["-r", str(path)]))
+    plan.partial.append(scan)
+
+
+def _install_project(plan: Plan, root: Path, rel: str, what: str) -> None:
+    """`pip install -e` of the share itself: its build code runs, so only with consent."""
+    plan.local.append(LocalStep(rel, [f"pip install -e {root}: {what}"], ["-e", str(root)]))
+    plan.installed_from.append(rel)
 
 
 def _plan_pyproject(plan: Plan, path: Path, rel: str) -> None:
@@ -211,11 +280,17 @@ def _plan_pyproject(plan: Plan, path: Path, rel: str) -> None:
     project = data["project"] if isinstance(data.get("project"), dict) else {}
     dependencies = project.get("dependencies") or []
     if "build-system" in data and _looks_like_package(path.parent, project.get("name")):
-        plan.pip_args += ["-e", str(path.parent)]
-        plan.installed_from.append(rel)
+        build = data["build-system"] if isinstance(data["build-system"], dict) else {}
+        backend = build.get("build-backend")
+        _install_project(plan, path.parent, rel, f"runs its build backend ({backend or 'setuptools'}) "
+                         "on the project's own code")
         plan.notes.append(f"{rel}: installing the project itself and its dependencies (pip install -e).")
     elif isinstance(dependencies, list) and dependencies:
-        plan.pip_args += [str(dep) for dep in dependencies]
+        named = [str(dep) for dep in dependencies if is_named_requirement(str(dep))]
+        local = [str(dep) for dep in dependencies if not is_named_requirement(str(dep))]
+        plan.pip_args += named
+        if local:
+            plan.local.append(LocalStep(rel, [f"{rel}: {dep}" for dep in local], local))
         plan.installed_from.append(rel)
         plan.notes.append(f"{rel}: installing its [project].dependencies (it is not a package to install).")
     elif "poetry" in data.get("tool", {}):
@@ -265,7 +340,7 @@ def _plan_conda_fallback(plan: Plan, dest: Path, rel: str) -> None:
     for dep in dependencies:
         if isinstance(dep, dict):
             for line in dep.get("pip") or []:
-                plan.pip_args += _pip_line_args(str(line), (dest / rel).parent)
+                _plan_pip_line(plan, rel, str(line), (dest / rel).parent)
             continue
         name, pip_spec = _conda_to_pip(str(dep))
         if name == "python":
@@ -280,6 +355,32 @@ def _plan_conda_fallback(plan: Plan, dest: Path, rel: str) -> None:
             plan.best_effort.append((name + pip_spec, str(dep)))
     if conda_only:
         plan.not_reproduced.append((rel, "conda packages pip cannot install: " + ", ".join(conda_only)))
+
+
+def _plan_pip_line(plan: Plan, rel: str, line: str, folder: Path) -> None:
+    """A line of an environment.yml's pip section: a named package, or the share's own files."""
+    args = _pip_line_args(line, folder)
+    if is_named_requirement(line):
+        plan.pip_args += args
+    else:
+        plan.local.append(LocalStep(rel, [f"{rel} (pip): {line}"], args))
+
+
+def _plan_conda_local(plan: Plan, dest: Path, rel: str) -> None:
+    """conda installs the pip section itself, from the file's folder: without consent it is
+    given a copy of the file without the lines that would install the share's own files."""
+    import yaml
+
+    try:
+        spec = yaml.safe_load((dest / rel).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return  # conda will say what is wrong with it
+    if not isinstance(spec, dict):
+        return
+    kept, local = filtered_conda_spec(spec)
+    if local:
+        plan.local.append(LocalStep(rel, [f"{rel} {line}" for line in local]))
+        plan.conda_spec = kept
 
 
 def _pip_line_args(line: str, folder: Path) -> list[str]:
@@ -316,13 +417,13 @@ class _Runner:
     def __init__(self, *, echo: Echo, quiet: bool, cwd: Path):
         self.echo, self.quiet, self.cwd = echo, quiet, cwd
 
-    def __call__(self, argv: list[str], *, check: bool = True) -> bool:
+    def __call__(self, argv: list[str], *, check: bool = True, cwd: Path | None = None) -> bool:
         self.echo("$ " + shlex.join(argv))
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         try:
             # argv lists only, never a shell; the programs are the environment tools themselves.
             proc = subprocess.Popen(  # noqa: S603
-                argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                argv, cwd=cwd or self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True, errors="replace",
             )
         except OSError as e:
@@ -344,15 +445,16 @@ class _Runner:
         )
 
 
-def _build_venv(run: _Runner, plan: Plan, env: Path, extra: Sequence[str]) -> Path:
+def _build_venv(run: _Runner, plan: Plan, env: Path, extra: Sequence[str], pip_args: list[str],
+                install_cwd: Path) -> Path:
     python = env / "bin" / "python"
     if plan.tool == "uv":
         uv = shutil.which("uv") or "uv"
         version = ["--python", plan.python_request[0]] if plan.python_request else []
         run([uv, "venv", *version, str(env)])
     else:
-        run([sys.executable, "-m", "venv", str(env)])
-    run([*_installer(plan, python), *plan.pip_args, *extra])
+        run([sys.executable, "-I", "-m", "venv", str(env)])
+    run([*_installer(plan, python), *pip_args, *extra], cwd=install_cwd)
     return python
 
 
@@ -361,7 +463,7 @@ def _installer(plan: Plan, python: Path) -> list[str]:
     if plan.tool == "uv":
         uv = shutil.which("uv") or "uv"
         return [uv, "pip", "install", "--python", str(python), *_uv_index_options()]
-    return [str(python), "-m", "pip", "install", "--disable-pip-version-check"]
+    return [str(python), "-I", "-m", "pip", "install", "--disable-pip-version-check"]
 
 
 def _uv_index_options() -> list[str]:
@@ -378,10 +480,16 @@ def _uv_index_options() -> list[str]:
     return options
 
 
-def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequence[str]) -> Path:
+def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequence[str], pip_args: list[str],
+                 agreed: bool, install_cwd: Path) -> Path:
     tool = shutil.which(plan.tool) or plan.tool
     assert plan.conda_file is not None
     file = str(dest / plan.conda_file)
+    if plan.conda_spec is not None and not agreed:
+        import yaml
+
+        file = str(run.cwd / "environment.yml")
+        Path(file).write_text(yaml.safe_dump(plan.conda_spec, sort_keys=False), encoding="utf-8")
     if plan.tool == "micromamba":
         run([tool, "create", "--prefix", str(env), "--file", file, "--yes"])
     else:
@@ -391,8 +499,8 @@ def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequenc
         channel = ["--channel", "conda-forge"] if plan.tool == "micromamba" else []
         run([tool, "install", "--prefix", str(env), "--yes", *channel, *extra])
     python = env / "bin" / "python"
-    if plan.pip_args:
-        run([*_installer(plan, python), *plan.pip_args])
+    if pip_args:
+        run([*_installer(plan, python), *pip_args], cwd=install_cwd)
     return python
 
 
@@ -410,13 +518,13 @@ def _install_best_effort(run: _Runner, plan: Plan, python: Path) -> None:
         plan.not_reproduced.append((source, "pip could not install the conda packages " + ", ".join(failed)))
 
 
-def _check_python_version(plan: Plan, python: Path) -> None:
+def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:
     if not plan.python_request:
         return
     wanted, source = plan.python_request
     found = subprocess.run(  # noqa: S603 - the environment's own interpreter
-        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=False,
+        [str(python), "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=False, cwd=cwd,
     ).stdout.strip()
     if found != wanted:
         reason = f"{source} asks for Python {wanted}; this environment uses {found}"

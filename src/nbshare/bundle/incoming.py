@@ -33,23 +33,41 @@ class Cloned:
 
 
 def default_folder(info: dict) -> str:
-    """A folder name from the share's file name (or title): readable, safe on any OS."""
-    stem = re.sub(r"\.(zip|ipynb)$", "", info.get("filename") or "", flags=re.IGNORECASE)
-    name = unicodedata.normalize("NFC", stem or info.get("title") or info["id"])
-    name = re.sub(r"[^\w.\- ]+", "-", name).strip(" .-")[:80]
-    return name or info["id"]
+    """A folder name from the share's file name, else its title, else its id: readable, safe
+    on any OS. Each is the server's word, so each is cleaned, the id too."""
+    stem = re.sub(r"\.(zip|ipynb)$", "", _text(info.get("filename")), flags=re.IGNORECASE)
+    for candidate in (stem, _text(info.get("title")), _text(info.get("id"))):
+        name = re.sub(r"[^\w.\- ]+", "-", unicodedata.normalize("NFC", candidate)).strip(" .-")[:80]
+        if name:
+            return name
+    return "nbshare-clone"
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def open_share(client: NbshareClient, share_id: str,
                ask_password: Callable[[], str]) -> tuple[dict, str | None]:
-    """The share's description, unlocking it first if it has a password."""
+    """The share's description, unlocking it first if it has a password. A description of
+    another share than the one asked for is refused: the server chose it, not the person."""
     try:
-        return client.info(share_id), None
+        return _same_share(client.info(share_id), share_id), None
     except ClientError as exc:
         if exc.code != "password_required":
             raise
     grant = client.unlock(share_id, ask_password())
-    return client.info(share_id, grant=grant), grant
+    return _same_share(client.info(share_id, grant=grant), share_id), grant
+
+
+def _same_share(info: dict, share_id: str) -> dict:
+    if not isinstance(info, dict) or info.get("id") != share_id:
+        got = info.get("id") if isinstance(info, dict) else None
+        raise NbshareError(
+            f"The server described another share ({str(got)[:80]!r}) than the one asked for "
+            f"({share_id}); nothing was written.", code="share_mismatch",
+        )
+    return info
 
 
 def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
