@@ -22,6 +22,7 @@ from nbshare.app import create_app
 from nbshare.security import crypto, grants
 from nbshare.security.throttle import GuessThrottle, HashLimiter, TooManyAttempts
 from nbshare.settings import Settings
+from nbshare.shares import VIEW_LIFETIME
 from nbshare.store import MetadataStore
 from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
 
@@ -588,23 +589,31 @@ def test_purge_finishes_a_burn_that_was_interrupted(client, app, settings):
 # --- view limits ----------------------------------------------------------------------------
 
 
-def test_the_last_view_is_served_then_the_share_is_gone(client, visitor):
+def test_the_last_view_is_served_then_the_share_is_gone(client, app, clock):
     body = create(client, max_views=3)
     share_id = body["id"]
+    content = f"/n/{share_id}/content"
     preview = owner_cookie(client, body)
+    browser = TestClient(app)
     for _ in range(3):
-        assert visitor.get(f"/n/{share_id}").status_code == 200  # the share page is not a view
-        r = visitor.get(f"/n/{share_id}/content", headers={"Cookie": preview})  # the owner's preview
+        assert browser.get(f"/n/{share_id}").status_code == 200  # the share page is not a view
+        r = browser.get(content, headers={"Cookie": preview})  # the owner's preview
         assert r.status_code == 200 and MARKER in r.text
     forged = f"{grants.cookie_name(share_id, owner=True)}=AAAA"
-    assert visitor.get(f"/n/{share_id}/content", headers={"Cookie": forged}).status_code == 200
-    assert visitor.get(f"/n/{share_id}/content").status_code == 200
+    assert TestClient(app).get(content, headers={"Cookie": forged}).status_code == 200
+    second = TestClient(app)
+    assert second.get(content).status_code == 200
+    assert second.get(content).status_code == 200  # a reload inside the same view
     info = client.get(f"/api/v1/shares/{share_id}", headers=owner(body)).json()
     assert info["views"] == 2  # a forged owner cookie is still a visitor
-    last = visitor.get(f"/n/{share_id}/content")
-    assert last.status_code == 200 and MARKER in last.text
+    last = TestClient(app)
+    r = last.get(content)
+    assert r.status_code == 200 and MARKER in r.text
     for path in ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/api/v1/shares/{id}"):
-        assert visitor.get(path.format(id=share_id)).status_code == 404, path
+        assert TestClient(app).get(path.format(id=share_id)).status_code == 404, path
+    assert last.get(content).status_code == 200  # the last view lasts VIEW_LIFETIME
+    clock.advance(seconds=VIEW_LIFETIME.total_seconds())
+    assert last.get(content).status_code == 404
     assert stored_state(client.app) == ((0, 0), [])
 
 
@@ -711,7 +720,7 @@ def test_changing_the_password_reencrypts_and_revokes_the_old_one(client, app, v
     assert unlock(visitor, body["id"], PASSWORD).status_code == 401
     grant_for(visitor, body["id"], NEW_PASSWORD)
     assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
-    assert client.get(f"/n/{body['id']}/v/1/content").status_code == 404  # the old session is void
+    assert client.get(f"/n/{body['id']}/v/1/content").status_code == 401  # the old session is void
     info = client.get(f"/api/v1/shares/{body['id']}", headers=owner(body))  # ...and ignored
     assert info.status_code == 200 and info.json()["title"] == f"Notes {MARKER}"
     versions = client.get(f"/api/v1/shares/{body['id']}/versions", headers=owner(body)).json()
@@ -757,11 +766,11 @@ def test_adding_a_password_leaves_no_plaintext_metadata_in_the_database_file(cli
         assert not reveals(path.read_bytes()), path
 
 
-def test_downloading_the_notebook_counts_as_a_view(client, visitor):
+def test_downloading_the_notebook_counts_as_a_view(client, app):
     body = create(client, max_views=2)
-    assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
-    assert visitor.get(f"/n/{body['id']}/content").status_code == 200  # the second and last read
-    assert visitor.get(f"/n/{body['id']}.ipynb").status_code == 404
+    assert TestClient(app).get(f"/n/{body['id']}.ipynb").content == SECRET
+    assert TestClient(app).get(f"/n/{body['id']}/content").status_code == 200  # the second and last
+    assert TestClient(app).get(f"/n/{body['id']}.ipynb").status_code == 404
 
 
 def test_a_password_change_racing_an_update_is_refused_not_half_applied(client, app):

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .errors import NbshareError
@@ -153,7 +153,41 @@ def create_app(
     # compressed body, so compression leaks nothing (no BREACH-style oracle).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(HostAndOriginCheck, settings=settings)
+    app.add_middleware(CatchAll)
     return app
+
+
+class CatchAll:
+    """Any unexpected error becomes a complete 500 answer, logged with its traceback.
+
+    Not an `exception_handler(Exception)`: Starlette re-raises after such a handler has
+    answered, and uvicorn then drops the connection, failing the client's next request
+    on it too. Answered here, the connection stays usable."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            request = Request(scope)
+            # The visitor gets no internals.
+            log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
+            if started:
+                raise  # half an answer is out: only closing the connection can say so
+            message = "Something went wrong on the server; nothing was stored."
+            await _error(request, 500, "internal_error", message)(scope, receive, send)
 
 
 async def _purge_periodically(service: ShareService, interval: float) -> None:
@@ -192,14 +226,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = exc.detail if exc.detail and exc.status_code not in messages else messages.get(
             exc.status_code, str(exc.detail)
         )
-        return _error(request, exc.status_code, "http_error", message)
-
-    @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception):
-        # Logged with its traceback; the visitor gets no internals.
-        log.exception("unexpected error on %s %s", request.method, redact(request.url.path))
-        message = "Something went wrong on the server; nothing was stored."
-        return _error(request, 500, "internal_error", message)
+        # Keep the handler's headers: a 405 must say what is allowed (RFC 9110, `Allow`).
+        return _error(request, exc.status_code, "http_error", message, dict(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

@@ -5,6 +5,12 @@ Handlers call this; it calls rendering, storage and security. Order of writes: r
 the rows. A crash can leave blobs without a row (invisible) but never a row without its
 blobs. Every read checks that the share exists, has not expired and has views left,
 and answers the same NotFound for all three, so a visitor cannot tell which.
+
+A view of a view-limited share: every read of its content by a visitor counts one, unless
+the reader holds the view grant that their counted view handed out (`take_view`). The
+last view burns the share: from then on only that reader's grant opens it, and the share
+is deleted when the grant runs out (VIEW_LIFETIME later), so the reader who was counted
+gets the page, its frame and its files.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 log = logging.getLogger(__name__)
 GONE = "This share does not exist or has expired."
 UNSET: object = object()  # "leave as it is", distinct from None ("remove")
+# Numbers from clients are bounded before they reach a database: PostgreSQL's INTEGER is
+# 32-bit, and SQLite's driver overflows past 64 bits.
+MAX_VIEWS = 1_000_000_000
+MAX_VERSION = 2**31 - 1
+# How long a counted view of a view-limited share lasts: its page, frame, files and
+# downloads load without counting again for this long.
+VIEW_LIFETIME = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -46,10 +59,15 @@ class Share:
     meta: VersionMeta | None
     data_key: bytes | None = None
     as_owner: bool = False
+    in_view: bool = False  # the reader holds a view grant for this version
 
     @property
     def id(self) -> str:
         return self.row.id
+
+    @property
+    def limited(self) -> bool:
+        return self.row.max_views is not None
 
     @property
     def is_current(self) -> bool:
@@ -257,7 +275,7 @@ class ShareService:
 
     # -- reading ---------------------------------------------------------------------
 
-    async def _lookup(self, share_id: str) -> tuple[ShareRow, VersionRow]:
+    async def _lookup(self, share_id: str, *, used_up_ok: bool = False) -> tuple[ShareRow, VersionRow]:
         if not tokens.looks_like_id(share_id):
             raise NotFound(GONE)
         found = await anyio.to_thread.run_sync(self.metadata.get_share, share_id)
@@ -267,51 +285,75 @@ class ShareService:
         if self._expired(row):
             await anyio.to_thread.run_sync(self._delete, share_id)  # expired: gone for good
             raise NotFound(GONE)
+        if _used_up(row) and not used_up_ok:
+            raise NotFound(GONE)  # burnt: only its last reader's view grant opens it
         return row, version
 
     def _expired(self, row: ShareRow) -> bool:
-        if row.expires_at is not None and row.expires_at <= self.clock():
+        now = self.clock()
+        if row.expires_at is not None and row.expires_at <= now:
             return True
-        return row.max_views is not None and row.views >= row.max_views
+        # Used up without the expiry its last view sets: a burn cut short (or from before
+        # burns kept the last view open). Nobody holds a grant for it.
+        return _used_up(row) and (row.expires_at is None or row.expires_at > now + VIEW_LIFETIME)
 
     async def exists(self, share_id: str) -> ShareRow:
         """The share's row, if it is live; says nothing about its content."""
         return (await self._lookup(share_id))[0]
 
     async def open(self, share_id: str, *, version: int | None = None, grant: str | None = None,
-                   owner_grant: str | None = None, owner_token: str | None = None) -> Share:
+                   owner_grant: str | None = None, owner_token: str | None = None,
+                   view_grant: str | None = None) -> Share:
         """The share at `version` (default: current), if the caller may read it."""
-        row, current = await self._lookup(share_id)
+        row, current = await self._lookup(share_id, used_up_ok=True)
         now = self.clock()
+        viewing = grants.read(self.server_key, view_grant, share_id, owner=False, view=True, now=now)
+        if viewing is not None and viewing.epoch != row.access_epoch:
+            viewing = None
+        if _used_up(row) and viewing is None:
+            raise NotFound(GONE)
         owner = grants.read(self.server_key, owner_grant, share_id, owner=True, now=now)
         if owner is not None and owner.epoch != row.access_epoch:
             owner = None  # from before a password change: its data key is no longer the share's
         is_owner = owner is not None or (
             owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash)
         )
+        data_key = None
+        if row.protected:
+            # Before any version is looked up: without access, every version number gets
+            # the same answer, so none reveals which versions exist.
+            data_key = self._reader_data_key(row, owner, owner_token if is_owner else None, grant, now)
+            if data_key is None:
+                raise PasswordRequired("This share is protected by a password.")
         target = current
         if version is not None and version != current.number:
-            if not (is_owner or row.versions_public):
+            if not (is_owner or row.versions_public) or not 1 <= version <= MAX_VERSION:
                 raise NotFound(GONE)
             found = await anyio.to_thread.run_sync(self.metadata.get_version, share_id, version)
             if found is None:
                 raise NotFound(GONE)
             target = found
+        in_view = viewing is not None and viewing.version == target.number
+        if _used_up(row) and not in_view:
+            raise NotFound(GONE)
         if not row.protected:
-            return Share(row, target, VersionMeta.of(target), as_owner=is_owner)
-        data_key = None
-        if is_owner:
-            data_key = owner.data_key if owner and owner.data_key else (
-                self._owner_data_key(row, owner_token) if owner_token else None
-            )
-        else:
-            visitor = grants.read(self.server_key, grant, share_id, owner=False, now=now)
-            if visitor and visitor.epoch == row.access_epoch and visitor.version == row.current_version:
-                data_key = visitor.data_key
-        if data_key is None:
-            raise PasswordRequired("This share is protected by a password.")
+            return Share(row, target, VersionMeta.of(target), as_owner=is_owner, in_view=in_view)
         meta = await anyio.to_thread.run_sync(protection.read_meta, self.blobs, target, data_key)
-        return Share(row, target, meta, data_key, as_owner=is_owner)
+        return Share(row, target, meta, data_key, as_owner=is_owner, in_view=in_view)
+
+    def _reader_data_key(self, row: ShareRow, owner: grants.Grant | None, owner_token: str | None,
+                         grant: str | None, now: datetime) -> bytes | None:
+        """A protected share's data key, from the owner's grant or token or a visitor's grant."""
+        if owner is not None and owner.data_key:
+            return owner.data_key
+        if owner_token is not None:
+            return self._owner_data_key(row, owner_token)
+        if owner is not None:
+            return None
+        visitor = grants.read(self.server_key, grant, row.id, owner=False, now=now)
+        if visitor and visitor.epoch == row.access_epoch and visitor.version == row.current_version:
+            return visitor.data_key
+        return None
 
     async def read(self, share: Share, which: str) -> bytes:
         """The original upload ('original'), the rendered page ('page') or any other blob of
@@ -326,14 +368,50 @@ class ShareService:
                       key.removeprefix(f"shares/{share.id}/"))
             raise NotFound(GONE) from None
 
-    async def count_view(self, share: Share) -> None:
-        """Count a view of the rendered page; the last allowed view burns the share."""
-        views = await anyio.to_thread.run_sync(self.metadata.count_view, share.id)
+    async def take_view(self, share: Share, *, main: bool = True) -> str | None:
+        """Count the view this read is, if it is one; returns the view grant to give the reader.
+
+        On a view-limited share, every visitor's read of content counts, unless the reader
+        holds a view grant for this version: it lets the counted view's own frame, files
+        and downloads load for VIEW_LIFETIME. The last view burns the share (see the top
+        of this module). Without a limit, `main` reads of the current version (a rendered
+        notebook, a download) are counted for the owner to see, and nothing is handed out.
+        The owner's own reads never count."""
+        if share.as_owner or share.in_view:
+            return None
+        if not share.limited and not (main and share.is_current):
+            return None
+        burn_at = self.clock() + VIEW_LIFETIME
+        views = await anyio.to_thread.run_sync(self.metadata.count_view, share.id, burn_at)
         if views is None:
-            raise NotFound(GONE)
-        if share.row.max_views is not None and views >= share.row.max_views:
-            await anyio.to_thread.run_sync(self._delete, share.id)
-            log.info("share %s reached its last view and was deleted", tokens.redact_id(share.id))
+            raise NotFound(GONE)  # another reader took the last view
+        if share.row.max_views is None:
+            return None
+        if views >= share.row.max_views:
+            log.info("share %s used its last view; it is deleted when that view ends",
+                     tokens.redact_id(share.id))
+        return grants.issue(self.server_key, grants.Grant(
+            share.id, share.version.number, share.row.access_epoch, burn_at.timestamp(), None, view=True,
+        ))
+
+    async def read_framed_page(self, share: Share, which: str) -> bytes:
+        """A stored page for the sandboxed frame. A view-limited share's page gets its files
+        put back inline (as protected pages have them from the start): the frame's opaque
+        origin sends no view grant, so it must need no other request to the service."""
+        stored = await self.read(share, which)
+        if not share.limited or share.row.protected or share.meta is None or not share.meta.files:
+            return stored
+        meta, data_key, base = share.meta, share.data_key, f"/n/{share.id}/v/{share.version.number}"
+        blobs = self.blobs
+
+        class FileBytes(dict):  # read only the files the page names
+            def __missing__(self, sha256: str) -> bytes:
+                entry = next(f for f in meta.files if f["sha256"] == sha256)
+                self[sha256] = protection.read_blob(blobs, entry["key"], data_key)
+                return self[sha256]
+
+        return await anyio.to_thread.run_sync(
+            lambda: protection.inline_files(protection.unpack_page(stored), base, meta, FileBytes()))
 
     # -- passwords and grants --------------------------------------------------------
 
@@ -404,7 +482,8 @@ class ShareService:
         if number == row.current_version:
             raise NbshareError("The current version cannot be deleted; delete the share instead.",
                                code="current_version", status=409)
-        if not await anyio.to_thread.run_sync(self.metadata.delete_version, share_id, number):
+        if not 1 <= number <= MAX_VERSION or not await anyio.to_thread.run_sync(
+                self.metadata.delete_version, share_id, number):
             raise NotFound("No such version.")
         await anyio.to_thread.run_sync(self.blobs.delete_prefix, f"shares/{share_id}/v{number}")
 
@@ -421,7 +500,7 @@ class ShareService:
     def purge(self, batch: int = 100) -> int:
         """Delete every expired share, rows and blobs, in batches. Returns how many."""
         purged = 0
-        while ids := self.metadata.expired_ids(self.clock(), limit=batch):
+        while ids := self.metadata.expired_ids(self.clock(), limit=batch, view_lifetime=VIEW_LIFETIME):
             for share_id in ids:
                 self._delete(share_id)
             purged += len(ids)
@@ -430,10 +509,15 @@ class ShareService:
         return purged
 
 
+def _used_up(row: ShareRow) -> bool:
+    return row.max_views is not None and row.views >= row.max_views
+
+
 def _check_max_views(max_views: object) -> None:
     if max_views is not None and (not isinstance(max_views, int) or isinstance(max_views, bool)
-                                  or max_views < 1):
-        raise NbshareError("max_views must be a whole number of at least 1.", code="bad_max_views")
+                                  or not 1 <= max_views <= MAX_VIEWS):
+        raise NbshareError(f"max_views must be a whole number from 1 to {MAX_VIEWS:,}.",
+                           code="bad_max_views")
 
 
 def _protect(row: ShareRow, password: str, owner_token: str) -> tuple[ShareRow, bytes]:

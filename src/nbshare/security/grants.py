@@ -4,6 +4,9 @@ A grant is sealed (AES-256-GCM) under the server's secret key and names one shar
 version, the share's access epoch and an expiry. For a protected share it also carries
 the share's data key, so later page loads decrypt without running Argon2 again. The
 server keeps no copy: the data key exists in plaintext only while a request is served.
+
+A view grant is the third kind: the counted view of a view-limited share hands it out,
+so that view's own frame, files and downloads load without counting more views.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .crypto import DecryptionFailed, b64, open_sealed, seal, unb64
 
 COOKIE_PREFIX = "nbs_grant_"
 OWNER_COOKIE_PREFIX = "nbs_owner_"
+VIEW_COOKIE_PREFIX = "nbs_view_"
 
 
 class ServerKey:
@@ -58,36 +62,42 @@ class Grant:
     expires: float  # unix time
     data_key: bytes | None
     owner: bool = False
+    view: bool = False
 
 
 def issue(key: ServerKey, grant: Grant) -> str:
     body = {
         "s": grant.share_id, "v": grant.version, "e": grant.epoch, "x": grant.expires,
         "k": b64(grant.data_key) if grant.data_key else None, "o": grant.owner,
+        "w": grant.view,
     }
-    return b64(seal(key.bytes, json.dumps(body).encode(), _context(grant.share_id, grant.owner)))
+    context = _context(grant.share_id, grant.owner, grant.view)
+    return b64(seal(key.bytes, json.dumps(body).encode(), context))
 
 
-def read(key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: datetime) -> Grant | None:
+def read(key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: datetime,
+         view: bool = False) -> Grant | None:
     """The grant in `token` if it is genuine, for this share, and not expired."""
     if not token:
         return None
     try:
-        body = json.loads(open_sealed(key.bytes, unb64(token), _context(share_id, owner)))
+        body = json.loads(open_sealed(key.bytes, unb64(token), _context(share_id, owner, view)))
     except (DecryptionFailed, ValueError, TypeError):
         return None
     # Expired at `x` itself, as shares are at `expires_at` (shares.py, `_expired`).
-    if body.get("s") != share_id or body.get("o") is not owner or body.get("x", 0) <= now.timestamp():
+    if (body.get("s") != share_id or body.get("o") is not owner or body.get("w", False) is not view
+            or body.get("x", 0) <= now.timestamp()):
         return None
     return Grant(
         share_id=share_id, version=body.get("v"), epoch=body.get("e", -1), expires=body["x"],
-        data_key=unb64(body["k"]) if body.get("k") else None, owner=owner,
+        data_key=unb64(body["k"]) if body.get("k") else None, owner=owner, view=view,
     )
 
 
-def _context(share_id: str, owner: bool) -> str:
-    return f"{'owner' if owner else 'grant'}:{share_id}"
+def _context(share_id: str, owner: bool, view: bool = False) -> str:
+    return f"{'owner' if owner else 'view' if view else 'grant'}:{share_id}"
 
 
-def cookie_name(share_id: str, *, owner: bool = False) -> str:
-    return (OWNER_COOKIE_PREFIX if owner else COOKIE_PREFIX) + share_id[:16]
+def cookie_name(share_id: str, *, owner: bool = False, view: bool = False) -> str:
+    prefix = OWNER_COOKIE_PREFIX if owner else VIEW_COOKIE_PREFIX if view else COOKIE_PREFIX
+    return prefix + share_id[:16]

@@ -7,6 +7,7 @@ service, never by users.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -82,18 +83,21 @@ class FileBlobStore:
             _fsync_dir(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
+        # Idempotent: several requests may delete the same share at once (a burn, expiry
+        # seen by two readers, the purge), so what another one removed first is no error.
         folder = self._path(prefix)
-        if not folder.is_dir():
-            return 0
         count = 0
-        for path in sorted(folder.rglob("*"), reverse=True):  # children before parents
-            if path.is_dir():
-                path.rmdir()
-            else:
-                path.unlink()
-                count += 1
-        folder.rmdir()
-        _fsync_dir(folder.parent)
+        for parent, _dirs, files in os.walk(folder, topdown=False):  # walk skips what vanishes
+            for name in files:
+                try:
+                    os.unlink(os.path.join(parent, name))
+                    count += 1
+                except FileNotFoundError:
+                    pass
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(parent)
+        with contextlib.suppress(FileNotFoundError):
+            _fsync_dir(folder.parent)
         return count
 
     def keys(self, prefix: str = "") -> Iterator[str]:

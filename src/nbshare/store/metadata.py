@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import case, create_engine, delete, event, func, literal, select, update
 from sqlalchemy.engine import Engine
 
 from .tables import shares, versions
@@ -171,8 +171,16 @@ class MetadataStore:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def count_view(self, share_id: str) -> int | None:
-        """Count one view; None when the share is gone or has used up its views."""
+    def count_view(self, share_id: str, burn_at: datetime | None = None) -> int | None:
+        """Count one view; None when the share is gone or has used up its views. With
+        `burn_at`, the last view also brings the share's expiry forward to then (in the
+        same statement, so no reader can see it used up and still unmarked)."""
+        values: dict = {"views": shares.c.views + 1}
+        if burn_at is not None:
+            last = shares.c.max_views.is_not(None) & (shares.c.views + 1 >= shares.c.max_views)
+            when = literal(burn_at, shares.c.expires_at.type)
+            sooner = shares.c.expires_at.is_(None) | (shares.c.expires_at > when)
+            values["expires_at"] = case((last & sooner, when), else_=shares.c.expires_at)
         with self.engine.begin() as conn:
             counted = conn.execute(
                 update(shares)
@@ -180,7 +188,7 @@ class MetadataStore:
                     (shares.c.id == share_id)
                     & ((shares.c.max_views.is_(None)) | (shares.c.views < shares.c.max_views))
                 )
-                .values(views=shares.c.views + 1)
+                .values(**values)
             ).rowcount
             if counted != 1:
                 return None
@@ -192,11 +200,13 @@ class MetadataStore:
                 delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
             ).rowcount == 1
 
-    def expired_ids(self, now: datetime, limit: int = 100) -> list[str]:
-        """Shares past their expiry, and shares past their last view whose deletion on that
-        view did not finish (the process stopped in between)."""
-        gone = (shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now)) | (
-            shares.c.max_views.is_not(None) & (shares.c.views >= shares.c.max_views))
+    def expired_ids(self, now: datetime, limit: int = 100, *,
+                    view_lifetime: timedelta = timedelta(0)) -> list[str]:
+        """Shares past their expiry, and shares past their last view whose expiry that view
+        did not bring within `view_lifetime` (a burn interrupted before this was so)."""
+        used_up = shares.c.max_views.is_not(None) & (shares.c.views >= shares.c.max_views)
+        unmarked = shares.c.expires_at.is_(None) | (shares.c.expires_at > now + view_lifetime)
+        gone = (shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now)) | (used_up & unmarked)
         with self.engine.connect() as conn:
             return list(conn.execute(select(shares.c.id).where(gone).limit(limit)).scalars())
 

@@ -115,7 +115,8 @@ class VersionInfo(BaseModel):
 class Settings(BaseModel):
     """Owner changes; a field left out stays as it is."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `"versions_public": 0` or `"max_views": "5"` are mistakes to report, not to guess.
+    model_config = ConfigDict(extra="forbid", strict=True)
     expires: str | None = Field(None, description="1h, 7d, 2026-12-31 or 'never'")
     max_views: int | None = Field(None, description="Views left before the share is deleted; null: no limit")
     password: str | None = Field(None, description="New password; null removes the password")

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from ..errors import NbshareError
 from ..security import grants
-from ..shares import ShareService
+from ..shares import VIEW_LIFETIME, ShareService
 from ..uploads import MULTIPART_SLACK, too_large
 
 GRANT_HEADER = "X-Nbshare-Grant"  # for API clients; browsers carry the grant in a cookie
@@ -114,6 +114,10 @@ def visitor_grant(request: Request, share_id: str) -> str | None:
     return request.cookies.get(grants.cookie_name(share_id)) or request.headers.get(GRANT_HEADER)
 
 
+def view_grant(request: Request, share_id: str) -> str | None:
+    return request.cookies.get(grants.cookie_name(share_id, view=True))
+
+
 def owner_grant(request: Request, share_id: str) -> str | None:
     return request.cookies.get(grants.cookie_name(share_id, owner=True))
 
@@ -124,11 +128,12 @@ def bearer_token(request: Request) -> str | None:
 
 
 def set_grant_cookie(request: Request, response: Response, share_id: str, grant: str, *,
-                     owner: bool = False) -> None:
+                     owner: bool = False, view: bool = False) -> None:
     settings = request.app.state.settings
+    lifetime = VIEW_LIFETIME.total_seconds() if view else settings.grant_lifetime
     response.set_cookie(
-        grants.cookie_name(share_id, owner=owner), grant,
-        max_age=int(settings.grant_lifetime), path="/", httponly=True, samesite="strict",
+        grants.cookie_name(share_id, owner=owner, view=view), grant,
+        max_age=int(lifetime), path="/", httponly=True, samesite="strict",
         secure=settings.public_url.startswith("https://"),
     )
 

@@ -24,6 +24,7 @@ from .common import (
     service,
     set_grant_cookie,
     upload_from_form,
+    view_grant,
     visitor_grant,
 )
 
@@ -50,12 +51,27 @@ def human_size(size: int) -> str:
 async def open_share(request: Request, share_id: str, version: int | None = None) -> Share:
     return await service(request).open(
         share_id, version=version, grant=visitor_grant(request, share_id),
-        owner_grant=owner_grant(request, share_id),
+        owner_grant=owner_grant(request, share_id), view_grant=view_grant(request, share_id),
     )
 
 
 def guarded(share: Share, response: Response) -> Response:
-    return private(response) if share.row.protected else response
+    # A view-limited share too: a cached copy would be a view nobody counted.
+    return private(response) if share.row.protected or share.limited else response
+
+
+async def viewed(request: Request, share: Share, response: Response, *, main: bool = True) -> Response:
+    """`response`, once the view it gives is counted (shares.py, `take_view`), carrying
+    the view grant that lets the same reader load the rest of that view."""
+    grant = await service(request).take_view(share, main=main)
+    if grant is not None:
+        set_grant_cookie(request, response, share.id, grant, view=True)
+    return guarded(share, response)
+
+
+def framed_from_public_origin(share: Share) -> bool:
+    """Whether the frame must load from the public origin, where the grant cookies live."""
+    return share.row.protected or share.limited
 
 
 @router.get("/")
@@ -107,8 +123,11 @@ async def _share_page(request: Request, share_id: str, version: int | None,
     assert meta is not None
     shown = None if share.is_current else share.version.number
     if share.version.kind == "bundle" and notebook is None:
-        return guarded(share, _bundle_index(request, share, links(request, share_id, shown,
-                                                                    protected=share.row.protected)))
+        # A bundle's index shows its content (README, files): on a view-limited share it
+        # is the view, and its grant opens the bundle's notebooks and files.
+        index = _bundle_index(request, share, links(request, share_id, shown,
+                                                    protected=framed_from_public_origin(share)))
+        return await viewed(request, share, index, main=False)
     if notebook is not None:
         entry = meta.notebook(notebook) if share.version.kind == "bundle" else None
         if entry is None:
@@ -119,7 +138,7 @@ async def _share_page(request: Request, share_id: str, version: int | None,
     else:
         toc_entries, title, size = meta.toc, meta.title, meta.size
         files = [f for f in meta.files if f["role"] in EMBEDDED]
-    urls = links(request, share_id, shown, notebook, protected=share.row.protected)
+    urls = links(request, share_id, shown, notebook, protected=framed_from_public_origin(share))
     return guarded(share, render(
         request, "share.html", share=share, meta=meta, urls=urls,
         toc=nest([TocEntry(**e) for e in toc_entries]),
@@ -170,9 +189,7 @@ async def _download(request: Request, share_id: str, version: int | None) -> Res
     if share.version.kind == "bundle":
         raise NotFound("This share is a bundle: download it as .zip, or its notebooks one by one.")
     data = await service(request).read(share, "original")
-    if share.is_current and not share.as_owner:
-        await service(request).count_view(share)  # taking the file is reading it too
-    return guarded(share, Response(
+    return await viewed(request, share, Response(  # taking the file is reading it too
         data,
         media_type="application/x-ipynb+json",
         headers={
@@ -199,9 +216,8 @@ async def _content(request: Request, share_id: str, version: int | None,
         if not readme:
             raise NotFound("This bundle has no README.")
         which = readme["page_key"]
-    stored = await service(request).read(share, which)
-    if share.is_current and not share.as_owner and (notebook is not None or share.version.kind != "bundle"):
-        await service(request).count_view(share)  # the owner previewing is not a view
+    # Read before the view is counted: the reader who is counted gets the content.
+    stored = await service(request).read_framed_page(share, which)
     headers = {
         "Content-Security-Policy": content_csp(request.app.state.settings.public_url),
         "Cache-Control": "no-cache",
@@ -212,7 +228,9 @@ async def _content(request: Request, share_id: str, version: int | None,
         headers["Content-Encoding"] = "gzip"
     else:
         body = unpack_page(stored)
-    return guarded(share, Response(body, media_type="text/html; charset=utf-8", headers=headers))
+    response = Response(body, media_type="text/html; charset=utf-8", headers=headers)
+    # A bundle's README frame is part of its index's view; a notebook is a view of its own.
+    return await viewed(request, share, response, main=notebook is not None or share.version.kind != "bundle")
 
 
 async def _archive(request: Request, share_id: str, version: int | None) -> Response:
@@ -222,9 +240,7 @@ async def _archive(request: Request, share_id: str, version: int | None) -> Resp
     if share.version.kind != "bundle":
         raise NotFound("This share is a single notebook: download the .ipynb.")
     data = await service(request).read(share, "original")
-    if share.is_current and not share.as_owner:
-        await service(request).count_view(share)
-    return guarded(share, Response(data, media_type="application/zip", headers={
+    return await viewed(request, share, Response(data, media_type="application/zip", headers={
         "Content-Disposition": content_disposition(share.meta.filename),
         "Cache-Control": "no-cache",
         "X-Nbshare-Sha256": share.meta.sha256,
@@ -239,21 +255,42 @@ async def _file(request: Request, share_id: str, version: int | None, *, address
     entry = share.meta.file(address, name) if address is not None else share.meta.bundle_file(path or "")
     if entry is None:
         raise NotFound("This share has no such file.")
-    data = await service(request).read(share, entry["key"])
-    media_type = entry["media_type"]
+    media_type = served_type(entry["media_type"])
     shown = media_type in IMAGE_TYPES
-    name = entry["name"].rsplit("/", 1)[-1]
     headers = {
-        "Content-Disposition": content_disposition(name, inline=shown),
+        "Content-Disposition": content_disposition(entry["name"].rsplit("/", 1)[-1], inline=shown),
         # Whatever the file is, it never runs as a page of the service.
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+        # Never kept without asking: a cache must not outlive a password added or the
+        # share deleted. The ETag makes asking cheap.
         "Cache-Control": "no-cache",
+        "ETag": f'"{entry["address"]}"',
     }
-    if not share.row.protected and (address is not None or version is not None):
-        headers["Cache-Control"] = "public, max-age=31536000, immutable"  # named by content or version
-    if not shown and not media_type.startswith("text/"):
-        media_type = media_type or "application/octet-stream"
-    return guarded(share, Response(data, media_type=media_type, headers=headers))
+    cacheable = not (share.row.protected or share.limited)
+    if cacheable and headers["ETag"] in etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers={k: headers[k] for k in ("Cache-Control", "ETag")})
+    data = await service(request).read(share, entry["key"])
+    return await viewed(request, share, Response(data, media_type=media_type, headers=headers), main=False)
+
+
+def served_type(media_type: str) -> str:
+    """The type a file is served as. Images as themselves (shown, in a sandbox); any other
+    text (scripts, HTML, XML, CSS...) as plain text unless it is known to be inert, so a
+    page of the service's origin can never load it as a script or a stylesheet."""
+    base = (media_type or "").split(";")[0].strip().lower()
+    if not base:
+        return "application/octet-stream"
+    textual = base.startswith("text/") or base.endswith(("xml", "+json")) or "script" in base
+    if base in IMAGE_TYPES or not textual or base in INERT_TEXT:
+        return media_type
+    return "text/plain; charset=utf-8"
+
+
+def etags(if_none_match: str) -> list[str]:
+    return [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+
+
+INERT_TEXT = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-python"}
 
 
 @router.get("/n/{share_id}.ipynb")

@@ -1,0 +1,368 @@
+"""The read path under attack: view limits on every route that gives content, bounded
+numbers, version numbers that reveal nothing, cache and media-type policy for files,
+errors that leave the connection usable, and burns under real concurrency."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import threading
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from conftest import PUBLIC_URL, free_port, start_server, stored_state
+from nbshare.app import create_app
+from nbshare.security import grants
+from nbshare.shares import MAX_VIEWS, VIEW_LIFETIME
+from nbshare.store import FileBlobStore, MetadataStore
+
+MARKER = "Burn-marker-7Qx"
+IMAGE = os.urandom(12_000)  # over inline_file_bytes: taken out of the page into a file
+DOWNLOAD = os.urandom(9_000)
+HUGE = 1180591620717411303424
+
+
+def notebook(*cells: dict) -> bytes:
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}).encode()
+
+
+def md(source: str, cell_id: str = "m") -> dict:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
+
+
+def output_cell(data: dict, cell_id: str) -> dict:
+    return {"cell_type": "code", "id": cell_id, "metadata": {}, "execution_count": 1, "source": "x",
+            "outputs": [{"output_type": "display_data", "metadata": {}, "data": data}]}
+
+
+NOTEBOOK = notebook(
+    md(f"# {MARKER}\n\nText", "a"),
+    output_cell({"image/png": base64.b64encode(IMAGE).decode()}, "img"),
+    output_cell({"text/html": f'<a download="data.bin" href="data:application/octet-stream;base64,'
+                              f'{base64.b64encode(DOWNLOAD).decode()}">data</a>'}, "dl"),
+)
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+BUNDLE = zip_of({
+    "README.md": f"# {MARKER}\nSee [the analysis](analysis.ipynb).".encode(),
+    "analysis.ipynb": notebook(md(f"# Analysis {MARKER}")),
+    "data.csv": b"a,b\n1,2\n",
+})
+
+
+def publish(client, data: bytes, content_type: str = "application/x-ipynb+json", **params) -> dict:
+    filename = "b.zip" if content_type == "application/zip" else "nb.ipynb"
+    r = client.post("/api/v1/shares", params={"filename": filename, **params}, content=data,
+                    headers={"Content-Type": content_type})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def owner(body: dict) -> dict:
+    return {"Authorization": f"Bearer {body['owner_token']}"}
+
+
+def files_of(app, share_id: str) -> dict[str, dict]:
+    """The version's manifest entries by role (images are not listed by the API)."""
+    _, version = app.state.service.metadata.get_share(share_id)
+    return {f["role"]: f for f in version.manifest["files"]}
+
+
+def notebook_routes(app, share_id: str) -> list[str]:
+    files = files_of(app, share_id)
+    image, download = files["image"], files["download"]
+    return [
+        f"/n/{share_id}/content", f"/n/{share_id}/v/1/content", f"/n/{share_id}.ipynb",
+        f"/n/{share_id}/v/1.ipynb", f"/n/{share_id}/f/{download['address']}/data.bin",
+        f"/n/{share_id}/v/1/f/{download['address']}/data.bin",
+        f"/n/{share_id}/v/1/f/{image['address']}/{image['name']}",
+    ]
+
+
+def bundle_routes(share_id: str) -> list[str]:
+    return [
+        f"/n/{share_id}", f"/n/{share_id}/v/1", f"/n/{share_id}/content",
+        f"/n/{share_id}/content/nb/analysis.ipynb", f"/n/{share_id}/v/1/content/nb/analysis.ipynb",
+        f"/n/{share_id}/files/data.csv", f"/n/{share_id}/v/1/files/data.csv", f"/n/{share_id}.zip",
+        f"/n/{share_id}/v/1.zip",
+    ]
+
+
+@pytest.fixture
+def app(settings, renderer):
+    return create_app(settings, renderer=renderer)
+
+
+def reader(app) -> TestClient:
+    """A new browser: its own cookie jar."""
+    return TestClient(app, base_url="http://testserver")
+
+
+# --- item 3: what a view is, on every route -------------------------------------------------
+
+
+@pytest.mark.parametrize("first", range(7))
+def test_every_notebook_route_gives_one_view_and_the_second_reader_nothing(client, app, first):
+    body = publish(client, NOTEBOOK, max_views=1)
+    routes = notebook_routes(app, body["id"])
+    reader_one, reader_two = reader(app), reader(app)
+    r = reader_one.get(routes[first])
+    assert r.status_code == 200, routes[first]
+    assert grants.cookie_name(body["id"], view=True) in r.cookies  # the view's grant
+    for route in routes:  # the counted reader's page loads its own frame, images and files
+        assert reader_one.get(route).status_code == 200, route
+    assert reader_one.get(f"/n/{body['id']}").status_code == 200
+    for route in [*routes, f"/n/{body['id']}", f"/n/{body['id']}/v/1"]:
+        assert reader_two.get(route).status_code == 404, route
+
+
+@pytest.mark.parametrize("first", range(9))
+def test_every_bundle_route_gives_one_view_and_the_second_reader_nothing(client, app, first):
+    body = publish(client, BUNDLE, "application/zip", max_views=1)
+    routes = bundle_routes(body["id"])
+    reader_one, reader_two = reader(app), reader(app)
+    assert reader_one.get(routes[first]).status_code == 200, routes[first]
+    for route in routes:
+        assert reader_one.get(route).status_code == 200, route
+    for route in routes:
+        assert reader_two.get(route).status_code == 404, route
+
+
+def test_file_routes_count_views_instead_of_answering_forever(client, app):
+    body = publish(client, NOTEBOOK, max_views=3)
+    route = notebook_routes(app, body["id"])[4]
+    assert [reader(app).get(route).status_code for _ in range(5)] == [200, 200, 200, 404, 404]
+
+
+def test_the_bundle_index_is_the_view_and_opens_its_notebooks_and_readme(client, app):
+    body = publish(client, BUNDLE, "application/zip", max_views=2)
+    browser = reader(app)
+    index = browser.get(f"/n/{body['id']}")
+    assert index.status_code == 200 and index.headers["cache-control"] == "private, no-store"
+    for route in bundle_routes(body["id"])[:5]:
+        assert browser.get(route).status_code == 200, route
+    info = client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()
+    assert info["views"] == 1
+
+
+def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_origin(
+        tmp_path, renderer):
+    from nbshare.settings import Settings
+
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, render_url="http://render.test")
+    app = create_app(settings, renderer=renderer)
+    with TestClient(app) as client:
+        body = publish(client, NOTEBOOK, max_views=5)
+        page = client.get(f"/n/{body['id']}").text
+        assert f'data-src="{PUBLIC_URL}/n/{body["id"]}/content"' in page  # where the view grant lives
+        frame = client.get(f"/n/{body['id']}/content").text
+        assert "/f/" not in frame and base64.b64encode(IMAGE).decode() in frame
+        unlimited = publish(client, NOTEBOOK)
+        assert "/f/" in client.get(f"/n/{unlimited['id']}/content").text  # only limited shares pay
+
+
+def test_the_owner_reads_every_route_without_using_a_view(client, app):
+    body = publish(client, NOTEBOOK, max_views=1)
+    session = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=owner(body))
+    assert session.status_code == 204
+    for route in notebook_routes(app, body["id"]):
+        r = client.get(route)
+        assert r.status_code == 200 and "set-cookie" not in r.headers, route
+    assert client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()["views"] == 0
+    assert reader(app).get(f"/n/{body['id']}/content").status_code == 200  # the one view is left
+
+
+def test_a_burnt_share_is_deleted_when_its_last_view_ends(tmp_path, renderer):
+    from datetime import UTC, datetime, timedelta
+
+    from nbshare.settings import Settings
+
+    clock_start = datetime(2026, 6, 1, tzinfo=UTC)
+    offset = [timedelta(0)]  # the service's clock, moved by hand
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL)
+    app = create_app(settings, renderer=renderer, clock=lambda: clock_start + offset[0])
+    with TestClient(app) as client:
+        body = publish(client, NOTEBOOK, max_views=1)
+        browser = reader(app)
+        assert browser.get(f"/n/{body['id']}/content").status_code == 200
+        assert app.state.service.purge() == 0  # its reader is still reading
+        offset[0] = VIEW_LIFETIME
+        assert app.state.service.purge() == 1
+        assert stored_state(app) == ((0, 0), [])
+        assert browser.get(f"/n/{body['id']}/content").status_code == 404
+
+
+# --- items 7 and 17: numbers a client sends -------------------------------------------------
+
+
+@pytest.mark.parametrize("views", [MAX_VIEWS + 1, 2**63, 10**20, 0, -1])
+def test_out_of_range_view_limits_are_a_clear_400_everywhere(client, views):
+    r = client.post("/api/v1/shares", params={"filename": "nb.ipynb", "max_views": views},
+                    content=NOTEBOOK, headers={"Content-Type": "application/x-ipynb+json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_max_views", r.text
+    assert "1 to 1,000,000,000" in r.json()["error"]["message"]
+    r = client.post("/upload", files={"file": ("nb.ipynb", NOTEBOOK)}, data={"max_views": str(views)})
+    assert r.status_code == 400 and "max_views" in r.text
+    body = publish(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"max_views": views}, headers=owner(body))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_max_views", r.text
+    assert stored_state(client.app)[0] == (1, 1)
+
+
+def test_huge_version_numbers_are_404_not_500(client):
+    body = publish(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=owner(body))
+    assert r.status_code == 200
+    for number in (HUGE, 2**63, 2**31, 0, -1):
+        for suffix in ("", ".ipynb", "/content", ".zip", "/files/x", "/f/abc/x"):
+            r = client.get(f"/n/{body['id']}/v/{number}{suffix}")
+            assert r.status_code == 404, (number, suffix)
+        r = client.delete(f"/api/v1/shares/{body['id']}/versions/{number}", headers=owner(body))
+        assert r.status_code == 404, number
+
+
+@pytest.mark.parametrize("change", [{"versions_public": 0}, {"versions_public": "yes"},
+                                    {"max_views": True}, {"max_views": 2.0}, {"max_views": "3"}])
+def test_settings_take_only_real_json_types(client, change):
+    body = publish(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json=change, headers=owner(body))
+    assert r.status_code == 400, r.text
+    assert next(iter(change)) in r.json()["error"]["message"]
+
+
+def test_trace_and_other_methods_get_405_with_allow(client):
+    for path in ("/", "/n/abc", "/api/v1/shares"):
+        r = client.request("TRACE", path)
+        assert r.status_code == 405 and r.headers["allow"], path
+    assert "POST" in client.request("TRACE", "/api/v1/shares").headers["allow"]
+
+
+# --- item 12: caching, versions, media types ------------------------------------------------
+
+
+def test_files_are_revalidated_so_a_cache_cannot_outlive_a_password(client, app):
+    body = publish(client, NOTEBOOK)
+    route = notebook_routes(app, body["id"])[5]
+    r = client.get(route)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    etag = r.headers["etag"]
+    again = client.get(route, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and not again.content
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"},
+                     headers=owner(body))
+    assert r.status_code == 200
+    assert reader(app).get(route, headers={"If-None-Match": etag}).status_code == 401
+
+
+def test_a_locked_share_answers_the_same_for_every_version_number(client):
+    body = publish(client, NOTEBOOK)
+    publish_update = client.put(f"/api/v1/shares/{body['id']}", content=NOTEBOOK,
+                                headers={**owner(body), "Content-Type": "application/x-ipynb+json"})
+    assert publish_update.status_code == 200
+    client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"}, headers=owner(body))
+    stranger = reader(client.app)
+    for suffix in ("", ".ipynb", "/content"):
+        answers = {stranger.get(f"/n/{body['id']}/v/{n}{suffix}").status_code for n in (1, 2, 3, 99, HUGE)}
+        assert answers == {401}, suffix
+
+
+ACTIVE = {"app.js": b"alert(1)", "mod.mjs": b"export default 1", "page.html": b"<script>alert(1)</script>",
+          "doc.xml": b"<x/>", "style.css": b"body{}", "doc.xhtml": b"<html/>"}
+
+
+def test_active_bundle_files_are_served_as_plain_text_attachments(client):
+    body = publish(client, zip_of({**ACTIVE, "a.ipynb": notebook(md("# A")), "d.csv": b"a\n1\n"}),
+                   "application/zip")
+    for name in ACTIVE:
+        r = client.get(f"/n/{body['id']}/files/{name}")
+        assert r.status_code == 200 and r.content == ACTIVE[name]
+        assert r.headers["content-type"] == "text/plain; charset=utf-8", name
+        assert r.headers["content-disposition"].startswith("attachment"), name
+    assert client.get(f"/n/{body['id']}/files/d.csv").headers["content-type"].startswith("text/csv")
+
+
+# --- item 14: burns under real concurrency --------------------------------------------------
+
+
+def test_concurrent_prefix_deletes_are_idempotent(tmp_path):
+    blobs = FileBlobStore(tmp_path / "blobs")
+    for trial in range(5):
+        for i in range(200):
+            blobs.put(f"shares/s{trial}/v{i % 4}/files/f{i}", b"x")
+        start = threading.Barrier(6)
+
+        def delete(_, prefix=f"shares/s{trial}", start=start):
+            start.wait()
+            return blobs.delete_prefix(prefix)
+
+        with ThreadPoolExecutor(6) as pool:
+            counts = list(pool.map(delete, range(6)))
+        assert sum(counts) == 200 and not list(blobs.keys())
+
+
+def test_the_counted_reader_gets_the_content_when_readers_race_for_the_last_view(tmp_path):
+    server = start_server(tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            ids = [publish(client, notebook(md(f"# {MARKER}")), max_views=1)["id"] for _ in range(20)]
+        outcomes = []
+        for share_id in ids:
+            start = threading.Barrier(8)
+
+            def read(_, share_id=share_id, start=start):
+                with httpx.Client(base_url=server.url, timeout=60) as one:
+                    start.wait()
+                    r = one.get(f"/n/{share_id}/content")
+                    return r.status_code, MARKER in r.text
+
+            with ThreadPoolExecutor(8) as pool:
+                outcomes.append(sorted(pool.map(read, range(8))))
+        assert all(o == [(200, True)] + [(404, False)] * 7 for o in outcomes), outcomes
+    finally:
+        server.stop()
+
+
+# --- item 17: a 500 leaves the connection usable --------------------------------------------
+
+
+class BrokenMetadata(MetadataStore):
+    def get_share(self, share_id):
+        raise RuntimeError("database went away")
+
+
+def test_a_500_answers_cleanly_and_the_next_request_on_the_connection_succeeds(settings, renderer):
+    app = create_app(settings, renderer=renderer, metadata=BrokenMetadata(settings.database_url))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+            time.sleep(0.05)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
+            for _ in range(3):
+                failed = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
+                assert failed.status_code == 500 and "nothing was stored" in failed.text
+                assert client.get("/healthz").status_code == 200
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
