@@ -165,8 +165,10 @@ class MetadataStore:
         return True
 
     def _scrub(self) -> None:
-        """After a share's plaintext metadata was replaced by sealed placeholders, push the
-        old values out of SQLite's write-ahead log (secure_delete zeroes freed pages)."""
+        """After a share's plaintext metadata was deleted or replaced by sealed placeholders,
+        push the old values out of SQLite's write-ahead log: the checkpoint copies the
+        (zeroed, thanks to secure_delete) pages into the database and truncates the log.
+        PostgreSQL needs VACUUM for the same (docs/settings.md)."""
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -188,9 +190,11 @@ class MetadataStore:
 
     def delete_version(self, share_id: str, number: int) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(
+            deleted = conn.execute(
                 delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
             ).rowcount == 1
+        self._scrub()
+        return deleted
 
     def expired_ids(self, now: datetime, limit: int = 100) -> list[str]:
         """Shares past their expiry, and shares past their last view whose deletion on that
@@ -204,6 +208,7 @@ class MetadataStore:
         with self.engine.begin() as conn:
             conn.execute(delete(versions).where(versions.c.share_id == share_id))
             result = conn.execute(delete(shares).where(shares.c.id == share_id))
+        self._scrub()  # a deleted share's title must not stay readable in the WAL
         return result.rowcount > 0
 
     def share_ids(self) -> list[str]:
