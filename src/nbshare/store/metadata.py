@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from .tables import shares, versions
 
@@ -84,12 +85,18 @@ class MetadataStore:
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     def migrate(self) -> None:
-        """Bring the schema up to date (safe to run on every start)."""
+        """Bring the schema up to date (safe to run on every start): all of it or, if the
+        process stops half-way, none of it, so the next start simply runs it again."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        engine = _migration_engine(self.url) if self.engine.dialect.name == "sqlite" else self.engine
+        try:
+            with engine.begin() as connection:  # PostgreSQL's DDL is transactional as it is
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def add_share(self, share: ShareRow, version: VersionRow) -> None:
         with self.engine.begin() as conn:
@@ -225,6 +232,31 @@ class MetadataStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _migration_engine(url: str) -> Engine:
+    """An SQLite engine whose transactions cover DDL too. Python's sqlite3 driver commits
+    before every CREATE or ALTER on its own, which would leave a migration stopped half-way
+    (a crash, a full disk) applied in part and unable to run again. Here the driver is told
+    to manage no transactions, and SQLAlchemy's own BEGIN makes the migration one
+    transaction (the recipe in SQLAlchemy's pysqlite notes, "Serializable isolation /
+    Savepoints / Transactional DDL")."""
+    engine = create_engine(url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection, record) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        # As SQLite's own steps for altering tables advise: a table copied by a batch
+        # migration must not cascade deletes into the tables that refer to it.
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def begin(connection) -> None:
+        # IMMEDIATE: two instances starting at once take turns instead of both migrating.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
