@@ -39,7 +39,8 @@ def client(settings, renderer, clock):
 
 def create(client, title: str = TITLE, **params) -> dict:
     r = client.post("/api/v1/shares", params={"filename": f"{title}.ipynb", "title": title, **params},
-                    content=nb_bytes(minimal_notebook()), headers={"Content-Type": "application/x-ipynb+json"})
+                    content=nb_bytes(minimal_notebook()),
+                    headers={"Content-Type": "application/x-ipynb+json"})
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -53,7 +54,8 @@ def test_a_deleted_share_leaves_its_title_in_no_file(client, settings):
     keep = create(client, title="Another share")  # the database keeps living pages beside the freed ones
     body = create(client)
     assert holders(settings.data_dir)  # the test can see it while the share lives
-    r = client.delete(f"/api/v1/shares/{body['id']}", headers={"Authorization": f"Bearer {body['owner_token']}"})
+    owner = {"Authorization": f"Bearer {body['owner_token']}"}
+    r = client.delete(f"/api/v1/shares/{body['id']}", headers=owner)
     assert r.status_code == 204, r.text
     assert holders(settings.data_dir) == []
     assert client.get(f"/n/{keep['id']}/content").status_code == 200

@@ -159,7 +159,8 @@ class _CountingReader(io.BytesIO):
 
 
 def _read_all(
-    archive: zipfile.ZipFile, source: _CountingReader, entries: list[tuple[zipfile.ZipInfo, str]], limits: Limits
+    archive: zipfile.ZipFile, source: _CountingReader, entries: list[tuple[zipfile.ZipInfo, str]],
+    limits: Limits,
 ) -> list[Member]:
     members, total = [], 0
     archive_size = len(source.getbuffer())

@@ -7,12 +7,18 @@ service, never by users.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
+
+from ..errors import OutOfSpace
+
+# A full disk, or the user's quota used up.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
 
@@ -64,10 +70,12 @@ class FileBlobStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-        except BaseException:
+            _fsync_dir(path.parent)
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise OutOfSpace() from exc
             raise
-        _fsync_dir(path.parent)
 
     def get(self, key: str) -> bytes:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy import create_engine, delete, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
+from ..errors import OutOfSpace
 from .tables import shares, versions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -83,6 +85,7 @@ class MetadataStore:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "handle_error", _out_of_space)
 
     def migrate(self) -> None:
         """Bring the schema up to date (safe to run on every start): all of it or, if the
@@ -232,6 +235,17 @@ class MetadataStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _out_of_space(context) -> None:
+    """A full disk says so (507), whichever database noticed: SQLite's SQLITE_FULL, or
+    PostgreSQL's disk_full (SQLSTATE 53100). The transaction was rolled back, so nothing
+    half-written stays."""
+    error = context.original_exception
+    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+        getattr(error, "sqlstate", None) == "53100"
+    ):
+        raise OutOfSpace() from error
 
 
 def _migration_engine(url: str) -> Engine:
