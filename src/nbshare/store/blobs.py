@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -44,6 +45,15 @@ class BlobStore(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under `prefix` (all keys when empty), in no particular order."""
+
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """Every key under `prefix` with when it was last written (aware, UTC), in no
+        particular order: how old a blob is, to tell a crashed upload's leftovers from an
+        upload still in progress."""
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """Remove what writes cut short (a crash in the middle of `put`) left behind, if it
+        was last touched before `before`; returns how many. Never removes a key."""
 
 
 class FileBlobStore:
@@ -112,6 +122,39 @@ class FileBlobStore:
             if path.is_file() and not path.name.startswith(".tmp-"):
                 yield path.relative_to(self.root).as_posix()
 
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        for key in self.keys(prefix):
+            try:
+                mtime = self._path(key).stat().st_mtime
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            yield key, datetime.fromtimestamp(mtime, UTC)
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """The temporary files of puts that never reached their rename, and the folders
+        that only they kept."""
+        removed, emptied = 0, set()
+        for path in self.root.rglob(".tmp-*"):
+            try:
+                if datetime.fromtimestamp(path.stat().st_mtime, UTC) >= before:
+                    continue  # perhaps a put in progress
+                path.unlink()
+            except FileNotFoundError:  # finished (renamed) or removed meanwhile
+                continue
+            removed += 1
+            emptied.add(path.parent)
+        for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+            self._remove_empty(folder)
+        return removed
+
+    def _remove_empty(self, folder: Path) -> None:
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): leave it and its parents
+                return
+            folder = folder.parent
+
 
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
@@ -175,9 +218,18 @@ class ObjectBlobStore:
         return len(keys)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
+        for key, _ in self.modified(prefix):
+            yield key
+
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
         import obstore
 
         # obstore lists by path segment, so "a/b" never matches "a/bc/...".
         for batch in obstore.list(self.store, prefix=prefix or None):
             for meta in batch:
-                yield meta["path"]
+                yield meta["path"], meta["last_modified"].astimezone(UTC)
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """Nothing to do: an object store makes an object appear whole or not at all (an
+        S3 multipart upload cut short is the bucket's lifecycle rules' to expire)."""
+        return 0
