@@ -271,3 +271,30 @@ def test_safe_extract_checks_names_again_before_writing_anything(tmp_path, name)
 def test_safe_extract_refuses_colliding_names(tmp_path):
     with pytest.raises(BadArchive):
         safe_extract([Member("a.txt", b""), Member("A.txt", b"")], tmp_path / "clone")
+
+
+def lying_bomb(declared: int | None) -> bytes:
+    """110 KB of noise and 10 MB of zeros (about 10 KB deflated). With `declared`, the central
+    directory claims the zeros take that many compressed bytes, so their ratio looks honest."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.bin", bytes(10 * MiB))
+        archive.writestr("noise.bin", os.urandom(110_000))  # what a claimed size can read into
+        if declared is not None:
+            archive.filelist[0].compress_size = declared  # written into the central directory at close
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("declared", [None, 100_000, 2**31])
+def test_a_bomb_is_refused_whatever_its_directory_claims_it_compressed_to(declared):
+    data = lying_bomb(declared)
+    assert len(data) < 130_000
+    assert refused(data, "archive_bomb", Limits()).status == 413
+
+
+def test_many_small_bombs_together_are_refused():
+    """Each member is under the size where its ratio is checked; together they expand
+    hundreds of times past what was uploaded, so the whole archive is a bomb."""
+    data = make_zip(*((f"blank{n}.csv", bytes(900_000)) for n in range(100)))
+    assert len(data) < 200_000
+    assert refused(data, "archive_bomb", Limits()).status == 413

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, free_port, start_server, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state
 from nbshare.app import create_app
 from nbshare.security import grants
 from nbshare.shares import MAX_VIEWS, VIEW_LIFETIME
@@ -165,7 +165,8 @@ def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_o
         tmp_path, renderer):
     from nbshare.settings import Settings
 
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, render_url="http://render.test")
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, render_url="http://render.test",
+                        allowed_hosts=TEST_HOSTS)
     app = create_app(settings, renderer=renderer)
     with TestClient(app) as client:
         body = publish(client, NOTEBOOK, max_views=5)
@@ -195,7 +196,7 @@ def test_a_burnt_share_is_deleted_when_its_last_view_ends(tmp_path, renderer):
 
     clock_start = datetime(2026, 6, 1, tzinfo=UTC)
     offset = [timedelta(0)]  # the service's clock, moved by hand
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL)
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
     app = create_app(settings, renderer=renderer, clock=lambda: clock_start + offset[0])
     with TestClient(app) as client:
         body = publish(client, NOTEBOOK, max_views=1)

@@ -229,3 +229,45 @@ def test_blob_is_written_before_the_row(settings, renderer):
     with TestClient(app) as client:
         assert publish(client, fixture_bytes("headings.ipynb")).status_code == 201
     assert seen and seen[0][0] == fixture_bytes("headings.ipynb")
+
+
+def test_modified_tells_when_each_blob_was_written(blobs):
+    from datetime import timedelta
+
+    before = datetime.now(UTC)
+    blobs.put("shares/a/v1/x", b"1")
+    blobs.put("shares/b/v1/y", b"2")
+    found = dict(blobs.modified("shares/a"))
+    assert list(found) == ["shares/a/v1/x"]
+    # Generous: a file system's timestamps may be coarse, and the S3 server's clock is its own.
+    assert before - timedelta(minutes=5) <= found["shares/a/v1/x"] <= datetime.now(UTC) + timedelta(minutes=5)
+    assert found["shares/a/v1/x"].utcoffset() == timedelta(0)
+    assert sorted(dict(blobs.modified())) == ["shares/a/v1/x", "shares/b/v1/y"]
+
+
+def test_sweeping_unfinished_writes_never_removes_a_blob(blobs):
+    from datetime import timedelta
+
+    blobs.put("shares/a/v1/x", b"1")
+    assert blobs.sweep_unfinished(datetime.now(UTC) + timedelta(days=1)) == 0
+    assert list(blobs.keys()) == ["shares/a/v1/x"]
+
+
+def test_file_store_sweeps_old_temporary_files_and_keeps_young_ones(tmp_path):
+    import os
+    from datetime import timedelta
+
+    store = FileBlobStore(tmp_path)
+    store.put("shares/live/v1/x", b"data")
+    crashed = tmp_path / "shares/crashed/v1/.tmp-abc"
+    crashed.parent.mkdir(parents=True)
+    crashed.write_bytes(b"half")
+    writing = tmp_path / "shares/writing/v1/.tmp-def"
+    writing.parent.mkdir(parents=True)
+    writing.write_bytes(b"in progress")
+    now = datetime.now(UTC)
+    hour_ago = (now - timedelta(hours=2)).timestamp()
+    os.utime(crashed, (hour_ago, hour_ago))
+    assert store.sweep_unfinished(now - timedelta(hours=1)) == 1
+    assert not (tmp_path / "shares/crashed").exists()  # the folders it alone kept go too
+    assert writing.exists() and store.get("shares/live/v1/x") == b"data"

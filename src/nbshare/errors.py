@@ -56,6 +56,17 @@ class Forbidden(NbshareError):
     code = "forbidden"
 
 
+class OutOfSpace(NbshareError):
+    """The disk (or the database) is full. Raised by the store, after which the share
+    service removes whatever it had written, so the message can promise nothing was stored."""
+
+    status = 507
+    code = "out_of_space"
+
+    def __init__(self, message: str = "The server is out of storage space; nothing was stored.", **kw):
+        super().__init__(message, **kw)
+
+
 
 def _rebuild(cls: type[NbshareError], message: str, code: str, status: int) -> NbshareError:
     return cls(message, code=code, status=status)

@@ -37,6 +37,10 @@ from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 
 log = logging.getLogger(__name__)
 GONE = "This share does not exist or has expired."
+# A crashed upload's blobs and temporary files are swept once this old: no upload in
+# progress is (a render times out in a minute), so none is swept from under its writer.
+LEFTOVER_AGE = timedelta(hours=1)
+SWEEP_EVERY = timedelta(minutes=30)  # listing every blob each purge would be wasteful
 UNSET: object = object()  # "leave as it is", distinct from None ("remove")
 # Numbers from clients are bounded before they reach a database: PostgreSQL's INTEGER is
 # 32-bit, and SQLite's driver overflows past 64 bits.
@@ -506,7 +510,45 @@ class ShareService:
             purged += len(ids)
         if purged:
             log.info("purged %d expired shares", purged)
+        if self._swept_at is None or self.clock() - self._swept_at >= SWEEP_EVERY:
+            self.sweep()
         return purged
+
+    _swept_at: datetime | None = None
+
+    def sweep(self) -> int:
+        """Remove what crashes left: blobs that no share or version row points to (written
+        before a row that never came, or left by a delete cut short) and temporary files,
+        once they are LEFTOVER_AGE old. Returns how many blobs and files went."""
+        now = self._swept_at = self.clock()
+        before = now - LEFTOVER_AGE
+        removed = self.blobs.sweep_unfinished(before)
+        # Blobs are listed before rows, so a row that arrives meanwhile is seen.
+        ages: dict[str, datetime] = {}  # "shares/ID" and "shares/ID/vN" -> newest blob
+        for key, modified in self.blobs.modified("shares"):
+            parts = key.split("/")
+            for prefix in ("/".join(parts[:2]), "/".join(parts[:3])):
+                ages[prefix] = max(ages.get(prefix, modified), modified)
+        rows = self.metadata.version_numbers()
+        for prefix, newest in sorted(ages.items()):
+            if newest >= before or _has_row(prefix, rows):
+                continue
+            share_id = prefix.split("/")[1]
+            if prefix.count("/") == 2 and share_id not in rows:
+                continue  # the whole share goes at once, below or above
+            removed += self.blobs.delete_prefix(prefix)
+        if removed:
+            log.info("swept %d blobs and files left by interrupted writes", removed)
+        return removed
+
+
+def _has_row(prefix: str, rows: dict[str, set[int]]) -> bool:
+    parts = prefix.split("/")  # shares/ID or shares/ID/vN
+    if parts[1] not in rows:
+        return False
+    if len(parts) == 2:
+        return True
+    return parts[2].startswith("v") and parts[2][1:].isdigit() and int(parts[2][1:]) in rows[parts[1]]
 
 
 def _used_up(row: ShareRow) -> bool:

@@ -23,9 +23,15 @@ from .paths import BadArchive, check_unique, is_junk, normalise, unsafe
 __all__ = ["BadArchive", "Limits", "Member", "format_size", "read_zip", "safe_extract", "write_zip"]
 
 MiB = 1024 * 1024
+# zipfile reads about as many compressed bytes as it is asked to give back, so the bytes
+# counted while reading a member are at most one read ahead of what its decompressor used.
+# Small reads keep that margin small until enough was read for it not to matter.
+SMALL_CHUNK = 4 * 1024
 CHUNK = 64 * 1024
 # Real data rarely compresses past 200:1; bombs reach 1000:1. Small members are let through
-# whatever their ratio (a KB of blank CSV compresses well), as they cannot hurt.
+# whatever their ratio (a KB of blank CSV compresses well), as they cannot hurt. The ratio is
+# of bytes really read from the upload, never of sizes the zip declares: per member, and
+# for the whole archive (so many small members, or entries sharing data, add up).
 BOMB_RATIO = 200
 BOMB_FLOOR = 1 * MiB
 # The earliest time a zip can hold: the same files always make the same bytes.
@@ -85,10 +91,11 @@ def too_many_files(count: int, limits: Limits) -> BadArchive:
 
 def read_zip(data: bytes, limits: Limits) -> list[Member]:
     """Every regular file in the zip, checked and decompressed, or BadArchive for the whole zip."""
+    source = _CountingReader(data)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(source) as archive:
             entries = _entries(archive.infolist(), limits)
-            members = _read_all(archive, entries, len(data), limits)
+            members = _read_all(archive, source, entries, limits)
     except NotImplementedError as exc:
         raise BadArchive(
             f"The zip file uses a compression method nbshare cannot read ({exc}); "
@@ -138,39 +145,65 @@ def _entries(infos: list[zipfile.ZipInfo], limits: Limits) -> list[tuple[zipfile
     return kept
 
 
+class _CountingReader(io.BytesIO):
+    """The upload, counting every byte zipfile reads from it."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.count = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self.count += len(chunk)
+        return chunk
+
+
 def _read_all(
-    archive: zipfile.ZipFile, entries: list[tuple[zipfile.ZipInfo, str]], archive_size: int, limits: Limits
+    archive: zipfile.ZipFile, source: _CountingReader, entries: list[tuple[zipfile.ZipInfo, str]],
+    limits: Limits,
 ) -> list[Member]:
     members, total = [], 0
+    archive_size = len(source.getbuffer())
     for info, name in entries:
-        data = _read_member(archive, info, name, archive_size, limits, room=limits.max_total_bytes - total)
+        data = _read_member(archive, source, info, name, limits, room=limits.max_total_bytes - total)
         total += len(data)
+        # Entries may share compressed data, so their sum is held to the upload's real size.
+        if _is_bomb(total, archive_size):
+            raise _bomb("The files together expand")
         members.append(Member(name, data))
     return members
 
 
 def _read_member(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, archive_size: int, limits: Limits, room: int
+    archive: zipfile.ZipFile, source: _CountingReader, info: zipfile.ZipInfo, name: str, limits: Limits,
+    room: int,
 ) -> bytes:
-    # A header can claim a huge compressed size to hide a bomb's ratio; the zip's own size can't lie.
-    compressed = max(1, min(info.compress_size, archive_size))
     chunks, size = [], 0
+    start = source.count
     with archive.open(info) as stream:
-        while chunk := stream.read(CHUNK):
+        while chunk := stream.read(CHUNK if source.count - start > 16 * CHUNK else SMALL_CHUNK):
             size += len(chunk)
-            if size > BOMB_FLOOR and size > BOMB_RATIO * compressed:
-                raise BadArchive(
-                    f"{name!r} expands more than {BOMB_RATIO} times when unzipped, which only "
-                    "zip bombs do; the zip was refused.",
-                    code="archive_bomb",
-                    status=413,
-                )
+            if _is_bomb(size, source.count - start):
+                raise _bomb(f"{name!r} expands")
             if size > limits.max_file_bytes:
                 raise file_too_large(name, size, limits)
             if size > room:
                 raise total_too_large(limits)
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _is_bomb(expanded: int, read: int) -> bool:
+    return expanded > BOMB_FLOOR and expanded > BOMB_RATIO * max(1, read)
+
+
+def _bomb(what: str) -> BadArchive:
+    return BadArchive(
+        f"{what} more than {BOMB_RATIO} times when unzipped, which only zip bombs do; "
+        "the zip was refused.",
+        code="archive_bomb",
+        status=413,
+    )
 
 
 def _strip_top_folder(members: list[Member]) -> list[Member]:

@@ -8,12 +8,19 @@ service, never by users.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from ..errors import OutOfSpace
+
+# A full disk, or the user's quota used up.
+NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
 
@@ -40,6 +47,15 @@ class BlobStore(Protocol):
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key under `prefix` (all keys when empty), in no particular order."""
 
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """Every key under `prefix` with when it was last written (aware, UTC), in no
+        particular order: how old a blob is, to tell a crashed upload's leftovers from an
+        upload still in progress."""
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """Remove what writes cut short (a crash in the middle of `put`) left behind, if it
+        was last touched before `before`; returns how many. Never removes a key."""
+
 
 class FileBlobStore:
     """Blobs as files under a root folder, written crash-safely.
@@ -65,10 +81,12 @@ class FileBlobStore:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
-        except BaseException:
+            _fsync_dir(path.parent)
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+                raise OutOfSpace() from exc
             raise
-        _fsync_dir(path.parent)
 
     def get(self, key: str) -> bytes:
         try:
@@ -107,6 +125,39 @@ class FileBlobStore:
         for path in base.rglob("*"):
             if path.is_file() and not path.name.startswith(".tmp-"):
                 yield path.relative_to(self.root).as_posix()
+
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        for key in self.keys(prefix):
+            try:
+                mtime = self._path(key).stat().st_mtime
+            except FileNotFoundError:  # deleted since it was listed
+                continue
+            yield key, datetime.fromtimestamp(mtime, UTC)
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """The temporary files of puts that never reached their rename, and the folders
+        that only they kept."""
+        removed, emptied = 0, set()
+        for path in self.root.rglob(".tmp-*"):
+            try:
+                if datetime.fromtimestamp(path.stat().st_mtime, UTC) >= before:
+                    continue  # perhaps a put in progress
+                path.unlink()
+            except FileNotFoundError:  # finished (renamed) or removed meanwhile
+                continue
+            removed += 1
+            emptied.add(path.parent)
+        for folder in sorted(emptied, key=lambda p: len(p.parts), reverse=True):
+            self._remove_empty(folder)
+        return removed
+
+    def _remove_empty(self, folder: Path) -> None:
+        while folder != self.root and folder.is_relative_to(self.root):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (or gone): leave it and its parents
+                return
+            folder = folder.parent
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -171,9 +222,18 @@ class ObjectBlobStore:
         return len(keys)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
+        for key, _ in self.modified(prefix):
+            yield key
+
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
         import obstore
 
         # obstore lists by path segment, so "a/b" never matches "a/bc/...".
         for batch in obstore.list(self.store, prefix=prefix or None):
             for meta in batch:
-                yield meta["path"]
+                yield meta["path"], meta["last_modified"].astimezone(UTC)
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """Nothing to do: an object store makes an object appear whole or not at all (an
+        S3 multipart upload cut short is the bucket's lifecycle rules' to expire)."""
+        return 0

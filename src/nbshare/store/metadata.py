@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import case, create_engine, delete, event, func, literal, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
+from ..errors import OutOfSpace
 from .tables import shares, versions
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -82,14 +85,21 @@ class MetadataStore:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        event.listen(self.engine, "handle_error", _out_of_space)
 
     def migrate(self) -> None:
-        """Bring the schema up to date (safe to run on every start)."""
+        """Bring the schema up to date (safe to run on every start): all of it or, if the
+        process stops half-way, none of it, so the next start simply runs it again."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        engine = _migration_engine(self.url) if self.engine.dialect.name == "sqlite" else self.engine
+        try:
+            with engine.begin() as connection:  # PostgreSQL's DDL is transactional as it is
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def add_share(self, share: ShareRow, version: VersionRow) -> None:
         with self.engine.begin() as conn:
@@ -165,8 +175,10 @@ class MetadataStore:
         return True
 
     def _scrub(self) -> None:
-        """After a share's plaintext metadata was replaced by sealed placeholders, push the
-        old values out of SQLite's write-ahead log (secure_delete zeroes freed pages)."""
+        """After a share's plaintext metadata was deleted or replaced by sealed placeholders,
+        push the old values out of SQLite's write-ahead log: the checkpoint copies the
+        (zeroed, thanks to secure_delete) pages into the database and truncates the log.
+        PostgreSQL needs VACUUM for the same (docs/settings.md)."""
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -196,9 +208,11 @@ class MetadataStore:
 
     def delete_version(self, share_id: str, number: int) -> bool:
         with self.engine.begin() as conn:
-            return conn.execute(
+            deleted = conn.execute(
                 delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
             ).rowcount == 1
+        self._scrub()
+        return deleted
 
     def expired_ids(self, now: datetime, limit: int = 100, *,
                     view_lifetime: timedelta = timedelta(0)) -> list[str]:
@@ -214,7 +228,18 @@ class MetadataStore:
         with self.engine.begin() as conn:
             conn.execute(delete(versions).where(versions.c.share_id == share_id))
             result = conn.execute(delete(shares).where(shares.c.id == share_id))
+        self._scrub()  # a deleted share's title must not stay readable in the WAL
         return result.rowcount > 0
+
+    def version_numbers(self) -> dict[str, set[int]]:
+        """Every share's id with the numbers of its versions."""
+        found: dict[str, set[int]] = {}
+        with self.engine.connect() as conn:
+            for share_id, number in conn.execute(select(versions.c.share_id, versions.c.number)):
+                found.setdefault(share_id, set()).add(number)
+            for share_id in conn.execute(select(shares.c.id)).scalars():
+                found.setdefault(share_id, set())
+        return found
 
     def share_ids(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -230,6 +255,42 @@ class MetadataStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _out_of_space(context) -> None:
+    """A full disk says so (507), whichever database noticed: SQLite's SQLITE_FULL, or
+    PostgreSQL's disk_full (SQLSTATE 53100). The transaction was rolled back, so nothing
+    half-written stays."""
+    error = context.original_exception
+    if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or (
+        getattr(error, "sqlstate", None) == "53100"
+    ):
+        raise OutOfSpace() from error
+
+
+def _migration_engine(url: str) -> Engine:
+    """An SQLite engine whose transactions cover DDL too. Python's sqlite3 driver commits
+    before every CREATE or ALTER on its own, which would leave a migration stopped half-way
+    (a crash, a full disk) applied in part and unable to run again. Here the driver is told
+    to manage no transactions, and SQLAlchemy's own BEGIN makes the migration one
+    transaction (the recipe in SQLAlchemy's pysqlite notes, "Serializable isolation /
+    Savepoints / Transactional DDL")."""
+    engine = create_engine(url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def connect(dbapi_connection, record) -> None:
+        _sqlite_pragmas(dbapi_connection, record)
+        # As SQLite's own steps for altering tables advise: a table copied by a batch
+        # migration must not cascade deletes into the tables that refer to it.
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def begin(connection) -> None:
+        # IMMEDIATE: two instances starting at once take turns instead of both migrating.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

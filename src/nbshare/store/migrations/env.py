@@ -1,4 +1,6 @@
-"""Alembic environment: nbshare passes its own connection in `config.attributes`."""
+"""Alembic environment: nbshare passes its own connection in `config.attributes`, already in
+a transaction that covers DDL (see MetadataStore.migrate), so every migration of one start
+commits together or not at all."""
 
 from alembic import context
 

@@ -1,0 +1,128 @@
+"""A full disk answers 507 and stores nothing; once space is freed uploads work again
+(issue 10, item 18). The data folder is a real, tiny file system: a tmpfs of 2 MB."""
+
+from __future__ import annotations
+
+import errno
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PUBLIC_URL, minimal_notebook, nb_bytes
+from nbshare.app import create_app
+from nbshare.errors import OutOfSpace
+from nbshare.settings import Settings
+from nbshare.store import FileBlobStore, MetadataStore
+
+MESSAGE = "the server is out of storage space; nothing was stored"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): "
+                    f"{mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def notebook(n: int) -> bytes:
+    """About 200 KB that compress badly, so the disk fills in a few uploads."""
+    nb = minimal_notebook()
+    nb["cells"][0]["source"] = f"# Notebook {n}\n\n" + random.Random(n).randbytes(100_000).hex()  # noqa: S311 - test data
+    return nb_bytes(nb)
+
+
+def publish(client, n: int):
+    return client.post("/api/v1/shares", params={"filename": f"nb{n}.ipynb"}, content=notebook(n),
+                       headers={"Content-Type": "application/x-ipynb+json"})
+
+
+def leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob(".tmp-*")]
+
+
+def test_a_full_disk_answers_507_stores_nothing_and_recovers(small_disk, renderer):
+    settings = Settings(data_dir=small_disk / "data", public_url=PUBLIC_URL)
+    app = create_app(settings, renderer=renderer)
+    service = app.state.service
+    stored: list[dict] = []
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for n in range(40):
+            r = publish(client, n)
+            if r.status_code != 201:
+                break
+            stored.append(r.json())
+        assert r.status_code == 507, r.text
+        assert r.json()["error"]["message"].lower().rstrip(".") == MESSAGE
+        assert stored, "the disk was full before the first upload"
+        # Nothing half-stored: the rows are the acknowledged shares', and so are the blobs.
+        ids = sorted(body["id"] for body in stored)
+        assert sorted(service.metadata.share_ids()) == ids
+        assert {key.split("/")[1] for key in service.blobs.keys()} == set(ids)
+        assert leftovers(small_disk) == []
+        # More tries while full: the same answer, and the connection stays usable.
+        assert publish(client, 99).status_code == 507
+        assert client.get(f"/n/{stored[0]['id']}.ipynb").content == notebook(0)
+
+        # Free space the way an operator would: delete shares.
+        for body in stored[:3]:
+            owner = {"Authorization": f"Bearer {body['owner_token']}"}
+            assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner).status_code == 204
+        r = publish(client, 100)
+        assert r.status_code == 201, r.text
+        assert client.get(f"/n/{r.json()['id']}.ipynb").content == notebook(100)
+        for n, body in enumerate(stored[3:], start=3):
+            assert client.get(f"/n/{body['id']}.ipynb").content == notebook(n)
+
+
+def fill(folder: Path) -> Path:
+    """Write zeros until the file system refuses more."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(bytes(64 * 1024))
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    return filler
+
+
+def test_a_full_disk_under_the_database_answers_out_of_space(small_disk):
+    from test_store import _rows
+
+    store = MetadataStore(f"sqlite:///{small_disk / 'nbshare.db'}")
+    try:
+        store.migrate()
+        store.add_share(*_rows("a" * 24))
+        store._scrub()  # an empty log, so the next write needs new space
+        filler = fill(small_disk)
+        with pytest.raises(OutOfSpace) as caught:
+            store.add_share(*_rows("b" * 24))
+        assert caught.value.status == 507 and caught.value.message.lower().rstrip(".") == MESSAGE
+        filler.unlink()
+        assert store.count() == (1, 1)
+        store.add_share(*_rows("b" * 24))
+        assert store.count() == (2, 2)
+    finally:
+        store.close()
+
+
+def test_a_full_disk_under_the_blobs_answers_out_of_space(small_disk):
+    blobs = FileBlobStore(small_disk / "blobs")
+    filler = fill(small_disk)
+    with pytest.raises(OutOfSpace):
+        blobs.put("shares/a/v1/x", bytes(100_000))
+    assert leftovers(small_disk) == []
+    filler.unlink()
+    blobs.put("shares/a/v1/x", bytes(100_000))
+    assert blobs.get("shares/a/v1/x") == bytes(100_000)

@@ -1,0 +1,183 @@
+"""What a crash in the middle of an upload leaves is swept, once old enough (issue 10, item 15).
+
+A real server is killed (os._exit, from a launcher script that wraps os.replace, the step
+that puts a blob in place) while an upload's blobs are being written, and restarted on the
+same data folder. Restarted with its real clock, the leftovers are young and stay (they
+could be an upload in progress); restarted with a clock two hours ahead, they are swept.
+The acknowledged shares are untouched throughout."""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import free_port, minimal_notebook, nb_bytes
+from nbshare.app import create_app
+
+SRC = Path(__file__).parent.parent / "src"
+LAUNCHER = """
+import os, sys
+from datetime import UTC, datetime, timedelta
+
+
+def main():
+    kill_after, shift = int(os.environ["KILL_AFTER_WRITES"]), float(os.environ["CLOCK_SHIFT_HOURS"])
+    writes = 0
+    real_replace = os.replace
+
+    def replace(src, dst, **kw):  # a blob is written and fsynced; the crash comes before its rename
+        nonlocal writes
+        if kill_after and "/.tmp-" in str(src):
+            writes += 1
+            if writes == kill_after:
+                os._exit(1)
+        real_replace(src, dst, **kw)
+
+    os.replace = replace
+
+    import uvicorn
+    from nbshare.app import create_app
+    from nbshare.settings import Settings
+
+    settings = Settings.from_env(data_dir=sys.argv[1], port=int(sys.argv[2]), render_workers=1)
+    app = create_app(settings, clock=lambda: datetime.now(UTC) + timedelta(hours=shift))
+    uvicorn.run(app, host="127.0.0.1", port=settings.port, log_level="warning")
+
+
+if __name__ == "__main__":  # the render pool spawns processes that import this file
+    main()
+"""
+
+
+class Server:
+    def __init__(self, folder: Path, *, kill_after: int = 0, shift_hours: float = 0):
+        launcher = folder / "launch.py"
+        launcher.write_text(LAUNCHER)
+        self.data = folder / "data"
+        self.url = f"http://127.0.0.1:{free_port()}"
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
+               "PYTHONPATH": str(SRC), "KILL_AFTER_WRITES": str(kill_after),
+               "CLOCK_SHIFT_HOURS": str(shift_hours), "NBSHARE_PUBLIC_URL": "http://nbshare.test"}
+        self.log = folder / "server.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, str(launcher), str(self.data), self.url.rsplit(":", 1)[1]],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 120  # generous: the machine may be busy
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert self.process.poll() is None, self.log.read_text()
+            time.sleep(0.2)
+        self.stop()
+        raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def bundle(seed: int) -> bytes:
+    """A notebook and a few files that do not compress: several blobs, a few MB."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("analysis.ipynb", nb_bytes(minimal_notebook()))
+        for n in range(4):
+            archive.writestr(f"data/part{n}.bin", rng.randbytes(700_000))
+    return buffer.getvalue()
+
+
+def upload(url: str, data: bytes, filename: str, content_type: str) -> httpx.Response:
+    return httpx.post(f"{url}/api/v1/shares", params={"filename": filename}, content=data,
+                      headers={"Content-Type": content_type}, timeout=120)
+
+
+def leftovers(data: Path) -> list[str]:
+    return sorted(p.relative_to(data).as_posix() for p in (data / "blobs").rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("kill_after", [3])  # two whole blobs and one cut short
+def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, kill_after):
+    server = Server(tmp_path)
+    try:
+        acknowledged = {
+            "nb": upload(server.url, nb_bytes(minimal_notebook()), "a.ipynb", "application/x-ipynb+json"),
+            "bundle": upload(server.url, bundle(1), "b.zip", "application/zip"),
+        }
+        assert all(r.status_code == 201 for r in acknowledged.values())
+    finally:
+        server.stop()
+    kept = leftovers(server.data)
+
+    server = Server(tmp_path, kill_after=kill_after)
+    with pytest.raises(httpx.HTTPError):  # the server dies in the middle of storing it
+        upload(server.url, bundle(2), "c.zip", "application/zip")
+    assert server.process.wait(timeout=60) == 1
+    crashed = sorted(set(leftovers(server.data)) - set(kept))
+    assert any("/.tmp-" in path for path in crashed), crashed  # a blob cut short, and perhaps whole ones
+
+    for shift_hours, expected in ((0, crashed), (2, [])):  # young leftovers stay; old ones go
+        server = Server(tmp_path, shift_hours=shift_hours)
+        try:
+            assert sorted(set(leftovers(server.data)) - set(kept)) == expected
+            assert set(kept) <= set(leftovers(server.data))
+            assert httpx.get(f"{server.url}/n/{acknowledged['nb'].json()['id']}.ipynb").content == nb_bytes(
+                minimal_notebook())
+            assert httpx.get(f"{server.url}/n/{acknowledged['bundle'].json()['id']}.zip").status_code == 200
+        finally:
+            server.stop()
+    assert not [p for p in (server.data / "blobs").rglob("*") if p.is_dir() and not any(p.iterdir())]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.mark.parametrize("backend", ["file", "obstore-memory"])
+def test_the_purge_sweeps_blobs_without_a_row_once_an_hour_old(settings, renderer, backend):
+    from nbshare.store import FileBlobStore, ObjectBlobStore
+
+    blobs = FileBlobStore(settings.blob_dir) if backend == "file" else ObjectBlobStore.memory()
+    clock = Clock()
+    app = create_app(settings, renderer=renderer, blobs=blobs, clock=clock)
+    with TestClient(app) as client:
+        r = client.post("/api/v1/shares", params={"filename": "a.ipynb"},
+                        content=nb_bytes(minimal_notebook()),
+                        headers={"Content-Type": "application/x-ipynb+json"})
+        assert r.status_code == 201
+        live = r.json()["id"]
+        kept = sorted(blobs.keys())
+        # What crashes leave: a share whose row never came, and a version of a live share
+        # whose row never came (an update cut short).
+        blobs.put("shares/orphanorphanorphan0000/v1/page.html", b"x")
+        blobs.put(f"shares/{live}/v7/original.ipynb", b"y")
+        service = app.state.service
+        assert service.sweep() == 0  # young: they could be an upload in progress
+        assert len(list(blobs.keys())) == len(kept) + 2
+        clock.now += timedelta(hours=2)
+        service.purge()  # the purge sweeps too
+        assert sorted(blobs.keys()) == kept
+        assert client.get(f"/n/{live}.ipynb").content == nb_bytes(minimal_notebook())
