@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, minimal_notebook, nb_bytes
+from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.errors import OutOfSpace
 from nbshare.settings import Settings
@@ -52,7 +52,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_a_full_disk_answers_507_stores_nothing_and_recovers(small_disk, renderer):
-    settings = Settings(data_dir=small_disk / "data", public_url=PUBLIC_URL)
+    settings = Settings(data_dir=small_disk / "data", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
     app = create_app(settings, renderer=renderer)
     service = app.state.service
     stored: list[dict] = []
