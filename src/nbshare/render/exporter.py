@@ -26,6 +26,7 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 
+from .files_prefix import strip_files_prefix
 from .headings import HeadingIndex, explicit_ids
 from .images import image_size, lazy_images
 
@@ -160,6 +161,7 @@ class ShareExporter(HTMLExporter):
 
     def default_filters(self):
         yield from super().default_filters()
+        yield ("strip_files_prefix", strip_files_prefix)  # nbconvert's is quadratic
         yield ("nbs_image_size", image_size)
         yield ("nbs_vega_embed", vega_embed)
         yield ("nbs_script_json", script_json)
