@@ -85,7 +85,7 @@ async def upload(request: Request) -> HTMLResponse:
     form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
     created = await service(request).create(
         form.data, filename=form.filename, title=form.title, password=form.password,
-        expires=form.expires, max_views=form.max_views,
+        expires=form.expires, max_views=form.max_views, client=client_address(request),
     )
     urls = links(request, created.share.id)
     response = render(
