@@ -11,6 +11,7 @@ from ..errors import NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
 from ..protection import is_packed, unpack_page
+from ..render.assets import valid_media_type
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
@@ -240,7 +241,7 @@ async def _file(request: Request, share_id: str, version: int | None, *, address
     if entry is None:
         raise NotFound("This share has no such file.")
     data = await service(request).read(share, entry["key"])
-    media_type = entry["media_type"]
+    media_type = valid_media_type(entry["media_type"])  # shares stored before it was checked
     shown = media_type in IMAGE_TYPES
     name = entry["name"].rsplit("/", 1)[-1]
     headers = {
