@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -30,12 +31,14 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import RenderFailed
 from .assets import AssetPolicy, BundleLinks
+from .orphans import exit_with_parent
 from .page import RenderedPage, render_page
 
 log = logging.getLogger(__name__)
 
 
-def _init_worker() -> None:
+def _init_worker(parent_pid: int, kernel_signal: bool) -> None:
+    exit_with_parent(parent_pid, kernel_signal=kernel_signal)
     # nbconvert warns about harmless things (missing IPython lexer, cell ids) per cell.
     warnings.simplefilter("ignore")
     logging.getLogger("traitlets").setLevel(logging.ERROR)
@@ -119,7 +122,16 @@ class RenderPool:
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads (uvicorn, SQLAlchemy pools).
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+        # The kernel's parent-death signal follows the thread that started a worker, so it
+        # is armed only when that is the main thread (orphans.py); every worker is started
+        # here, by the thread creating the pool (the executor starts one per submission
+        # until it has them all, and never more).
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(os.getpid(), on_main_thread))
+        for _ in range(self.workers):
+            executor.submit(os.getpid)
+        return executor
 
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
