@@ -52,4 +52,4 @@ def within_budget(seconds: float, work: Callable[[], T]) -> T | None:
     except OverBudget:
         return None
     finally:
-        signal.signal(signal.SIGVTALRM, previous)
+        signal.signal(signal.SIGVTALRM, signal.SIG_DFL if previous is None else previous)
