@@ -228,10 +228,12 @@ def test_upload_of_exactly_the_limit_is_accepted(small_client, way):
 
 
 def slow_notebook() -> bytes:
-    # mistune takes seconds on deeply nested brackets (about 4 s here for 8000 levels,
-    # growing quadratically): a small, valid notebook that is genuinely slow to render.
+    # A long code cell is highlighted and cleaned token by token (about 4 s here for 1000
+    # dense lines): a valid notebook that is genuinely slow to render.
     nb = minimal_notebook()
-    nb["cells"][0]["source"] = "[" * 8000 + "x" + "]" * 8000
+    source = "".join(f"value_{i} = compute({i}, 'text', [1, 2.5, None])  # note\n" for i in range(1000))
+    nb["cells"] = [{"cell_type": "code", "id": "slow", "metadata": {}, "execution_count": 1,
+                    "source": source, "outputs": []}]
     return nb_bytes(nb)
 
 

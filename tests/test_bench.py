@@ -45,3 +45,13 @@ def test_quick_page_weight_benchmark_runs():
     assert done.returncode == 0, done.stdout + done.stderr
     for header in ("nbconvert HTML", "nbshare page", "10 matplotlib plots", "2 MB download_link"):
         assert header in done.stdout, header
+
+
+def test_quick_slow_inputs_benchmark_runs():
+    script = BENCH.parent / "slow_inputs_bench.py"
+    done = subprocess.run(  # noqa: S603 - our own script
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for row in ("identical headings", "`[a](` links", "`[`", "\\begin{a}"):
+        assert row in done.stdout, row

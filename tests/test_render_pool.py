@@ -1,8 +1,10 @@
 """The render pool under trouble: a slow notebook, a queue, a worker that dies. Whatever
 happens to one upload, the others render, and nothing becomes a 500.
 
-Slowness is real: mistune takes time quadratic in the nesting of brackets, so a small,
-valid notebook renders as slowly as we like. Each test measures it on this machine first."""
+Slowness is real: a long code cell is highlighted and cleaned token by token, so a valid
+notebook renders as slowly as we like. Each test measures it on this machine first.
+The pool's size-scaled budget is set out of the way (budget_floor): these tests are
+about the timeout, the queue and dying workers."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ from nbshare.render.pool import RenderPool
 pytestmark = pytest.mark.slow
 
 
-def nested(levels: int) -> bytes:
+def slow(lines: int) -> bytes:
+    """A notebook with one code cell of `lines` dense lines: about 4 ms a line here."""
     nb = minimal_notebook()
-    nb["cells"][0]["source"] = "[" * levels + "x" + "]" * levels
+    source = "".join(f"value_{i} = compute({i}, 'text', [1, 2.5, None])  # note\n" for i in range(lines))
+    nb["cells"] = [{"cell_type": "code", "id": "slow", "metadata": {}, "execution_count": 1,
+                    "source": source, "outputs": []}]
     return nb_bytes(nb)
 
 
@@ -55,7 +60,7 @@ def workers(pool: RenderPool) -> set[int]:
 
 @pytest.fixture
 def pool():
-    pool = RenderPool(workers=1, timeout=300)
+    pool = RenderPool(workers=1, timeout=300, budget_floor=300)
     pool.warm_up("/static", wait=True)
     yield pool
     pool.close()
@@ -64,7 +69,7 @@ def pool():
 def test_time_spent_queued_does_not_count_against_the_timeout(pool):
     """Two uploads for one worker: the second waits for the first, then renders in time."""
     async def scenario():
-        data = nested(4000)
+        data = slow(300)
         alone = await seconds_to_render(pool, data)
         pool.timeout = max(1.5 * alone, alone + 0.5)  # room for one render, not for two
         return alone, await asyncio.gather(render(pool, data), render(pool, data))
@@ -78,10 +83,10 @@ def test_a_timeout_stops_only_that_render_and_keeps_the_worker(pool):
 
     async def scenario():
         pool.timeout = 0.5
-        slow = asyncio.create_task(render(pool, nested(12000)))
+        stuck = asyncio.create_task(render(pool, slow(2000)))
         await asyncio.sleep(0.1)
         innocent = asyncio.create_task(render(pool, nb_bytes(minimal_notebook())))
-        return await slow, await innocent
+        return await stuck, await innocent
 
     assert run(scenario()) == ("render_timeout", "ok")
     assert workers(pool) == before  # the worker's own timer stopped it: nothing was killed
@@ -97,11 +102,11 @@ def test_a_worker_killed_while_idle_is_replaced_and_the_next_upload_renders(pool
 
 
 def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
-    pool = RenderPool(workers=2, timeout=120)
+    pool = RenderPool(workers=2, timeout=120, budget_floor=120)
     pool.warm_up("/static", wait=True)
     try:
         async def scenario():
-            data = nested(6000)
+            data = slow(500)
             tasks = [asyncio.create_task(render(pool, data)) for _ in range(3)]
             await asyncio.sleep(0.3)
             os.kill(next(iter(workers(pool))), signal.SIGKILL)

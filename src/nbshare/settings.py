@@ -121,6 +121,14 @@ SETTINGS: tuple[Setting, ...] = (
         float,
     ),
     Setting(
+        "max_renders_per_client",
+        2,
+        "Uploads one client (IP address) may have rendering at the same time; more are"
+        " refused with 429 until one is done, so one client cannot keep every render worker"
+        " busy while other people's uploads wait.",
+        int,
+    ),
+    Setting(
         "max_json_depth",
         64,
         "Deepest nesting of JSON arrays and objects accepted in a notebook.",
@@ -241,6 +249,7 @@ class Settings:
     inline_file_bytes: int = 4 * 1024
     render_workers: int = 2
     render_timeout: float = 60.0
+    max_renders_per_client: int = 2
     max_json_depth: int = 64
     default_expiry: str = "never"
     max_expiry: str = "never"
@@ -269,7 +278,7 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{db}")
         positive = ("port", "max_upload_bytes", "max_bundle_bytes", "max_bundle_files",
                     "max_bundle_file_bytes", "inline_file_bytes", "render_workers", "render_timeout",
-                    "max_json_depth",
+                    "max_json_depth", "max_renders_per_client",
                     "purge_interval", "grant_lifetime", "unlock_attempts", "unlock_attempts_per_share",
                     "max_concurrent_hashes")
         lifetimes = {}

@@ -30,6 +30,7 @@ from .expiry import choose_expiry
 from .prepare import Prepared, Preparer, is_bundle
 from .protection import VersionMeta
 from .render.pool import RenderPool
+from .render.quota import RendersPerClient
 from .security import crypto, grants, tokens
 from .security.throttle import Attempt, GuessThrottle, HashLimiter, SlowLane
 from .settings import Settings
@@ -122,6 +123,7 @@ class ShareService:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
         self.preparer = Preparer(settings, renderer.render, self.static_url)
+        self.renders = RendersPerClient(settings.max_renders_per_client)
         self.throttle = GuessThrottle(
             metadata.engine, per_client=settings.unlock_attempts,
             per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
@@ -132,7 +134,13 @@ class ShareService:
     # -- creating and updating -------------------------------------------------------
 
     async def _prepare(self, share_id: str, number: int, data: bytes, *, filename: str | None,
-                       title: str | None, sealed: bool) -> Prepared:
+                       title: str | None, sealed: bool, client: str | None) -> Prepared:
+        with self.renders.slot(client):
+            return await self._render(share_id, number, data, filename=filename, title=title,
+                                      sealed=sealed)
+
+    async def _render(self, share_id: str, number: int, data: bytes, *, filename: str | None,
+                      title: str | None, sealed: bool) -> Prepared:
         now = self.clock()
         if is_bundle(data, filename):
             name = clean_filename(filename, suffix=".zip", default="bundle.zip")
@@ -143,9 +151,10 @@ class ShareService:
 
     async def create(
         self, data: bytes, *, filename: str | None, title: str | None, password: str | None = None,
-        expires: str | None = None, max_views: int | None = None,
+        expires: str | None = None, max_views: int | None = None, client: str | None = None,
     ) -> CreatedShare:
-        """A new share from a notebook or a bundle (a .zip of notebooks and files)."""
+        """A new share from a notebook or a bundle (a .zip of notebooks and files).
+        `client` (an address) limits how many uploads one client renders at once."""
         now = self.clock()
         expires_at = choose_expiry(
             expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry
@@ -155,7 +164,7 @@ class ShareService:
             check_password_text(password)
         share_id, owner_token = tokens.new_share_id(), tokens.new_owner_token()
         prepared = await self._prepare(share_id, 1, data, filename=filename, title=title,
-                                       sealed=password is not None)
+                                       sealed=password is not None, client=client)
         row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1,
                        expires_at=expires_at, max_views=max_views)
         data_key = None
@@ -178,12 +187,12 @@ class ShareService:
             raise
 
     async def update(self, share_id: str, owner_token: str | None, data: bytes, *,
-                     filename: str | None, title: str | None) -> Share:
+                     filename: str | None, title: str | None, client: str | None = None) -> Share:
         """New content at the same link: a new version; earlier grants stop working."""
         row, _ = await self._owned(share_id, owner_token)
         data_key = self._owner_data_key(row, owner_token)
         prepared = await self._prepare(share_id, row.current_version + 1, data, filename=filename,
-                                       title=title, sealed=data_key is not None)
+                                       title=title, sealed=data_key is not None, client=client)
         stored, meta = await anyio.to_thread.run_sync(self._store_update, row, prepared, data_key)
         log.info("updated share %s to version %d", tokens.redact_id(share_id), stored.number)
         fresh, _ = await self._lookup(share_id)

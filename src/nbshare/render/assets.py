@@ -92,17 +92,33 @@ class BundleLinks:
 
 
 DATA_URI_RE = re.compile(r"^data:([^,]*?),", re.IGNORECASE | re.DOTALL)
+# RFC 6838 section 4.2: type "/" subtype, each a restricted-name of ASCII letters, digits
+# and ! # $ & - ^ _ . + (not first), at most 127 characters. A type is stored and later
+# sent as a Content-Type header: anything else (a CR LF and a header of its own, a
+# non-Latin-1 letter) would break or forge the answer.
+_RESTRICTED_NAME = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+MEDIA_TYPE_RE = re.compile(rf"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}", re.ASCII | re.IGNORECASE)
+UNKNOWN_TYPE = "application/octet-stream"
 # Elements whose data: URIs are shown on the page, and which of their attributes hold them.
 MEDIA_TAGS = {"video": ("src", "poster"), "audio": ("src",), "source": ("src",)}
 
 
+def valid_media_type(value: str) -> str:
+    """`value` lower-cased when it is a media type by RFC 6838 (without parameters),
+    else application/octet-stream."""
+    value = value.strip()
+    return value.lower() if MEDIA_TYPE_RE.fullmatch(value) else UNKNOWN_TYPE
+
+
 def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
-    """(media type, bytes) of a data: URI, or None when it is not one or is malformed."""
+    """(media type, bytes) of a data: URI, or None when it is not one or is malformed.
+    The type's parameters are dropped; a type that is not valid becomes
+    application/octet-stream, and none at all text/plain (RFC 2397's default)."""
     match = DATA_URI_RE.match(uri)
     if not match:
         return None
     params = [p.strip() for p in match.group(1).split(";")]
-    media_type = params[0].lower() if params and "/" in params[0] else "text/plain"
+    media_type = valid_media_type(params[0]) if "/" in params[0] else "text/plain"
     body = uri[match.end():]
     if any(p.lower() == "base64" for p in params[1:]):
         try:

@@ -11,12 +11,14 @@ Differences from `jupyter nbconvert --to html`:
 - images load lazily with their size reserved (images.py), and the frame follows the
   reader's light or dark system theme;
 - a markdown image pointing at a missing attachment renders as a broken image instead
-  of failing the whole notebook.
+  of failing the whole notebook;
+- a markdown cell that takes mistune too long (budget.py) is shown as its source text.
 """
 
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -26,6 +28,8 @@ from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
 
+from .budget import markdown_seconds, within_budget
+from .files_prefix import strip_files_prefix
 from .headings import HeadingIndex, explicit_ids
 from .images import image_size, lazy_images
 
@@ -160,6 +164,7 @@ class ShareExporter(HTMLExporter):
 
     def default_filters(self):
         yield from super().default_filters()
+        yield ("strip_files_prefix", strip_files_prefix)  # nbconvert's is quadratic
         yield ("nbs_image_size", image_size)
         yield ("nbs_vega_embed", vega_embed)
         yield ("nbs_script_json", script_json)
@@ -175,8 +180,11 @@ class ShareExporter(HTMLExporter):
             exclude_anchor_links=True,  # HeadingIndex adds ids and links itself
             **self.lexer_options,
         )
-        html = self._headings.annotate(MarkdownWithMath(renderer=renderer).render(source))
-        return lazy_images(html)
+        rendered = within_budget(markdown_seconds(len(source)),
+                                 lambda: MarkdownWithMath(renderer=renderer).render(source))
+        if rendered is None:
+            return f'<pre class="nbs-markdown-source">{html_escape(source)}</pre>'
+        return lazy_images(self._headings.annotate(rendered))
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict | None = None, **kw: Any

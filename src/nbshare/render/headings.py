@@ -67,14 +67,20 @@ class HeadingIndex:
 
     def __init__(self, reserved: set[str] | None = None):
         self._used: set[str] = set(reserved or ())
+        # The last suffix given to each base: the next free one is never below it (ids
+        # are only ever added), so 10,000 identical headings cost n, not n² probes.
+        self._last_suffix: dict[str, int] = {}
         self.entries: list[TocEntry] = []
 
     def anchor_for(self, text: str) -> str:
         base = slugify(text) or "section"
-        anchor, n = base, 0
+        anchor, n = base, self._last_suffix.get(base, 0)
+        if n:
+            anchor = f"{base}-{n}"
         while anchor in self._used:
             n += 1
             anchor = f"{base}-{n}"
+        self._last_suffix[base] = n
         self._used.add(anchor)
         return anchor
 

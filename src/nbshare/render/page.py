@@ -43,8 +43,8 @@ def attachments_of(node) -> list[Payload]:
                 if not isinstance(value, str):
                     continue
                 decoded = decode_data_uri(f"data:{media_type};base64,{value}")
-                if decoded is not None:
-                    found.append(Payload(decoded[1], media_type, safe_name(name, media_type), "attachment"))
+                if decoded is not None:  # the type as checked, not as the notebook wrote it
+                    found.append(Payload(decoded[1], decoded[0], safe_name(name, decoded[0]), "attachment"))
                 break
     return found
 

@@ -3,6 +3,10 @@
 nbconvert is CPU-bound and slow to import, so workers import it once at start
 (`_warm`) and then render many notebooks.
 
+A render's time budget grows with the notebook's size, up to the timeout: a small
+notebook that takes long is pathological (markdown that costs quadratic time), and
+should not hold a worker for the whole timeout while other uploads wait.
+
 The timeout counts rendering time only, never time spent queued behind other uploads:
 each worker arms its own timer when it starts a render and abandons that render when it
 rings, staying alive for the next one. Only when a worker is stuck where the timer cannot
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -26,12 +31,14 @@ from concurrent.futures.process import BrokenProcessPool
 
 from ..errors import RenderFailed
 from .assets import AssetPolicy, BundleLinks
+from .orphans import exit_with_parent
 from .page import RenderedPage, render_page
 
 log = logging.getLogger(__name__)
 
 
-def _init_worker() -> None:
+def _init_worker(parent_pid: int, kernel_signal: bool) -> None:
+    exit_with_parent(parent_pid, kernel_signal=kernel_signal)
     # nbconvert warns about harmless things (missing IPython lexer, cell ids) per cell.
     warnings.simplefilter("ignore")
     logging.getLogger("traitlets").setLevel(logging.ERROR)
@@ -87,6 +94,13 @@ def _timed_out(timeout: float) -> RenderFailed:
     )
 
 
+# A render may take BUDGET_FLOOR seconds plus BUDGET_PER_MB per megabyte of notebook, and
+# never more than the timeout. Real notebooks take under 7 s/MB on a 2-core machine
+# (dense highlighted code up to 70 s/MB) and under 6 s in all: the floor and the rate
+# leave room for a slow, busy laptop.
+BUDGET_FLOOR = 20.0
+BUDGET_PER_MB = 120.0
+
 # Added to the watchdog's limit before it assumes a worker is stuck beyond the reach of its
 # timer. Generous: killing the pool costs every render running in it a retry.
 WATCHDOG_GRACE = 10.0
@@ -95,9 +109,12 @@ WATCHDOG_GRACE = 10.0
 class RenderPool:
     """`await pool.render(data, ...)` runs render_page in a worker process."""
 
-    def __init__(self, workers: int = 2, timeout: float = 60.0):
+    def __init__(self, workers: int = 2, timeout: float = 60.0, *,
+                 budget_floor: float = BUDGET_FLOOR, budget_per_mb: float = BUDGET_PER_MB):
         self.workers = workers
         self.timeout = timeout
+        self.budget_floor = budget_floor
+        self.budget_per_mb = budget_per_mb
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._static_url: str | None = None  # remembered to re-warm a replacement pool
@@ -105,7 +122,16 @@ class RenderPool:
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads (uvicorn, SQLAlchemy pools).
         ctx = multiprocessing.get_context("spawn")
-        return ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker)
+        # The kernel's parent-death signal follows the thread that started a worker, so it
+        # is armed only when that is the main thread (orphans.py); every worker is started
+        # here, by the thread creating the pool (the executor starts one per submission
+        # until it has them all, and never more).
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                       initargs=(os.getpid(), on_main_thread))
+        for _ in range(self.workers):
+            executor.submit(os.getpid)
+        return executor
 
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
@@ -124,6 +150,10 @@ class RenderPool:
         if wait:
             for future in futures:
                 future.result()
+
+    def budget(self, size: int) -> float:
+        """Seconds a render of a notebook of `size` bytes may take."""
+        return min(self.timeout, self.budget_floor + self.budget_per_mb * size / 1_000_000)
 
     def _discard(self, executor: ProcessPoolExecutor) -> None:
         """Replace a dead or stuck pool. Several renders may find the same pool broken at
@@ -145,7 +175,7 @@ class RenderPool:
         for attempt in (1, 2):
             executor = self._get()
             try:
-                return await self._run(executor, data, options)
+                return await self._run(executor, data, options, self.budget(len(data)))
             except BrokenProcessPool:
                 # A worker died: this notebook's fault (out of memory?) or another render's
                 # (a stuck one the watchdog killed, an idle worker the OOM killer chose).
@@ -159,9 +189,10 @@ class RenderPool:
                 log.warning("a render worker died; retrying on a fresh pool")
         raise AssertionError("unreachable")
 
-    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict) -> RenderedPage:
+    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict,
+                   timeout: float) -> RenderedPage:
         try:
-            future = executor.submit(_render_with_timer, self.timeout, data, **options)
+            future = executor.submit(_render_with_timer, timeout, data, **options)
         except RuntimeError:  # shut down by another render's _discard since we took it
             raise BrokenProcessPool from None
         waiting = asyncio.wrap_future(future)
@@ -169,8 +200,8 @@ class RenderPool:
         while True:
             # The watchdog's clock starts when the executor marks the render running, not
             # at submission. The executor marks one render more than it has workers, so a
-            # render may still wait for one other, itself bounded by its own timer: hence
-            # twice the timeout before a render counts as stuck.
+            # render may still wait for one other, itself bounded by its own timer (at most
+            # the timeout): hence its budget plus the timeout before a render counts as stuck.
             done, _ = await asyncio.wait({waiting}, timeout=0.25 if started is None else 1.0)
             if done:
                 if waiting.cancelled():  # still queued when another render's _discard ran
@@ -178,16 +209,16 @@ class RenderPool:
                 try:
                     return waiting.result()
                 except _TimerRang:  # the timer rang between the render's end and disarming
-                    raise _timed_out(self.timeout) from None
+                    raise _timed_out(timeout) from None
             if started is None:
                 if future.running():
                     started = time.monotonic()
-            elif time.monotonic() - started > 2 * self.timeout + WATCHDOG_GRACE:
+            elif time.monotonic() - started > timeout + self.timeout + WATCHDOG_GRACE:
                 log.warning("a render of a %d-byte notebook is stuck past its timeout; killing its pool",
                             len(data))
                 self._discard(executor)
                 waiting.cancel()
-                raise _timed_out(self.timeout)
+                raise _timed_out(timeout)
 
     def close(self) -> None:
         with self._lock:

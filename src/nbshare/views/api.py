@@ -259,7 +259,7 @@ async def create_share(
     upload = await read_upload(request, filename, title)
     created = await service(request).create(
         upload.data, filename=upload.filename, title=upload.title, password=upload.password,
-        expires=upload.expires, max_views=upload.max_views,
+        expires=upload.expires, max_views=upload.max_views, client=client_address(request),
     )
     response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
     return created_info(request, created)
@@ -290,7 +290,8 @@ async def update_share(
     if upload.password is not None or upload.expires is not None or upload.max_views is not None:
         raise NbshareError("Change the password, expiry or view limit with PATCH.", code="use_patch")
     share = await service(request).update(share_id, bearer_token(request), upload.data,
-                                          filename=upload.filename, title=upload.title)
+                                          filename=upload.filename, title=upload.title,
+                                          client=client_address(request))
     private(response)
     return share_info(request, share, owner=True)
 

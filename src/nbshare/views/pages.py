@@ -11,6 +11,7 @@ from ..errors import NbshareError, NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
 from ..protection import is_packed, unpack_page
+from ..render.assets import valid_media_type
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
@@ -101,7 +102,7 @@ async def upload(request: Request) -> HTMLResponse:
     form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
     created = await service(request).create(
         form.data, filename=form.filename, title=form.title, password=form.password,
-        expires=form.expires, max_views=form.max_views,
+        expires=form.expires, max_views=form.max_views, client=client_address(request),
     )
     urls = links(request, created.share.id)
     response = render(
@@ -255,7 +256,8 @@ async def _file(request: Request, share_id: str, version: int | None, *, address
     entry = share.meta.file(address, name) if address is not None else share.meta.bundle_file(path or "")
     if entry is None:
         raise NotFound("This share has no such file.")
-    media_type = served_type(entry["media_type"])
+    # Checked again here for shares stored before data: URI types were checked at upload.
+    media_type = served_type(valid_media_type(entry["media_type"]))
     shown = media_type in IMAGE_TYPES
     headers = {
         "Content-Disposition": content_disposition(entry["name"].rsplit("/", 1)[-1], inline=shown),
