@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from nbconvert.filters.strings import strip_files_prefix as nbconvert_strip_files_prefix
 
-from conftest import PUBLIC_URL, minimal_notebook, nb_bytes
+from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.render.files_prefix import strip_files_prefix
 from nbshare.render.pool import RenderPool
@@ -147,7 +147,8 @@ def upload(client, data: bytes, who: str):
 def one_worker(tmp_path):
     """An app on a real pool of one worker, with default budgets; the pool beside it."""
     pool = WatchedPool(workers=1, timeout=60)
-    app = create_app(Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_renders_per_client=2),
+    app = create_app(Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_renders_per_client=2,
+                              allowed_hosts=TEST_HOSTS),
                      renderer=pool)
     try:
         with TestClient(from_clients(app)) as client:
