@@ -22,9 +22,18 @@ MESSAGE = "the server is out of storage space; nothing was stored"
 
 @pytest.fixture
 def small_disk(tmp_path):
-    folder = tmp_path / "small-disk"
+    yield from mounted_tmpfs(tmp_path / "small-disk", "size=2m")
+
+
+@pytest.fixture
+def few_inodes(tmp_path):
+    """Space to spare but few files: a new folder is what fails first."""
+    yield from mounted_tmpfs(tmp_path / "few-inodes", "size=50m,nr_inodes=60")
+
+
+def mounted_tmpfs(folder: Path, options: str):
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
                              capture_output=True, text=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): "
@@ -126,3 +135,22 @@ def test_a_full_disk_under_the_blobs_answers_out_of_space(small_disk):
     filler.unlink()
     blobs.put("shares/a/v1/x", bytes(100_000))
     assert blobs.get("shares/a/v1/x") == bytes(100_000)
+
+
+def test_running_out_of_files_while_making_a_share_folder_is_507_too(few_inodes, renderer):
+    """Before, the folder and the temporary file were made outside the check for a full
+    disk, so running out there was a bare 500 (found with nr_inodes; on ext4 a new folder
+    needs a free block too)."""
+    settings = Settings(data_dir=few_inodes / "data", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
+    app = create_app(settings, renderer=renderer)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        stored = []
+        for n in range(60):
+            r = publish(client, n)
+            if r.status_code != 201:
+                break
+            stored.append(r.json()["id"])
+        assert r.status_code == 507, r.text
+        assert stored, "the file system was full before the first upload"
+        assert sorted(app.state.service.metadata.share_ids()) == sorted(stored)
+        assert leftovers(few_inodes) == []

@@ -57,6 +57,28 @@ class BlobStore(Protocol):
         was last touched before `before`; returns how many. Never removes a key."""
 
 
+def _raise_if_out_of_space(exc: BaseException) -> None:
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        raise OutOfSpace() from exc
+
+
+def _temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder, made if needed. A full disk (blocks or
+    inodes: a new folder needs both) is OutOfSpace. The sweep removes empty folders, so
+    one may vanish between mkdir and mkstemp: then it is made again, once."""
+    for last_try in (False, True):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except FileNotFoundError:
+            if last_try:
+                raise
+        except OSError as exc:
+            _raise_if_out_of_space(exc)
+            raise
+    raise AssertionError("unreachable")
+
+
 class FileBlobStore:
     """Blobs as files under a root folder, written crash-safely.
 
@@ -73,8 +95,7 @@ class FileBlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = _temp_file_beside(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -84,8 +105,7 @@ class FileBlobStore:
             _fsync_dir(path.parent)
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
-            if isinstance(exc, OSError) and exc.errno in NO_SPACE:
-                raise OutOfSpace() from exc
+            _raise_if_out_of_space(exc)
             raise
 
     def get(self, key: str) -> bytes:
