@@ -226,6 +226,14 @@ def test_out_of_range_view_limits_are_a_clear_400_everywhere(client, views):
     assert stored_state(client.app)[0] == (1, 1)
 
 
+@pytest.mark.parametrize("views", ["0", "1_0", "\u0663", "5.0", "-0"])
+def test_a_view_limit_in_the_api_form_is_checked_like_the_query(client, views):
+    """Before, the API's multipart form took 0 as "no limit" (and int() took "1_0")."""
+    r = client.post("/api/v1/shares", files={"file": ("nb.ipynb", NOTEBOOK)}, data={"max_views": views})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_max_views", r.text
+    assert stored_state(client.app)[0] == (0, 0)
+
+
 def test_huge_version_numbers_are_404_not_500(client):
     body = publish(client, NOTEBOOK)
     r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=owner(body))

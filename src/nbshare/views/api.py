@@ -191,9 +191,12 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await upload_from_form(request, limit)
+        # A field the form gave wins over the query, even when it is 0 (which is then refused).
+        max_views = form.max_views
+        if max_views is None:
+            max_views = parse_max_views(request.query_params.get("max_views"))
         return Upload(form.data, form.filename or filename, form.title or title, form.password,
-                      form.expires or request.query_params.get("expires"),
-                      form.max_views or parse_max_views(request.query_params.get("max_views")))
+                      form.expires or request.query_params.get("expires"), max_views)
     if content_type in RAW_TYPES or not content_type:
         return Upload(
             await read_body(request, limit), filename, title, password_header(request),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -166,10 +167,11 @@ def _text(form, name: str) -> str | None:
 def parse_max_views(value: str | None) -> int | None:
     if value is None or not str(value).strip():
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise NbshareError("max_views must be a whole number.", code="bad_max_views") from None
+    # Plain ASCII digits (the range is checked later): int() would also take "1_0" and
+    # other scripts' digits.
+    if not re.fullmatch(r"-?[0-9]+", value.strip()):
+        raise NbshareError("max_views must be a whole number.", code="bad_max_views")
+    return int(value)
 
 
 async def upload_from_form(request: Request, limit: int) -> Upload:
