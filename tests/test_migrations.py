@@ -159,3 +159,14 @@ def test_on_postgresql_a_migration_stopped_after_any_statement_runs_again(tmp_pa
         finally:
             store.close()
         assert pg_schema(url) == full, f"stopped after statement {k}"
+
+
+def test_an_in_memory_database_is_migrated_in_place():
+    """The migration's own engine is for files; `sqlite://` must migrate the store's one
+    database, not a throwaway one (a regression the separate engine first brought)."""
+    store = MetadataStore("sqlite://")
+    try:
+        store.migrate()
+        assert store.share_ids() == []
+    finally:
+        store.close()

@@ -92,7 +92,10 @@ class MetadataStore:
         process stops half-way, none of it, so the next start simply runs it again."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        engine = _migration_engine(self.url) if self.engine.dialect.name == "sqlite" else self.engine
+        # An in-memory database lives in its one connection and cannot outlive a crash:
+        # it migrates on the store's own engine.
+        in_file = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        engine = _migration_engine(self.url) if in_file else self.engine
         try:
             with engine.begin() as connection:  # PostgreSQL's DDL is transactional as it is
                 config.attributes["connection"] = connection
