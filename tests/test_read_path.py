@@ -260,6 +260,9 @@ def test_trace_and_other_methods_get_405_with_allow(client):
         r = client.request("TRACE", path)
         assert r.status_code == 405 and r.headers["allow"], path
     assert "POST" in client.request("TRACE", "/api/v1/shares").headers["allow"]
+    # Several routes share a share's path: the header names every method among them.
+    allow = client.request("TRACE", "/api/v1/shares/abc").headers["allow"]
+    assert {"GET", "PUT", "PATCH", "DELETE"} <= {m.strip() for m in allow.split(",")}, allow
 
 
 # --- item 12: caching, versions, media types ------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import Match
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -226,11 +227,24 @@ def _add_error_handlers(app: FastAPI) -> None:
         message = exc.detail if exc.detail and exc.status_code not in messages else messages.get(
             exc.status_code, str(exc.detail)
         )
-        # Keep the handler's headers: a 405 must say what is allowed (RFC 9110, `Allow`).
-        return _error(request, exc.status_code, "http_error", message, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # RFC 9110: a 405 says what is allowed. Starlette names only the first route
+            # that matched the path; several routes may share it (GET, PUT, PATCH, DELETE).
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return _error(request, exc.status_code, "http_error", message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
         return _error(request, 400, "bad_request", f"{where}: {first.get('msg', 'invalid request')}")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this request's path. Routes are asked through
+    their public `matches` (included routers nest theirs), one method at a time."""
+    methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    return [method for method in methods
+            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
+                   for route in request.app.router.routes)]

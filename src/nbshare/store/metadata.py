@@ -94,7 +94,8 @@ class MetadataStore:
         config.set_main_option("script_location", str(MIGRATIONS))
         # An in-memory database lives in its one connection and cannot outlive a crash:
         # it migrates on the store's own engine.
-        in_file = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        in_memory = self.engine.url.database in (None, "", ":memory:")
+        in_file = self.engine.dialect.name == "sqlite" and not in_memory
         engine = _migration_engine(self.url) if in_file else self.engine
         try:
             with engine.begin() as connection:  # PostgreSQL's DDL is transactional as it is
