@@ -209,6 +209,29 @@ def test_a_burnt_share_is_deleted_when_its_last_view_ends(tmp_path, renderer):
         assert browser.get(f"/n/{body['id']}/content").status_code == 404
 
 
+def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_delete_it(tmp_path, renderer):
+    """Another instance's clock, two minutes behind the one that counted the last view,
+    must not take the burn mark for one cut short (and delete the share from under its
+    reader); the owner can still delete a burnt share at once."""
+    from datetime import UTC, datetime, timedelta
+
+    from nbshare.settings import Settings
+
+    clock_start = datetime(2026, 6, 1, tzinfo=UTC)
+    offset = [timedelta(0)]
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
+    app = create_app(settings, renderer=renderer, clock=lambda: clock_start + offset[0])
+    with TestClient(app) as client:
+        body = publish(client, NOTEBOOK, max_views=1)
+        browser = reader(app)
+        assert browser.get(f"/n/{body['id']}/content").status_code == 200
+        offset[0] = -timedelta(minutes=2)
+        assert app.state.service.purge() == 0
+        assert browser.get(f"/n/{body['id']}.ipynb").status_code == 200
+        assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
+        assert stored_state(app) == ((0, 0), [])
+
+
 # --- items 7 and 17: numbers a client sends -------------------------------------------------
 
 

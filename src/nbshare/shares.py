@@ -50,6 +50,10 @@ MAX_VERSION = 2**31 - 1
 # How long a counted view of a view-limited share lasts: its page, frame, files and
 # downloads load without counting again for this long.
 VIEW_LIFETIME = timedelta(minutes=10)
+# A burn sets the expiry VIEW_LIFETIME ahead on the clock of the instance that counted the
+# view; another instance's clock may run a little behind. Only an expiry further ahead than
+# both together means the burn was cut short.
+BURN_MARK_LIMIT = VIEW_LIFETIME + timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -308,7 +312,7 @@ class ShareService:
             return True
         # Used up without the expiry its last view sets: a burn cut short (or from before
         # burns kept the last view open). Nobody holds a grant for it.
-        return _used_up(row) and (row.expires_at is None or row.expires_at > now + VIEW_LIFETIME)
+        return _used_up(row) and (row.expires_at is None or row.expires_at > now + BURN_MARK_LIMIT)
 
     async def exists(self, share_id: str) -> ShareRow:
         """The share's row, if it is live; says nothing about its content."""
@@ -468,8 +472,9 @@ class ShareService:
 
     # -- the owner ------------------------------------------------------------------
 
-    async def _owned(self, share_id: str, owner_token: str | None) -> tuple[ShareRow, VersionRow]:
-        row, current = await self._lookup(share_id)
+    async def _owned(self, share_id: str, owner_token: str | None, *,
+                     used_up_ok: bool = False) -> tuple[ShareRow, VersionRow]:
+        row, current = await self._lookup(share_id, used_up_ok=used_up_ok)
         if not owner_token or not tokens.token_matches(owner_token, row.owner_token_hash):
             raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
         return row, current
@@ -501,7 +506,9 @@ class ShareService:
         await anyio.to_thread.run_sync(self.blobs.delete_prefix, f"shares/{share_id}/v{number}")
 
     async def delete(self, share_id: str, owner_token: str | None) -> None:
-        await self._owned(share_id, owner_token)
+        # A burnt share waiting for its last reader's grant to run out can still be deleted
+        # at once by its owner (nothing else of it is theirs to change any more).
+        await self._owned(share_id, owner_token, used_up_ok=True)
         await anyio.to_thread.run_sync(self._delete, share_id)
         log.info("deleted share %s", tokens.redact_id(share_id))
 
@@ -513,7 +520,7 @@ class ShareService:
     def purge(self, batch: int = 100) -> int:
         """Delete every expired share, rows and blobs, in batches. Returns how many."""
         purged = 0
-        while ids := self.metadata.expired_ids(self.clock(), limit=batch, view_lifetime=VIEW_LIFETIME):
+        while ids := self.metadata.expired_ids(self.clock(), limit=batch, view_lifetime=BURN_MARK_LIMIT):
             for share_id in ids:
                 self._delete(share_id)
             purged += len(ids)
