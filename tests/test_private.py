@@ -20,7 +20,8 @@ from fastapi.testclient import TestClient
 from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, stored_state
 from nbshare.app import create_app
 from nbshare.security import crypto, grants
-from nbshare.security.throttle import GuessThrottle, HashLimiter, TooManyAttempts
+from nbshare.security.lanes import Lane, SlowLanes
+from nbshare.security.throttle import GuessThrottle, TooManyAttempts
 from nbshare.settings import Settings
 from nbshare.shares import VIEW_LIFETIME
 from nbshare.store import MetadataStore
@@ -272,10 +273,15 @@ def test_secrets_in_the_url_are_refused(client, name):
 # --- throttling and the hash limiter ---------------------------------------------------------
 
 
+async def no_pause(seconds: float) -> None:
+    """The slow lanes' pause, without the wait: these tests are about who gets in, not when."""
+
+
 def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, renderer, clock, monkeypatch):
     """OWASP: throttle per client, never lock everyone out. Many clients guessing wrong
     (far past the share's budget) leave a reader who knows the password free to get in."""
     app = app_with(tmp_path, renderer, clock, unlock_attempts=2, unlock_attempts_per_share=3)
+    app.state.service.slow_lanes = SlowLanes(sleep=no_pause)
     first = TestClient(app, client=("10.0.0.1", 1000))
     share_id = create(first, password=PASSWORD)["id"]
     hashed = []
@@ -299,10 +305,12 @@ def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, rend
     form = TestClient(app, client=("10.3.0.1", 1000)).post(
         f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False)
     assert form.status_code == 303
-    # A reader who mistyped once is slowed down while the share is under attack, not refused.
+    # A reader who mistyped once waits in the share's slow lane like everyone, and gets in.
     typo = TestClient(app, client=("10.4.0.1", 1000))
     assert unlock(typo, share_id, WRONG).status_code == 401
     assert unlock(typo, share_id, PASSWORD).status_code == 200
+    lane = app.state.service.slow_lanes.lane(share_id)
+    assert lane.turns == 30 - 1 + 5 + 1 + 2  # every check past the share's budget took its turn
     clock.advance(seconds=61)  # the window slides past the first client's guesses
     assert unlock(first, share_id, PASSWORD).status_code == 200
 
@@ -330,7 +338,8 @@ def test_guesses_count_before_their_hash_is_checked_and_slow_down_under_attack(t
     store = MetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
     store.migrate()
     now = [1000.0]
-    throttle = GuessThrottle(store.engine, per_client=3, per_share=5, window=60, clock=lambda: now[0])
+    throttle = GuessThrottle(store.engine, per_client=3, per_share=5, window=60, memory=600,
+                             clock=lambda: now[0])
     admitted, refused = [], []
     for _ in range(10):
         try:
@@ -338,53 +347,94 @@ def test_guesses_count_before_their_hash_is_checked_and_slow_down_under_attack(t
         except TooManyAttempts as exc:
             refused.append(exc.retry_after)
     assert len(admitted) == 3 and len(refused) == 7 and all(0 < r <= 61 for r in refused)
-    assert [a.guessed_wrong_before for a in admitted] == [False, True, True]
-    # A right password takes its attempt back; wrong ones stay counted for the window.
-    throttle.succeeded(admitted[0])
+    assert [a.rank for a in admitted] == [0, 1, 2]
+    # A right password (or a guess turned away unchecked) takes its attempt back.
+    throttle.withdraw(admitted[0])
     throttle.attempt("share", "10.0.0.1")
     with pytest.raises(TooManyAttempts):
         throttle.attempt("share", "10.0.0.1")
-    assert not throttle.attempt("share", "10.0.0.2").share_under_attack  # the 4th and 5th wrong
-    again = throttle.attempt("share", "10.0.0.2")
-    assert not again.slowed
+    assert not throttle.attempt("share", "10.0.0.2").slowed  # the 4th and 5th wrong
+    assert not throttle.attempt("share", "10.0.0.2").slowed
     under = [throttle.attempt("share", f"10.0.1.{n}") for n in range(3)]
-    assert all(a.share_under_attack and not a.slowed for a in under)  # first guesses: not slowed
-    assert throttle.attempt("share", "10.0.0.2").slowed  # guessed wrong before, share under attack
+    assert all(a.slowed and a.rank == 0 for a in under)  # every guess is slowed, first ones too
+    assert throttle.attempt("other", "10.0.0.2").rank == 2  # a rank counts guesses on any share
     now[0] += 60  # the window slides past them, to the second
     fresh = throttle.attempt("share", "10.0.0.1")
-    assert not fresh.guessed_wrong_before and not fresh.share_under_attack
+    assert not fresh.slowed and fresh.rank == 3  # not locked out; still remembered for a while
+    now[0] += 600
+    assert throttle.attempt("share", "10.0.0.1").rank == 0
 
 
-def test_hash_limiter_queues_patient_clients_beyond_its_capacity():
-    """When the queue is full, only clients that guessed wrong are refused."""
+def run_async(scenario):
+    # In a thread of its own: Playwright's sync API (the browser tests) keeps an event
+    # loop running in the main thread for the whole session.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
+
+
+def test_the_hashing_queue_is_bounded_for_everyone_and_serves_fresh_clients_first():
     async def scenario():
-        limiter = HashLimiter(concurrent=1, queue=1)
+        lane = Lane(concurrent=1, waiting=2)
+        release, served = asyncio.Event(), []
+
+        async def check(name, rank):
+            async with lane.turn(rank):
+                await release.wait()
+                served.append(name)
+
+        tasks = {name: asyncio.create_task(check(name, rank))
+                 for name, rank in [("busy", 3), ("guesser", 2), ("other guesser", 1)]}
+        await asyncio.sleep(0)
+        tasks["reader"] = asyncio.create_task(check("reader", 0))  # pushes out "guesser"
+        tasks["late"] = asyncio.create_task(check("late", 0))  # pushes out "other guesser"
+        tasks["later"] = asyncio.create_task(check("later", 0))  # no room: refused
+        await asyncio.sleep(0)
+        release.set()
+        results = await asyncio.gather(*tasks.values(), return_exceptions=True)
+        return dict(zip(tasks, results, strict=True)), served, lane
+
+    results, served, lane = run_async(scenario())
+    refused = {name for name, r in results.items() if isinstance(r, TooManyAttempts)}
+    assert refused == {"guesser", "other guesser", "later"}
+    assert served == ["busy", "reader", "late"] and lane.most_waiting == 2
+    assert all(r.retry_after > 0 for name, r in results.items() if name in refused)
+
+
+def test_a_request_that_goes_away_gives_its_place_back():
+    async def scenario():
+        lane = Lane(concurrent=1, waiting=1)
         release = asyncio.Event()
 
-        async def check(patient):
-            async with limiter(patient=patient):
+        async def check():
+            async with lane.turn():
                 await release.wait()
             return "done"
 
-        tasks = [asyncio.create_task(check(False)) for _ in range(2)]
+        running = asyncio.create_task(check())
         await asyncio.sleep(0)
-        patient = [asyncio.create_task(check(True)) for _ in range(3)]
-        with pytest.raises(TooManyAttempts):
-            await check(False)
+        gone = asyncio.create_task(check())
+        await asyncio.sleep(0)
+        gone.cancel()  # waiting, then the client hangs up
+        await asyncio.sleep(0)
+        nxt = asyncio.create_task(check())  # the place it held is free again
+        await asyncio.sleep(0)
         release.set()
-        return await asyncio.gather(*tasks, *patient)
+        await running
+        nxt.cancel()  # called just as it went away: the place passes on, not lost
+        async with asyncio.timeout(60):  # a failsafe: a lost place would hang here
+            after = await check()
+        return gone.cancelled(), after
 
-    with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(asyncio.run, scenario()).result() == ["done"] * 5
+    assert run_async(scenario()) == (True, "done")
 
 
 def test_hash_limiter_bounds_concurrent_and_queued_checks():
     async def scenario():
-        limiter = HashLimiter(concurrent=2, queue=1)
+        lane = Lane(concurrent=2, waiting=1)
         release, inside, peak = asyncio.Event(), [0], [0]
 
         async def check():
-            async with limiter:
+            async with lane.turn():
                 inside[0] += 1
                 peak[0] = max(peak[0], inside[0])
                 await release.wait()
@@ -392,17 +442,15 @@ def test_hash_limiter_bounds_concurrent_and_queued_checks():
             return "done"
 
         tasks = [asyncio.create_task(check()) for _ in range(6)]
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)
         release.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
-        after = await check()  # capacity comes back
-        return results, peak[0], after
+        async with lane.turn():  # capacity comes back
+            pass
+        return results, peak[0]
 
-    # In a thread of its own: Playwright's sync API (the browser tests) keeps an event
-    # loop running in the main thread for the whole session.
-    with ThreadPoolExecutor(1) as pool:
-        results, peak, after = pool.submit(asyncio.run, scenario()).result()
-    assert results.count("done") == 3 and peak == 2 and after == "done"
+    results, peak = run_async(scenario())
+    assert results.count("done") == 3 and peak == 2
     refused = [r for r in results if r != "done"]
     assert len(refused) == 3 and all(isinstance(r, TooManyAttempts) and r.retry_after > 0 for r in refused)
 

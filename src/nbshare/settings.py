@@ -173,9 +173,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "unlock_attempts_per_share",
         30,
-        "Wrong passwords per share per minute, from all clients together, after which"
-        " clients that keep guessing are slowed down (never refused: readers who know the"
-        " password still get in).",
+        "Wrong passwords per share per minute, from all clients together, after which every"
+        " check on that share waits its turn in a short queue, one a second, readers who have"
+        " not been guessing first.",
         int,
     ),
     Setting(
@@ -184,7 +184,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Comma-separated addresses (or networks, or * for any) of reverse proxies whose"
         " X-Forwarded-For and X-Forwarded-Proto headers `nbshare serve` believes. Default:"
         " none, so a client's address is the one it connects from and a forged header"
-        " cannot escape the password-guessing throttle.",
+        " cannot escape the password-guessing throttle. Name the proxy's address rather"
+        " than *: with *, the leftmost (forgeable) X-Forwarded-For entry is believed.",
     ),
     Setting(
         "allowed_hosts",

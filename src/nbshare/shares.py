@@ -15,7 +15,6 @@ gets the page, its frame and its files.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,7 +31,8 @@ from .protection import VersionMeta
 from .render.pool import RenderPool
 from .render.quota import RendersPerClient
 from .security import crypto, grants, tokens
-from .security.throttle import Attempt, GuessThrottle, HashLimiter, SlowLane
+from .security.lanes import Lane, SlowLanes
+from .security.throttle import Attempt, GuessThrottle, TooManyAttempts
 from .settings import Settings
 from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 
@@ -132,8 +132,9 @@ class ShareService:
             metadata.engine, per_client=settings.unlock_attempts,
             per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
         )
-        self.slow_lane = SlowLane()
-        self.hashing = HashLimiter(settings.max_concurrent_hashes, queue=4 * settings.max_concurrent_hashes)
+        self.slow_lanes = SlowLanes()
+        # A bound for everyone: Argon2 takes 19 MiB and tens of milliseconds a check.
+        self.hashing = Lane(settings.max_concurrent_hashes, waiting=4 * settings.max_concurrent_hashes)
 
     # -- creating and updating -------------------------------------------------------
 
@@ -173,7 +174,7 @@ class ShareService:
                        expires_at=expires_at, max_views=max_views)
         data_key = None
         if password is not None:
-            async with self.hashing:
+            async with self.hashing.turn():
                 row, data_key = await anyio.to_thread.run_sync(_protect, row, password, owner_token)
         stored, meta = await anyio.to_thread.run_sync(self._store_new, row, prepared, data_key)
         log.info("created share %s (%s, %d bytes, %s)", tokens.redact_id(share_id), prepared.version.kind,
@@ -271,7 +272,7 @@ class ShareService:
             )
         else:
             check_password_text(password)  # type: ignore[arg-type]
-            async with self.hashing:
+            async with self.hashing.turn():
                 protected, new_key = await anyio.to_thread.run_sync(
                     _protect, row, password, owner_token  # type: ignore[arg-type]
                 )
@@ -439,11 +440,15 @@ class ShareService:
             raise NbshareError("This share has no password.", code="not_protected")
         check_password_text(password)  # before any hashing: Argon2 of 20 MB is no check
         attempt = await anyio.to_thread.run_sync(self.throttle.attempt, share_id, client)
-        data_key = await self._check_password(row, password, attempt)
+        try:
+            data_key = await self._check_password(row, password, attempt)
+        except TooManyAttempts:  # turned away unchecked: not a guess
+            await anyio.to_thread.run_sync(self.throttle.withdraw, attempt)
+            raise
         if data_key is None:
             log.info("wrong password for share %s", tokens.redact_id(share_id))
             raise WrongPassword("That password is not right.")
-        await anyio.to_thread.run_sync(self.throttle.succeeded, attempt)
+        await anyio.to_thread.run_sync(self.throttle.withdraw, attempt)
         return grants.issue(self.server_key, grants.Grant(
             share_id, row.current_version, row.access_epoch,
             (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
@@ -451,14 +456,12 @@ class ShareService:
 
     async def _check_password(self, row: ShareRow, password: str, attempt: Attempt) -> bytes | None:
         """The share's data key if `password` is right, else None. See security/throttle.py
-        for who is slowed down and who waits."""
+        and lanes.py for who is slowed down, who waits and who is turned away."""
         if not attempt.slowed:
-            async with self.hashing(patient=not attempt.guessed_wrong_before):
+            async with self.hashing.turn(attempt.rank):
                 return await anyio.to_thread.run_sync(_open_with_password, row, password)
-        async with self.slow_lane.lock(row.id):
-            await asyncio.sleep(self.slow_lane.pause)
-            async with self.hashing():
-                return await anyio.to_thread.run_sync(_open_with_password, row, password)
+        async with self.slow_lanes.lane(row.id).turn(attempt.rank), self.hashing.turn(attempt.rank):
+            return await anyio.to_thread.run_sync(_open_with_password, row, password)
 
     async def owner_session(self, share_id: str, owner_token: str | None) -> str:
         """A grant that lets the owner's browser read every version."""
