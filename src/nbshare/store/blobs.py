@@ -73,8 +73,7 @@ class FileBlobStore:
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        fd, tmp = self._temporary(path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -88,6 +87,19 @@ class FileBlobStore:
                 raise OutOfSpace() from exc
             raise
 
+    @staticmethod
+    def _temporary(folder: Path) -> tuple[int, str]:
+        # A delete of the folder's last blob removes the emptied folder; one that happens
+        # between making the folder and the temporary file in it is no error: make it again.
+        for attempt in range(3):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
@@ -97,8 +109,9 @@ class FileBlobStore:
     def delete(self, key: str) -> None:
         path = self._path(key)
         path.unlink(missing_ok=True)
-        if path.parent.exists():
+        with contextlib.suppress(FileNotFoundError):
             _fsync_dir(path.parent)
+        self._remove_empty(path.parent)  # no empty folders left behind (a put makes them again)
 
     def delete_prefix(self, prefix: str) -> int:
         # Idempotent: several requests may delete the same share at once (a burn, expiry
