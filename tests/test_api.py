@@ -228,7 +228,7 @@ def test_rendered_pages_are_stored_compressed_and_sent_as_stored(client):
 
     share_id = publish(client, fixture_bytes("headings.ipynb")).json()["id"]
     service = client.app.state.service
-    key = next(k for k in service.blobs.keys(f"shares/{share_id}") if k.endswith("/page.html"))
+    key = service.metadata.get_share(share_id)[1].page_key
     stored = service.blobs.get(key)
     assert stored[:2] == b"\x1f\x8b"
     gzipped = client.get(f"/n/{share_id}/content", headers={"Accept-Encoding": "gzip"})

@@ -783,7 +783,9 @@ def test_removing_the_password_makes_the_share_public_again(client, app, visitor
     assert content.status_code == 200 and MARKER in content.text
     assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
     stored = blob_bytes(settings)
-    assert sorted(k.rsplit("/", 1)[1] for k in stored) == ["original.ipynb", "page.html"]
+    names = [k.rsplit("/", 1)[1] for k in stored]  # each name ends with its upload's random tag
+    assert not any(n.endswith(".sealed") for n in names)
+    assert sorted(n.rsplit(".", 1)[0] for n in names) == ["original.ipynb", "page.html"]
     assert SECRET in stored.values()
     row, version = app.state.service.metadata.get_share(body["id"])
     assert row.password_hash is None and row.password_wrapped_key is None and version.title == f"T {MARKER}"

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from urllib.parse import unquote, urlsplit
 
@@ -102,11 +103,14 @@ class BlobKeys:
 
 
 def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
-    # Sealed blobs get a fresh random tag in their names, so resealing under a new key
-    # (a password change) writes new blobs beside the old ones instead of over them: the
-    # rows switch to the new blobs in one commit, and a crash before it loses nothing.
+    # Every upload's blobs get a fresh random tag in their names, so no two writes share a
+    # blob: two updates racing for the same version number, a retry after a crash, or a
+    # reseal under a new key (a password change) write beside each other instead of over
+    # each other, and the one that loses deletes only what it wrote. The rows switch to the
+    # new blobs in one commit, and a crash before it loses nothing. (Clear blobs stored
+    # before this have no tag; their rows name them exactly, so they read as before.)
     prefix = f"shares/{share_id}/v{number}"
-    suffix = f".{secrets.token_hex(4)}{SEALED_SUFFIX}" if sealed else ""
+    suffix = f".{secrets.token_hex(8)}" + (SEALED_SUFFIX if sealed else "")
     return BlobKeys(
         original_key=f"{prefix}/original.ipynb{suffix}",
         page_key=f"{prefix}/page.html{suffix}",
@@ -114,14 +118,33 @@ def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
     )
 
 
+def upload_tag(version: VersionRow) -> str:
+    """The random part every blob of a version's upload ends with, read from its page key
+    ("" for clear versions stored before uploads had one)."""
+    return version.page_key.removeprefix(f"shares/{version.share_id}/v{version.number}/page.html")
+
+
 def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
                   data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
     """Store a version's blobs (sealed when `data_key` is given); returns the row to insert
-    and what readers may learn (its manifest now says where each file and page is)."""
+    and what readers may learn (its manifest now says where each file and page is). If it
+    fails, the blobs it wrote are deleted again; nothing else is touched."""
+    written: list[str] = []
+    try:
+        return _write_version(blobs, version, content, data_key, written)
+    except BaseException:
+        for key in written:
+            blobs.delete(key)
+        raise
+
+
+def _write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
+                   data_key: bytes | None, written: list[str]) -> tuple[VersionRow, VersionMeta]:
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
-    suffix = keys.page_key.removeprefix(f"shares/{version.share_id}/v{version.number}/page.html")
+    suffix = upload_tag(replace(version, page_key=keys.page_key))
 
     def put(key: str, data: bytes) -> None:
+        written.append(key)  # before the put: a put cut short may have left the blob
         blobs.put(key, crypto.seal(data_key, data, key) if data_key is not None else data)
 
     put(keys.original_key, content.original)
@@ -156,6 +179,26 @@ def version_blob_keys(version: VersionRow, meta: VersionMeta) -> list[str]:
     if meta.manifest.get("readme"):
         keys.append(meta.manifest["readme"]["page_key"])
     return sorted({k for k in keys if k})
+
+
+class References:
+    """Which blob keys the given version rows use, to sweep the rest. A clear version's
+    row names each of its blobs; a sealed one names its files only inside its sealed
+    metadata, so its blobs are known by its folder and its upload's random tag."""
+
+    def __init__(self, versions: Iterable[VersionRow]):
+        self.exact: set[str] = set()
+        self.tags: dict[str, set[str]] = {}  # "shares/ID/vN/" -> tags of its rows' uploads
+        for version in versions:
+            self.exact.update(version_blob_keys(version, VersionMeta.of(version)))
+            if tag := upload_tag(version):
+                self.tags.setdefault(f"shares/{version.share_id}/v{version.number}/", set()).add(tag)
+
+    def __contains__(self, key: str) -> bool:
+        if key in self.exact:
+            return True
+        folder = "/".join(key.split("/")[:3]) + "/"
+        return any(key.endswith(tag) for tag in self.tags.get(folder, ()))
 
 
 def read_blob(blobs: BlobStore, key: str, data_key: bytes | None) -> bytes:

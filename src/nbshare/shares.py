@@ -183,13 +183,13 @@ class ShareService:
 
     def _store_new(self, row: ShareRow, prepared: Prepared,
                    data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+        stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
         try:
-            stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
             self.metadata.add_share(row, stored)
-            return stored, meta
         except BaseException:
-            self.blobs.delete_prefix(f"shares/{row.id}")  # leave nothing half-stored
+            self._forget(stored, meta)  # leave nothing half-stored
             raise
+        return stored, meta
 
     async def update(self, share_id: str, owner_token: str | None, data: bytes, *,
                      filename: str | None, title: str | None, client: str | None = None) -> Share:
@@ -205,17 +205,26 @@ class ShareService:
 
     def _store_update(self, row: ShareRow, prepared: Prepared,
                       data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
-        number = prepared.version.number
+        # Another update may be storing the same version number at the same time: each
+        # writes blobs of its own names (protection.blob_keys), and the one whose row does
+        # not go in deletes exactly its own, never the version's folder.
+        stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
         try:
-            stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
-            if self.metadata.add_version(stored, expected_current=row.current_version,
-                                         expected_epoch=row.access_epoch, updated_at=self.clock()):
-                return stored, meta
+            added = self.metadata.add_version(stored, expected_current=row.current_version,
+                                              expected_epoch=row.access_epoch, updated_at=self.clock())
         except BaseException:
-            self.blobs.delete_prefix(f"shares/{row.id}/v{number}")
+            self._forget(stored, meta)
             raise
-        self.blobs.delete_prefix(f"shares/{row.id}/v{number}")
-        raise NbshareError("The share was updated at the same time; try again.", code="conflict", status=409)
+        if not added:
+            self._forget(stored, meta)
+            raise NbshareError("The share was updated at the same time; try again.", code="conflict",
+                               status=409)
+        return stored, meta
+
+    def _forget(self, stored: VersionRow, meta: VersionMeta) -> None:
+        """Delete the blobs of a version whose row never went in."""
+        for key in protection.version_blob_keys(stored, meta):
+            self.blobs.delete(key)
 
     async def configure(self, share_id: str, owner_token: str | None, *, expires: object = UNSET,
                         max_views: object = UNSET, password: object = UNSET,
@@ -536,38 +545,26 @@ class ShareService:
     _swept_at: datetime | None = None
 
     def sweep(self) -> int:
-        """Remove what crashes left: blobs that no share or version row points to (written
-        before a row that never came, or left by a delete cut short) and temporary files,
-        once they are LEFTOVER_AGE old. Returns how many blobs and files went."""
+        """Remove what crashes left: blobs that no version row uses (written before a row
+        that never came, left by a delete cut short, or by a reseal whose rows were not
+        switched) and temporary files, once they are LEFTOVER_AGE old. Returns how many
+        blobs and files went."""
         now = self._swept_at = self.clock()
         before = now - LEFTOVER_AGE
         removed = self.blobs.sweep_unfinished(before)
-        # Blobs are listed before rows, so a row that arrives meanwhile is seen.
-        ages: dict[str, datetime] = {}  # "shares/ID" and "shares/ID/vN" -> newest blob
-        for key, modified in self.blobs.modified("shares"):
-            parts = key.split("/")
-            for prefix in ("/".join(parts[:2]), "/".join(parts[:3])):
-                ages[prefix] = max(ages.get(prefix, modified), modified)
-        rows = self.metadata.version_numbers()
-        for prefix, newest in sorted(ages.items()):
-            if newest >= before or _has_row(prefix, rows):
-                continue
-            share_id = prefix.split("/")[1]
-            if prefix.count("/") == 2 and share_id not in rows:
-                continue  # the whole share goes at once, below or above
-            removed += self.blobs.delete_prefix(prefix)
+        # Blobs are listed before rows are read, so the row of an upload that finishes
+        # meanwhile is seen; blobs written after the listing are not in it. Only keys that
+        # were listed are deleted, one by one: never a folder, where a retry of the same
+        # version number may be writing blobs of its own names.
+        old = [key for key, modified in self.blobs.modified("shares") if modified < before]
+        used = protection.References(self.metadata.all_versions())
+        for key in old:
+            if key not in used:
+                self.blobs.delete(key)
+                removed += 1
         if removed:
             log.info("swept %d blobs and files left by interrupted writes", removed)
         return removed
-
-
-def _has_row(prefix: str, rows: dict[str, set[int]]) -> bool:
-    parts = prefix.split("/")  # shares/ID or shares/ID/vN
-    if parts[1] not in rows:
-        return False
-    if len(parts) == 2:
-        return True
-    return parts[2].startswith("v") and parts[2][1:].isdigit() and int(parts[2][1:]) in rows[parts[1]]
 
 
 def _used_up(row: ShareRow) -> bool:

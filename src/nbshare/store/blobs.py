@@ -64,14 +64,15 @@ def _raise_if_out_of_space(exc: BaseException) -> None:
 
 def _temp_file_beside(path: Path) -> tuple[int, str]:
     """A new temporary file in `path`'s folder, made if needed. A full disk (blocks or
-    inodes: a new folder needs both) is OutOfSpace. The sweep removes empty folders, so
-    one may vanish between mkdir and mkstemp: then it is made again, once."""
-    for last_try in (False, True):
+    inodes: a new folder needs both) is OutOfSpace. Deleting a folder's last blob (and the
+    sweep) removes the emptied folder, so it may vanish between mkdir and mkstemp: then it
+    is made again."""
+    for attempt in range(3):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         except FileNotFoundError:
-            if last_try:
+            if attempt == 2:
                 raise
         except OSError as exc:
             _raise_if_out_of_space(exc)
@@ -109,6 +110,93 @@ class FileBlobStore:
             raise
 
     def get(self, key: str) -> bytes:
+        """The bytes under `key`; KeyError if there are none."""
+
+    def delete(self, key: str) -> None:
+        """Remove one blob; no error if it is already gone."""
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every blob whose key starts with `prefix/`; returns how many."""
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every key under `prefix` (all keys when empty), in no particular order."""
+
+    def modified(self, prefix: str = "") -> Iterator[tuple[str, datetime]]:
+        """Every key under `prefix` with when it was last written (aware, UTC), in no
+        particular order: how old a blob is, to tell a crashed upload's leftovers from an
+        upload still in progress."""
+
+    def sweep_unfinished(self, before: datetime) -> int:
+        """Remove what writes cut short (a crash in the middle of `put`) left behind, if it
+        was last touched before `before`; returns how many. Never removes a key."""
+
+
+def _raise_if_out_of_space(exc: BaseException) -> None:
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        raise OutOfSpace() from exc
+
+
+def _temp_file_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in `path`'s folder, made if needed. A full disk (blocks or
+    inodes: a new folder needs both) is OutOfSpace. Deleting a folder's last blob (and the
+    sweep) removes the emptied folder, so it may vanish between mkdir and mkstemp: then it
+    is made again."""
+    for attempt in range(3):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+        except OSError as exc:
+            _raise_if_out_of_space(exc)
+            raise
+    raise AssertionError("unreachable")
+
+
+class FileBlobStore:
+    """Blobs as files under a root folder, written crash-safely.
+
+    Each put writes a temporary file in the target folder, fsyncs it, renames it into
+    place and fsyncs the folder, so a blob is either whole or absent after a crash.
+    """
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        fd, tmp = _temp_file_beside(path)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        except BaseException as exc:
+            Path(tmp).unlink(missing_ok=True)
+            _raise_if_out_of_space(exc)
+            raise
+
+    @staticmethod
+    def _temporary(folder: Path) -> tuple[int, str]:
+        # A delete of the folder's last blob removes the emptied folder; one that happens
+        # between making the folder and the temporary file in it is no error: make it again.
+        for attempt in range(3):
+            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(dir=folder, prefix=".tmp-")
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
@@ -117,8 +205,9 @@ class FileBlobStore:
     def delete(self, key: str) -> None:
         path = self._path(key)
         path.unlink(missing_ok=True)
-        if path.parent.exists():
+        with contextlib.suppress(FileNotFoundError):
             _fsync_dir(path.parent)
+        self._remove_empty(path.parent)  # no empty folders left behind (a put makes them again)
 
     def delete_prefix(self, prefix: str) -> int:
         # Idempotent: several requests may delete the same share at once (a burn, expiry

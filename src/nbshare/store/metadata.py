@@ -235,15 +235,10 @@ class MetadataStore:
         self._scrub()  # a deleted share's title must not stay readable in the WAL
         return result.rowcount > 0
 
-    def version_numbers(self) -> dict[str, set[int]]:
-        """Every share's id with the numbers of its versions."""
-        found: dict[str, set[int]] = {}
+    def all_versions(self) -> list[VersionRow]:
+        """Every version of every share: what the sweep keeps."""
         with self.engine.connect() as conn:
-            for share_id, number in conn.execute(select(versions.c.share_id, versions.c.number)):
-                found.setdefault(share_id, set()).add(number)
-            for share_id in conn.execute(select(shares.c.id)).scalars():
-                found.setdefault(share_id, set())
-        return found
+            return [_row(VersionRow, m) for m in conn.execute(select(versions)).mappings()]
 
     def share_ids(self) -> list[str]:
         with self.engine.connect() as conn:
