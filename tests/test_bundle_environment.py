@@ -94,6 +94,29 @@ def test_the_kernelspec_lives_inside_the_environment(built, offline, tmp_path):
 
 
 @pytest.mark.slow
+def test_opening_a_notebook_runs_no_launcher_from_its_folder_yet_cells_import_its_modules(built, tmp_path):
+    from nbshare.bundle.check import check_notebooks
+
+    dest, report, _ = built
+    marker = tmp_path / "launcher-ran"
+    (dest / "localhelper.py").write_text("X = 7\n")
+    # Jupyter starts the kernel in the notebook's folder: `python -m ipykernel_launcher` would
+    # run this one (which then starts the real kernel, so only the marker tells).
+    (dest / "ipykernel_launcher.py").write_text(
+        f"import os, pathlib, sys\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "sys.path[:] = [p for p in sys.path if p not in ('', os.getcwd())]\n"
+        "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
+    cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {},
+            "source": "import localhelper\nprint(localhelper.X)",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": "7\n"}]}
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+    (dest / "local_import.ipynb").write_text(json.dumps(notebook))
+    result = check_notebooks(dest, ["local_import.ipynb"], env=report, timeout=120, echo=lambda line: None)
+    assert result.ok, result
+    assert not marker.exists()
+
+
+@pytest.mark.slow
 def test_what_could_not_be_reproduced_is_reported(built):
     _, report, _ = built
     reasons = dict(report.not_reproduced)
@@ -154,7 +177,7 @@ dependencies:
     assert (plan.kind, plan.tool, plan.env_dir) == ("venv", "pip", ".venv")
     assert plan.python_request == ("3.10", "binder/environment.yml")
     binder = tmp_path / "binder"
-    assert plan.pip_args == ["helperpkg==1.0"]
+    assert plan.pip_args == [] and [scan.requirements for scan in plan.scans] == [["helperpkg==1.0"]]
     # The rest names files of the share (or a URL): installed only with the person's consent.
     assert [step.pip_args for step in plan.local] == [
         ["-e", str(binder / "tools")], ["-r", str(binder / "extra.txt")], ["https://example.org/pkg.whl"]
@@ -202,10 +225,13 @@ def test_with_conda_the_environment_is_a_conda_prefix(tmp_path, monkeypatch):
     conda, prefix = "/opt/conda/bin/conda", str(tmp_path / ".conda-env")
     python = f"{prefix}/bin/python"
     kernel = f"nbshare-{tmp_path.name.lower()}"
+    # Copies of the files, in the empty folder the tools start in (see test_clone_trust.py).
+    neutral = Path(commands[0][-1]).parent
     assert commands == [
-        [conda, "env", "create", "--prefix", prefix, "--file", str(tmp_path / "environment.yml")],
+        [conda, "env", "create", "--prefix", prefix, "--file", str(neutral / "environment.yml")],
         [conda, "install", "--prefix", prefix, "--yes", "ipykernel"],
-        [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "-r", str(tmp_path / files[1])],
+        [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "-r",
+         str(neutral / "0-requirements.txt")],
         [python, "-I", "-m", "ipykernel", "install", "--prefix", prefix, "--name", kernel,
          "--display-name", f"Python ({tmp_path.name}, nbshare)"],
     ]

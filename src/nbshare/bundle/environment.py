@@ -14,11 +14,16 @@ Nothing that came with the files runs unless the person agrees (see trust.py): t
 with `python -I` from an empty folder of their own, so a share's `venv/__main__.py`,
 `pip/__init__.py` or `ipykernel/__main__.py` is never imported in their place, and steps that
 would run the share's own code (`pip install -e .`, local paths in requirements files) are
-put to `consent` first and skipped when it says no.
+put to `consent` first and skipped when it says no. pip and conda never read the share's own
+requirements or environment files: they are given copies, written in that empty folder, of
+the lines nbshare vetted (and of those the person agreed to). The registered kernel starts
+without the notebook's folder on its path, so a share's `ipykernel_launcher.py` does not run
+when a notebook is opened; the folder is put back once the kernel is loaded, as IPython does.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -34,7 +39,16 @@ from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from ..errors import NbshareError
-from .trust import LocalStep, RequirementsScan, filtered_conda_spec, is_named_requirement, scan_requirements
+from .trust import (
+    LocalStep,
+    RequirementsScan,
+    absolute_paths,
+    is_conda_package,
+    is_named_requirement,
+    names_packages_only,
+    scan_conda_spec,
+    scan_requirements,
+)
 
 VENV_DIR = ".venv"
 CONDA_DIR = ".conda-env"
@@ -74,7 +88,6 @@ _CONDA_ONLY = frozenset(
      "openjdk", "julia", "nb_conda_kernels"}
 )
 _CONDA_ONLY_PREFIXES = ("r-", "lib", "_", "cuda-")
-_PIP_FILE_OPTIONS = frozenset({"-r", "--requirement", "-c", "--constraint", "-e", "--editable"})
 _CONDA_TO_PYPI = {
     "pytorch": "torch",
     "matplotlib-base": "matplotlib",
@@ -124,8 +137,11 @@ class Plan:
     not_reproduced: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     local: list[LocalStep] = field(default_factory=list)  # run only with consent
-    partial: list[RequirementsScan] = field(default_factory=list)  # their safe lines, without it
-    conda_spec: dict | None = None  # the environment.yml without its local lines, when it has some
+    # Requirements files, vetted: pip gets a copy of their safe lines (and of the rest, with consent).
+    scans: list[RequirementsScan] = field(default_factory=list)
+    conda_spec: dict | None = None  # the environment.yml conda gets: vetted lines only
+    conda_agreed: dict | None = None  # ... and with the lines the person agreed to
+    conda_error: str | None = None  # why the environment.yml could not be read
 
 
 def _refuse(steps: list[LocalStep]) -> bool:
@@ -177,6 +193,11 @@ def build_environment(
         kernel_name = _kernel_name(dest)
         run([str(python), "-I", "-m", "ipykernel", "install", "--prefix", str(env), "--name", kernel_name,
              "--display-name", f"Python ({dest.name}, nbshare)"])
+        kernel_json = env / "share" / "jupyter" / "kernels" / kernel_name / "kernel.json"
+        unsafe = _launch_outside_the_folder(kernel_json)
+        if unsafe:
+            echo(unsafe)
+            plan.notes.append(unsafe)
     return EnvReport(
         kind=plan.kind,
         path=env,
@@ -192,19 +213,24 @@ def build_environment(
 
 
 def _pip_args(plan: Plan, agreed: bool, folder: Path) -> list[str]:
-    """What pip installs: the plan's named packages, plus the share's own code when agreed
-    to, else the named packages of requirements files that also had local lines."""
-    if agreed:
-        return [*plan.pip_args, *(arg for step in plan.local for arg in step.pip_args)]
+    """What pip installs: the plan's named packages and a copy, in `folder`, of each
+    requirements file's vetted lines; with consent, the share's own code and the lines the
+    person was shown too. pip never reads the share's own requirements files, so a line it
+    would read differently from nbshare's scanner never reaches it unseen."""
     args = list(plan.pip_args)
-    for number, scan in enumerate(plan.partial):
-        requirements = folder / f"requirements-{number}.txt"
-        lines = list(scan.requirements)
-        if scan.constraints:
-            constraints = folder / f"constraints-{number}.txt"
-            constraints.write_text("\n".join(scan.constraints) + "\n", encoding="utf-8")
-            lines.append(f"-c {constraints}")
-        requirements.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if agreed:
+        args += [arg for step in plan.local for arg in step.pip_args]
+    for number, scan in enumerate(plan.scans):
+        lines = [*scan.requirements, *(scan.agreed["requirements"] if agreed else [])]
+        constraints = [*scan.constraints, *(scan.agreed["constraints"] if agreed else [])]
+        if constraints:
+            path = folder / f"{number}-constraints.txt"
+            path.write_text("\n".join(constraints) + "\n", encoding="utf-8")
+            lines.append(shlex.join(["-c", str(path)]))
+        if not lines:
+            continue
+        requirements = folder / f"{number}-requirements.txt"
+        requirements.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         args += ["-r", str(requirements)]
     return args
 
@@ -258,11 +284,9 @@ def _plan_requirements(plan: Plan, dest: Path, rel: str) -> None:
         plan.not_reproduced.append((rel, f"could not read it: {e}"))
         return
     plan.installed_from.append(rel)
-    if not scan.local:
-        plan.pip_args += ["-r", str(path)]
-        return
-    plan.local.append(LocalStep(rel, [f"{rel}: {line}" for line in scan.local], ["-r", str(path)]))
-    plan.partial.append(scan)
+    plan.scans.append(scan)
+    if scan.local:  # what the person agrees to is in the scan: `scan.agreed`
+        plan.local.append(LocalStep(rel, [f"{rel}: {line}" for line in scan.local]))
 
 
 def _install_project(plan: Plan, root: Path, rel: str, what: str) -> None:
@@ -336,14 +360,18 @@ def _plan_conda_fallback(plan: Plan, dest: Path, rel: str) -> None:
         return
     plan.installed_from.append(rel)
     plan.notes.append(f"{rel}: conda, mamba and micromamba are not installed; installing what pip can.")
-    conda_only = []
+    conda_only, unknown = [], []
+    pip_section = RequirementsScan(dest / rel)
+    plan.scans.append(pip_section)
     for dep in dependencies:
         if isinstance(dep, dict):
             for line in dep.get("pip") or []:
-                _plan_pip_line(plan, rel, str(line), (dest / rel).parent)
+                _plan_pip_line(plan, pip_section, rel, str(line), (dest / rel).parent)
             continue
         name, pip_spec = _conda_to_pip(str(dep))
-        if name == "python":
+        if not is_conda_package(str(dep)) or not is_named_requirement(name + pip_spec):
+            unknown.append(str(dep))  # "-e.", "-fwheels", a path: never handed to pip
+        elif name == "python":
             version = re.match(r"\d+\.\d+", pip_spec.lstrip("=<>!~ "))
             if version:
                 plan.python_request = plan.python_request or (version.group(0), rel)
@@ -355,45 +383,37 @@ def _plan_conda_fallback(plan: Plan, dest: Path, rel: str) -> None:
             plan.best_effort.append((name + pip_spec, str(dep)))
     if conda_only:
         plan.not_reproduced.append((rel, "conda packages pip cannot install: " + ", ".join(conda_only)))
+    if unknown:
+        plan.not_reproduced.append((rel, "not conda package names, not installed: " + ", ".join(unknown)))
 
 
-def _plan_pip_line(plan: Plan, rel: str, line: str, folder: Path) -> None:
-    """A line of an environment.yml's pip section: a named package, or the share's own files."""
-    args = _pip_line_args(line, folder)
-    if is_named_requirement(line):
-        plan.pip_args += args
+def _plan_pip_line(plan: Plan, scan: RequirementsScan, rel: str, line: str, folder: Path) -> None:
+    """A line of an environment.yml's pip section: a named package (pip gets it in a copy of
+    the vetted lines), or the share's own files (its paths made absolute, with consent)."""
+    if names_packages_only(line):
+        scan.requirements.append(line)
     else:
-        plan.local.append(LocalStep(rel, [f"{rel} (pip): {line}"], args))
+        plan.local.append(LocalStep(rel, [f"{rel} (pip): {line}"], absolute_paths(line, folder)))
 
 
 def _plan_conda_local(plan: Plan, dest: Path, rel: str) -> None:
-    """conda installs the pip section itself, from the file's folder: without consent it is
-    given a copy of the file without the lines that would install the share's own files."""
+    """conda installs the pip section itself, running `python -m pip` from the folder of the
+    file it is given: so it is always given a copy, written outside the share, of the vetted
+    lines (with consent, also of the others, their paths made absolute)."""
     import yaml
 
     try:
         spec = yaml.safe_load((dest / rel).read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return  # conda will say what is wrong with it
-    if not isinstance(spec, dict):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        plan.conda_error = f"{rel} could not be read: {e}"
         return
-    kept, local = filtered_conda_spec(spec)
-    if local:
-        plan.local.append(LocalStep(rel, [f"{rel} {line}" for line in local]))
-        plan.conda_spec = kept
-
-
-def _pip_line_args(line: str, folder: Path) -> list[str]:
-    """A line of an environment.yml's pip section as pip arguments, its paths made absolute.
-
-    conda runs that pip from the file's folder, so "-e ." or "-r extra.txt" mean files there.
-    """
-    words = shlex.split(line)
-    for i, word in enumerate(words):
-        names_a_file = i > 0 and words[i - 1] in _PIP_FILE_OPTIONS and "://" not in word
-        if word == "." or word.startswith(("./", "../")) or names_a_file:
-            words[i] = str((folder / word).resolve())
-    return words
+    if not isinstance(spec, dict):
+        plan.conda_error = f"{rel} is not an environment file (a mapping with dependencies)"
+        return
+    scan = scan_conda_spec(spec, (dest / rel).parent)
+    plan.conda_spec, plan.conda_agreed = scan.vetted, scan.agreed
+    if scan.local:
+        plan.local.append(LocalStep(rel, [f"{rel} {line}" for line in scan.local]))
 
 
 def _conda_to_pip(dep: str) -> tuple[str, str]:
@@ -482,14 +502,15 @@ def _uv_index_options() -> list[str]:
 
 def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequence[str], pip_args: list[str],
                  agreed: bool, install_cwd: Path) -> Path:
-    tool = shutil.which(plan.tool) or plan.tool
-    assert plan.conda_file is not None
-    file = str(dest / plan.conda_file)
-    if plan.conda_spec is not None and not agreed:
-        import yaml
+    import yaml
 
-        file = str(run.cwd / "environment.yml")
-        Path(file).write_text(yaml.safe_dump(plan.conda_spec, sort_keys=False), encoding="utf-8")
+    tool = shutil.which(plan.tool) or plan.tool
+    spec = plan.conda_agreed if agreed else plan.conda_spec
+    if spec is None:
+        raise EnvironmentFailed(plan.conda_error or "the environment file could not be read")
+    # Never the share's own file: conda runs pip from the folder of the file it is given.
+    file = str(run.cwd / "environment.yml")
+    Path(file).write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     if plan.tool == "micromamba":
         run([tool, "create", "--prefix", str(env), "--file", file, "--yes"])
     else:
@@ -529,6 +550,40 @@ def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:
     if found != wanted:
         reason = f"{source} asks for Python {wanted}; this environment uses {found}"
         plan.not_reproduced.append((source, reason))
+
+
+# The kernel's start-up, run with `python -c`, where Python puts the notebook's folder first
+# on sys.path before any import: it is taken off before ipykernel is imported (else a share's
+# ipykernel_launcher.py, or ipykernel/, would run instead), then put back where IPython puts
+# it (before site-packages), so that cells can import the share's own modules, as in Jupyter.
+# Recent IPython leaves it off under `python -P`, so -P alone would break those imports.
+KERNEL_LAUNCHER = """\
+import sys
+if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
+    del sys.path[0]
+import os
+from ipykernel import kernelapp
+site = [i for i, p in enumerate(sys.path) if os.path.basename(p) in ("site-packages", "dist-packages")]
+sys.path.insert(site[0] if site else len(sys.path), "")
+kernelapp.launch_new_instance()
+"""
+
+
+def _launch_outside_the_folder(kernel_json: Path) -> str | None:
+    """Make the registered kernel start with KERNEL_LAUNCHER instead of `-m ipykernel_launcher`,
+    which Python looks for in the notebook's folder first; a note when that cannot be done."""
+    if not kernel_json.is_file():
+        return None
+    spec = json.loads(kernel_json.read_text(encoding="utf-8"))
+    argv = list(spec.get("argv") or [])
+    # [python, (interpreter options such as -Xfrozen_modules=off), -m, ipykernel_launcher, -f, ...]
+    at = next((i for i in range(1, len(argv) - 1) if argv[i:i + 2] == ["-m", "ipykernel_launcher"]), None)
+    if at is None:
+        return (f"The kernel starts with {' '.join(argv[1:3])!r}, which nbshare does not know: opening "
+                "a notebook may run a file of that name in the notebook's folder.")
+    spec["argv"] = [*argv[:at], "-c", KERNEL_LAUNCHER, *argv[at + 2:]]
+    kernel_json.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+    return None
 
 
 def _kernel_name(dest: Path) -> str:
