@@ -4,6 +4,7 @@ a real server process for smoke tests, and the shared corpus when it is present.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,6 +84,15 @@ def stored_state(app) -> tuple[tuple[int, int], list[str]]:
     """(row counts, blob keys): what a failed upload must leave unchanged."""
     service = app.state.service
     return service.metadata.count(), sorted(service.blobs.keys())
+
+
+def zip_of(files: dict[str, bytes], *, prefix: str = "") -> bytes:
+    """A zip (deflated) of `files`, each name under `prefix`: a bundle as a client sends it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(prefix + name, data)
+    return buffer.getvalue()
 
 
 def minimal_notebook(**metadata) -> dict:

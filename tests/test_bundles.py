@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import PUBLIC_URL, TEST_HOSTS, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, stored_state, zip_of
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -27,14 +27,6 @@ def notebook(*cells: dict) -> bytes:
 
 def md(source: str, cell_id: str = "m") -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
-
-
-def zip_of(files: dict[str, bytes], *, prefix: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(prefix + name, data)
-    return buffer.getvalue()
 
 
 ANALYSIS = notebook(

@@ -75,15 +75,20 @@ def publish(server, tmp_path: Path, *, setup_py: bool) -> tuple[str, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     project = hostile_bundle(tmp_path, markers, setup_py=setup_py)
-    archive = tmp_path / "hostile.zip"
+    return publish_folder(server, project), markers
+
+
+def publish_folder(server, project: Path) -> str:
+    """`project` zipped as it is and published; the share's URL. Sent with the client alone:
+    the CLI's `publish` leaves out venv/ folders, a hostile sender need not."""
+    archive = project.with_suffix(".zip")
     with zipfile.ZipFile(archive, "w") as zf:
         for path in sorted(project.rglob("*")):
             if path.is_file():
                 zf.write(path, path.relative_to(project).as_posix())
-    # Sent with the client alone: the CLI's `publish` leaves out venv/ folders, a hostile sender need not.
     client = NbshareClient(server.url)
     try:
-        return client.publish(archive)["url"], markers
+        return client.publish(archive)["url"]
     finally:
         client.close()
 
@@ -353,16 +358,7 @@ def test_a_find_links_line_hidden_after_a_comment_is_seen_and_refused(server, tm
     # A comment ending in "\" does not continue in pip: pip reads --find-links wheels.
     (project / "requirements.txt").write_text("# pinned \\\n--find-links wheels\nipykernel\n")
     ipykernel_wheel(project / "wheels", markers)
-    archive = tmp_path / "hidden.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for path in sorted(project.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(project).as_posix())
-    client = NbshareClient(server.url)
-    try:
-        url = client.publish(archive)["url"]
-    finally:
-        client.close()
+    url = publish_folder(server, project)
     r = nbshare(tmp_path, "clone", url, tmp_path / "copy")
     assert sorted(p.name for p in markers.iterdir()) == []
     assert "requirements.txt: --find-links wheels" in r.stderr

@@ -5,12 +5,10 @@ errors that leave the connection usable, and burns under real concurrency."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import threading
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -18,7 +16,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state
+from conftest import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state, zip_of
 from nbshare.app import create_app
 from nbshare.security import grants
 from nbshare.shares import MAX_VIEWS, VIEW_LIFETIME
@@ -49,14 +47,6 @@ NOTEBOOK = notebook(
     output_cell({"text/html": f'<a download="data.bin" href="data:application/octet-stream;base64,'
                               f'{base64.b64encode(DOWNLOAD).decode()}">data</a>'}, "dl"),
 )
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 BUNDLE = zip_of({
@@ -189,30 +179,9 @@ def test_the_owner_reads_every_route_without_using_a_view(client, app):
     assert reader(app).get(f"/n/{body['id']}/content").status_code == 200  # the one view is left
 
 
-def test_a_burnt_share_is_deleted_when_its_last_view_ends(tmp_path, renderer):
-    from datetime import UTC, datetime, timedelta
-
-    from nbshare.settings import Settings
-
-    clock_start = datetime(2026, 6, 1, tzinfo=UTC)
-    offset = [timedelta(0)]  # the service's clock, moved by hand
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
-    app = create_app(settings, renderer=renderer, clock=lambda: clock_start + offset[0])
-    with TestClient(app) as client:
-        body = publish(client, NOTEBOOK, max_views=1)
-        browser = reader(app)
-        assert browser.get(f"/n/{body['id']}/content").status_code == 200
-        assert app.state.service.purge() == 0  # its reader is still reading
-        offset[0] = VIEW_LIFETIME
-        assert app.state.service.purge() == 1
-        assert stored_state(app) == ((0, 0), [])
-        assert browser.get(f"/n/{body['id']}/content").status_code == 404
-
-
-def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_delete_it(tmp_path, renderer):
-    """Another instance's clock, two minutes behind the one that counted the last view,
-    must not take the burn mark for one cut short (and delete the share from under its
-    reader); the owner can still delete a burnt share at once."""
+@pytest.fixture
+def clocked(tmp_path, renderer):
+    """(app, client, offset): the service's clock is a fixed day plus offset[0], moved by hand."""
     from datetime import UTC, datetime, timedelta
 
     from nbshare.settings import Settings
@@ -222,14 +191,36 @@ def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_d
     settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
     app = create_app(settings, renderer=renderer, clock=lambda: clock_start + offset[0])
     with TestClient(app) as client:
-        body = publish(client, NOTEBOOK, max_views=1)
-        browser = reader(app)
-        assert browser.get(f"/n/{body['id']}/content").status_code == 200
-        offset[0] = -timedelta(minutes=2)
-        assert app.state.service.purge() == 0
-        assert browser.get(f"/n/{body['id']}.ipynb").status_code == 200
-        assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
-        assert stored_state(app) == ((0, 0), [])
+        yield app, client, offset
+
+
+def test_a_burnt_share_is_deleted_when_its_last_view_ends(clocked):
+    app, client, offset = clocked
+    body = publish(client, NOTEBOOK, max_views=1)
+    browser = reader(app)
+    assert browser.get(f"/n/{body['id']}/content").status_code == 200
+    assert app.state.service.purge() == 0  # its reader is still reading
+    offset[0] = VIEW_LIFETIME
+    assert app.state.service.purge() == 1
+    assert stored_state(app) == ((0, 0), [])
+    assert browser.get(f"/n/{body['id']}/content").status_code == 404
+
+
+def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_delete_it(clocked):
+    """Another instance's clock, two minutes behind the one that counted the last view,
+    must not take the burn mark for one cut short (and delete the share from under its
+    reader); the owner can still delete a burnt share at once."""
+    from datetime import timedelta
+
+    app, client, offset = clocked
+    body = publish(client, NOTEBOOK, max_views=1)
+    browser = reader(app)
+    assert browser.get(f"/n/{body['id']}/content").status_code == 200
+    offset[0] = -timedelta(minutes=2)
+    assert app.state.service.purge() == 0
+    assert browser.get(f"/n/{body['id']}.ipynb").status_code == 200
+    assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
+    assert stored_state(app) == ((0, 0), [])
 
 
 # --- items 7 and 17: numbers a client sends -------------------------------------------------

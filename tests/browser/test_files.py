@@ -10,7 +10,6 @@ import json
 import re
 import struct
 import time
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from conftest import zip_of
 from nbshare import download_link
 
 pytestmark = pytest.mark.browser
@@ -62,14 +62,6 @@ def html_cell(html: str, cell_id: str) -> dict:
 
 def notebook(*cells: dict) -> bytes:
     return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}).encode()
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def study_bundle() -> bytes:
