@@ -14,11 +14,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
+from conftest import minimal_notebook, nb_bytes, start_server
 from nbshare.store import MetadataStore
 from nbshare.store.metadata import MIGRATIONS
 
@@ -114,6 +116,18 @@ def test_a_migration_stopped_after_any_statement_runs_again_to_the_full_schema(t
         shutil.copytree(template.parent, folder)
     lines = migrate_in_processes([folder / "nbshare.db" for folder in folders], first_k=1)
     assert [line for line in lines if line] == [f"{k} 1" for k in range(1, statements + 1)]  # each stopped
+    # One of them, stopped half-way, restarted as a real `nbshare serve` that then takes and
+    # serves a share; the others by the migration that start runs, which is much quicker.
+    real = tmp_path / "real"
+    shutil.copytree(folders[statements // 2], real / "server-data")
+    server = start_server(real)
+    try:
+        body = httpx.post(f"{server.url}/api/v1/shares", params={"filename": "a.ipynb"},
+                          content=nb_bytes(minimal_notebook()), timeout=120).json()
+        assert httpx.get(f"{body['url']}.ipynb", timeout=60).content == nb_bytes(minimal_notebook())
+    finally:
+        server.stop()
+    assert schema(real / "server-data" / "nbshare.db") == full
     for k, folder in enumerate(folders, start=1):
         store = MetadataStore(f"sqlite:///{folder / 'nbshare.db'}")
         try:
