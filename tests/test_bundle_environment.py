@@ -111,9 +111,15 @@ def test_opening_a_notebook_runs_no_launcher_from_its_folder_yet_cells_import_it
             "outputs": [{"output_type": "stream", "name": "stdout", "text": "7\n"}]}
     notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
     (dest / "local_import.ipynb").write_text(json.dumps(notebook))
+    # ipykernel imports these while it starts, after the launcher has run: they must not
+    # come from the folder either (the folder is back on the path only for the cells).
+    for module in ("debugpy", "psutil"):
+        (dest / f"{module}.py").write_text(
+            f"import pathlib\npathlib.Path({str(marker)!r} + '-{module}').write_text('ran')\n"
+            "raise ImportError('a share module, not the real one')\n")
     result = check_notebooks(dest, ["local_import.ipynb"], env=report, timeout=120, echo=lambda line: None)
     assert result.ok, result
-    assert not marker.exists()
+    assert sorted(p.name for p in tmp_path.glob("launcher-ran*")) == []
 
 
 @pytest.mark.slow

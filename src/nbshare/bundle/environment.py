@@ -554,17 +554,15 @@ def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:
 
 # The kernel's start-up, run with `python -c`, where Python puts the notebook's folder first
 # on sys.path before any import: it is taken off before ipykernel is imported (else a share's
-# ipykernel_launcher.py, or ipykernel/, would run instead), then put back where IPython puts
-# it (before site-packages), so that cells can import the share's own modules, as in Jupyter.
-# Recent IPython leaves it off under `python -P`, so -P alone would break those imports.
+# ipykernel_launcher.py, ipykernel/, or the debugpy.py and psutil.py ipykernel imports while
+# starting would run instead). IPython's own init_path() puts the folder back, before
+# site-packages, just before the shell starts, so cells can import the share's modules, as
+# in Jupyter. (Recent IPython leaves it off under `python -P`, so -P alone would break those.)
 KERNEL_LAUNCHER = """\
 import sys
 if sys.path and sys.path[0] == "" and not getattr(sys.flags, "safe_path", False):
     del sys.path[0]
-import os
 from ipykernel import kernelapp
-site = [i for i, p in enumerate(sys.path) if os.path.basename(p) in ("site-packages", "dist-packages")]
-sys.path.insert(site[0] if site else len(sys.path), "")
 kernelapp.launch_new_instance()
 """
 
