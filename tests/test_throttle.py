@@ -224,3 +224,28 @@ def test_a_flood_of_first_time_addresses_is_slowed_bounded_and_cannot_pass_a_rea
     slowed = sorted(at for at, _, _ in hashed[3:])
     assert len(hashed) == 3 + lane.turns
     assert all(later - earlier >= timedelta(seconds=1) for earlier, later in pairwise(slowed))
+
+
+def test_a_flood_of_guesses_waiting_to_be_counted_leaves_the_threads_to_other_requests(tmp_path, renderer):
+    """Guesses are counted one database write at a time. Waiting for that turn must not hold
+    one of the threads every request's storage calls share (anyio's 40): before, 300 guesses
+    at once made an unrelated read wait seconds, and with the database slow, wait for good.
+    The test holds the counting lock itself, so "slow" needs no timing."""
+    import anyio
+
+    app, share_id = in_process(tmp_path, renderer, unlock_attempts=1000, unlock_attempts_per_share=1000)
+    service = app.state.service
+
+    async def scenario() -> str:
+        guesses = [service.unlock(share_id, WRONG, f"2001:db8:{n:x}::1") for n in range(60)]
+        tasks = [asyncio.create_task(guess) for guess in guesses]
+        await asyncio.sleep(0.5)  # let them all reach the lock (none can pass it)
+        try:
+            # A failsafe against a hang, not a measurement: it answers at once or never.
+            return await asyncio.wait_for(anyio.to_thread.run_sync(lambda: "a thread was free"), 60)
+        finally:
+            service.throttle._writing.release()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    service.throttle._writing.acquire()
+    assert asyncio.run(scenario()) == "a thread was free"

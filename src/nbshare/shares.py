@@ -15,10 +15,13 @@ gets the page, its frame and its files.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -37,6 +40,7 @@ from .settings import Settings
 from .store import BlobStore, MetadataStore, ShareRow, VersionRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 GONE = "This share does not exist or has expired."
 # A crashed upload's blobs and temporary files are swept once this old: no upload in
 # progress is (a render times out in a minute), so none is swept from under its writer.
@@ -132,6 +136,10 @@ class ShareService:
             metadata.engine, per_client=settings.unlock_attempts,
             per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
         )
+        # Counting guesses is one database write at a time per process (throttle.py). A
+        # thread of its own does them, so a flood of guesses waits here, as coroutines,
+        # instead of holding the threads every other request needs for its storage calls.
+        self._counting = ThreadPoolExecutor(1, thread_name_prefix="nbshare-guesses")
         self.slow_lanes = SlowLanes()
         # A bound for everyone: Argon2 takes 19 MiB and tens of milliseconds a check.
         self.hashing = Lane(settings.max_concurrent_hashes, waiting=4 * settings.max_concurrent_hashes)
@@ -442,22 +450,25 @@ class ShareService:
 
     # -- passwords and grants --------------------------------------------------------
 
+    async def _count(self, step: Callable[..., T], *args: object) -> T:
+        return await asyncio.wrap_future(self._counting.submit(step, *args))
+
     async def unlock(self, share_id: str, password: str, client: str) -> str:
         """A grant for the current version if `password` is right."""
         row, _ = await self._lookup(share_id)
         if not row.protected:
             raise NbshareError("This share has no password.", code="not_protected")
         check_password_text(password)  # before any hashing: Argon2 of 20 MB is no check
-        attempt = await anyio.to_thread.run_sync(self.throttle.attempt, share_id, client)
+        attempt = await self._count(self.throttle.attempt, share_id, client)
         try:
             data_key = await self._check_password(row, password, attempt)
         except TooManyAttempts:  # turned away unchecked: not a guess
-            await anyio.to_thread.run_sync(self.throttle.withdraw, attempt)
+            await self._count(self.throttle.withdraw, attempt)
             raise
         if data_key is None:
             log.info("wrong password for share %s", tokens.redact_id(share_id))
             raise WrongPassword("That password is not right.")
-        await anyio.to_thread.run_sync(self.throttle.withdraw, attempt)
+        await self._count(self.throttle.withdraw, attempt)
         return grants.issue(self.server_key, grants.Grant(
             share_id, row.current_version, row.access_epoch,
             (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,

@@ -87,4 +87,5 @@ unlock_failures = Table(
     Column("at", Float, nullable=False),
     Index("ix_unlock_failures_share_client", "share_id", "client"),
     Index("ix_unlock_failures_at", "at"),
+    Index("ix_unlock_failures_client_at", "client", "at"),
 )

@@ -24,6 +24,8 @@ def upgrade() -> None:
     )
     op.create_index("ix_unlock_failures_share_client", "unlock_failures", ["share_id", "client"])
     op.create_index("ix_unlock_failures_at", "unlock_failures", ["at"])
+    # A client's recent failures on every share rank its requests (security/lanes.py).
+    op.create_index("ix_unlock_failures_client_at", "unlock_failures", ["client", "at"])
 
 
 def downgrade() -> None:
