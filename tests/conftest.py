@@ -245,6 +245,21 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def wait_until_serving(self) -> LiveServer:
+        """This server, once /healthz answers; it is stopped if it never does."""
+        deadline = time.monotonic() + 120  # generous: the test machine may be busy
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log()}")
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start:\n{self.log()}")
+
 
 def clean_env(columns: int = 80, **extra: str) -> dict[str, str]:
     """The test process's environment without NBSHARE_* settings, for CLI subprocesses."""
@@ -271,19 +286,7 @@ def start_server(folder: Path, env: dict[str, str] | None = None, **env_override
             [sys.executable, "-m", "nbshare", "serve", "--port", str(port), "--data-dir", str(data_dir)],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
-    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir)
-    deadline = time.monotonic() + 120  # generous: the test machine may be busy
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{server.log()}")
-        time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"server did not start:\n{server.log()}")
+    return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir).wait_until_serving()
 
 
 @pytest.fixture

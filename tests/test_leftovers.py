@@ -13,7 +13,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import free_port, minimal_notebook, nb_bytes
+from conftest import LiveServer, free_port, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 
 SRC = Path(__file__).parent.parent / "src"
@@ -60,39 +59,19 @@ if __name__ == "__main__":  # the render pool spawns processes that import this 
 """
 
 
-class Server:
-    def __init__(self, folder: Path, *, kill_after: int = 0, shift_hours: float = 0):
-        launcher = folder / "launch.py"
-        launcher.write_text(LAUNCHER)
-        self.data = folder / "data"
-        self.url = f"http://127.0.0.1:{free_port()}"
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
-               "PYTHONPATH": str(SRC), "KILL_AFTER_WRITES": str(kill_after),
-               "CLOCK_SHIFT_HOURS": str(shift_hours), "NBSHARE_PUBLIC_URL": "http://nbshare.test"}
-        self.log = folder / "server.log"
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, str(launcher), str(self.data), self.url.rsplit(":", 1)[1]],
-                stdout=log, stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + 120  # generous: the machine may be busy
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.process.poll() is None, self.log.read_text()
-            time.sleep(0.2)
-        self.stop()
-        raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def start(folder: Path, *, kill_after: int = 0, shift_hours: float = 0) -> LiveServer:
+    """The server of LAUNCHER on `folder`'s data, which a restart finds again."""
+    launcher = folder / "launch.py"
+    launcher.write_text(LAUNCHER)
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
+           "PYTHONPATH": str(SRC), "KILL_AFTER_WRITES": str(kill_after),
+           "CLOCK_SHIFT_HOURS": str(shift_hours), "NBSHARE_PUBLIC_URL": "http://nbshare.test"}
+    data, log_path = folder / "data", folder / "server.log"
+    with log_path.open("ab") as log:  # appended: every start on this folder in one log
+        process = subprocess.Popen([sys.executable, str(launcher), str(data), str(port)],
+                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+    return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data).wait_until_serving()
 
 
 def bundle(seed: int) -> bytes:
@@ -117,7 +96,7 @@ def leftovers(data: Path) -> list[str]:
 
 @pytest.mark.parametrize("kill_after", [3])  # two whole blobs and one cut short
 def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, kill_after):
-    server = Server(tmp_path)
+    server = start(tmp_path)
     try:
         acknowledged = {
             "nb": upload(server.url, nb_bytes(minimal_notebook()), "a.ipynb", "application/x-ipynb+json"),
@@ -126,26 +105,26 @@ def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, 
         assert all(r.status_code == 201 for r in acknowledged.values())
     finally:
         server.stop()
-    kept = leftovers(server.data)
+    kept = leftovers(server.data_dir)
 
-    server = Server(tmp_path, kill_after=kill_after)
+    server = start(tmp_path, kill_after=kill_after)
     with pytest.raises(httpx.HTTPError):  # the server dies in the middle of storing it
         upload(server.url, bundle(2), "c.zip", "application/zip")
     assert server.process.wait(timeout=60) == 1
-    crashed = sorted(set(leftovers(server.data)) - set(kept))
+    crashed = sorted(set(leftovers(server.data_dir)) - set(kept))
     assert any("/.tmp-" in path for path in crashed), crashed  # a blob cut short, and perhaps whole ones
 
     for shift_hours, expected in ((0, crashed), (2, [])):  # young leftovers stay; old ones go
-        server = Server(tmp_path, shift_hours=shift_hours)
+        server = start(tmp_path, shift_hours=shift_hours)
         try:
-            assert sorted(set(leftovers(server.data)) - set(kept)) == expected
-            assert set(kept) <= set(leftovers(server.data))
+            assert sorted(set(leftovers(server.data_dir)) - set(kept)) == expected
+            assert set(kept) <= set(leftovers(server.data_dir))
             assert httpx.get(f"{server.url}/n/{acknowledged['nb'].json()['id']}.ipynb").content == nb_bytes(
                 minimal_notebook())
             assert httpx.get(f"{server.url}/n/{acknowledged['bundle'].json()['id']}.zip").status_code == 200
         finally:
             server.stop()
-    assert not [p for p in (server.data / "blobs").rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert not [p for p in (server.data_dir / "blobs").rglob("*") if p.is_dir() and not any(p.iterdir())]
 
 
 class Clock:
