@@ -40,7 +40,7 @@ def test_readme_quick_start_is_the_two_make_commands():
     quick = readme.split("## Quick start", 1)[1].split("##", 1)[0]
     assert "make serve" in quick and "make test" in quick
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "make test" in ci
+    assert "make test" in ci and "make lint" in ci
 
 
 def test_every_error_code_is_documented():
