@@ -164,7 +164,8 @@ def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_o
         page = client.get(f"/n/{body['id']}").text
         assert f'data-src="{PUBLIC_URL}/n/{body["id"]}/content"' in page  # where the view grant lives
         frame = client.get(f"/n/{body['id']}/content").text
-        # A file address is `/n/<id>[/v/<n>]/f/<sha256>/`; base64 can hold "/f/" by chance, so match the whole form.
+        # A file address is `/n/<id>[/v/<n>]/f/<sha256>/`; base64 can hold "/f/" by chance,
+        # so match the whole form.
         file_link = r"/n/{}(/v/\d+)?/f/[0-9a-f]{{64}}/"
         assert not re.search(file_link.format(body["id"]), frame)
         assert base64.b64encode(IMAGE).decode() in frame
