@@ -88,10 +88,10 @@ def test_altair_6_specs_pass_validation_as_objects_only():
     """nbformat wants text under a mime type without `+json`; altair 6 saves an object."""
     source, outputs = altair_cell("mimetype")
     outputs[0]["data"][V6] = outputs[0]["data"].pop(spec_mime(outputs))
-    parse(notebook([(source, outputs)]), filename="nb.ipynb")
+    parse(notebook([(source, outputs)]))
     outputs[0]["data"][V6] = 5
     with pytest.raises(BadNotebook, match="not valid"):
-        parse(notebook([(source, outputs)]), filename="nb.ipynb")
+        parse(notebook([(source, outputs)]))
 
 
 def test_bokeh_with_inline_resources_runs_its_own_bokehjs(client):

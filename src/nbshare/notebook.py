@@ -252,7 +252,7 @@ def info(node: nbformat.NotebookNode, version: str) -> NotebookInfo:
     )
 
 
-def parse(data: bytes, *, filename: str, max_depth: int = 64) -> tuple[nbformat.NotebookNode, NotebookInfo]:
+def parse(data: bytes, *, max_depth: int = 64) -> tuple[nbformat.NotebookNode, NotebookInfo]:
     """Bytes in, (v4 notebook, info) out; raises BadNotebook with a readable message."""
     raw = load_json(decode(data), max_depth)
     version = _version_text(raw)

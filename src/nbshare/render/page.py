@@ -55,7 +55,7 @@ def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int =
 
     `assets` takes big embedded files out of the page; `links` resolves relative links
     into the bundle the notebook belongs to (see assets.py)."""
-    node, info = parse(data, filename=filename, max_depth=max_depth)
+    node, info = parse(data, max_depth=max_depth)
     attachments = attachments_of(node)
     exporter = _exporter(static_url)
     try:
