@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .unset import UNSET
+
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 CHUNK = 256 * 1024
 SHARE_PATH_RE = re.compile(r"/n/([A-Za-z0-9_-]{16,64})(?:\.ipynb|/[^?#]*)?/?$")
@@ -26,7 +28,6 @@ PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 (a header name)
 GRANT_HEADER = "X-Nbshare-Grant"
 NOTEBOOK_TYPE = "application/x-ipynb+json"
 ZIP_TYPE = "application/zip"
-UNSET: Any = object()  # "leave as it is", distinct from None ("remove")
 
 
 class ClientError(Exception):

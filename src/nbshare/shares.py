@@ -38,6 +38,7 @@ from .security.lanes import Lane, SlowLanes
 from .security.throttle import Attempt, GuessThrottle, TooManyAttempts
 from .settings import Settings
 from .store import BlobStore, MetadataStore, ShareRow, VersionRow
+from .unset import UNSET
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,7 +47,6 @@ GONE = "This share does not exist or has expired."
 # progress is (a render times out in a minute), so none is swept from under its writer.
 LEFTOVER_AGE = timedelta(hours=1)
 SWEEP_EVERY = timedelta(minutes=30)  # listing every blob each purge would be wasteful
-UNSET: object = object()  # "leave as it is", distinct from None ("remove")
 # Numbers from clients are bounded before they reach a database: PostgreSQL's INTEGER is
 # 32-bit, and SQLite's driver overflows past 64 bits.
 MAX_VIEWS = 1_000_000_000
