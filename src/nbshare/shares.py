@@ -93,8 +93,8 @@ class CreatedShare:
     owner_token: str  # shown once, to the uploader; only its hash is kept
 
 
-def clean_filename(name: str | None, *, suffix: str = ".ipynb", default: str = "notebook.ipynb") -> str:
-    """A display/download name: last path part, no control characters, ends in `suffix`."""
+def upload_name(name: str | None, *, suffix: str = ".ipynb", default: str = "notebook.ipynb") -> str:
+    """An upload's shown and downloaded name: last path part, no control characters, ends in `suffix`."""
     name = (name or "").replace("\\", "/").split("/")[-1]
     name = "".join(c for c in name if c.isprintable()).strip().strip(".")[:200]
     if not name:
@@ -156,10 +156,10 @@ class ShareService:
                       title: str | None, sealed: bool) -> Prepared:
         now = self.clock()
         if is_bundle(data, filename):
-            name = clean_filename(filename, suffix=".zip", default="bundle.zip")
+            name = upload_name(filename, suffix=".zip", default="bundle.zip")
             return await self.preparer.bundle(share_id, number, data, filename=name, title=title,
                                               sealed=sealed, now=now)
-        return await self.preparer.notebook(share_id, number, data, filename=clean_filename(filename),
+        return await self.preparer.notebook(share_id, number, data, filename=upload_name(filename),
                                             title=title, sealed=sealed, now=now)
 
     async def create(
