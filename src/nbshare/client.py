@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .security.tokens import ID_PATTERN
 from .unset import UNSET
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 CHUNK = 256 * 1024
-SHARE_PATH_RE = re.compile(r"/n/([A-Za-z0-9_-]{16,64})(?:\.ipynb|/[^?#]*)?/?$")
+SHARE_PATH_RE = re.compile(rf"/n/({ID_PATTERN})(?:\.ipynb|/[^?#]*)?/?$")
 PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 (a header name)
 GRANT_HEADER = "X-Nbshare-Grant"
 NOTEBOOK_TYPE = "application/x-ipynb+json"
