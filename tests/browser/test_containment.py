@@ -823,7 +823,7 @@ def test_hostile_names_are_text_on_the_share_page(scene):
     assert page.locator(".kernel").inner_text() == hostile_meta["kernelspec"]["display_name"]
     assert page.locator(".filename").inner_text() == filename
     assert page.locator("#pwned-title, #pwned-kernel, #pwned-file, svg, img").count() == 0
-    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/share.js"]
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/messages.js", "/static/share.js"]
     assert page.evaluate("[window.PWNED_TITLE, window.PWNED_KERNEL]") == [None, None]
     assert page.title() == hostile_meta["title"] and dialogs == []
     download = page.locator("#download").get_attribute("href")
@@ -910,7 +910,7 @@ def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
     # angle brackets.
     assert page.locator("#files b, #files i, #files svg, #files img, #files [onload], #files [onerror]").count() == 0
     assert page.locator("svg, img").count() == 0
-    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/share.js"]
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/messages.js", "/static/share.js"]
     stored = [f["name"] for f in share["files"] if f["role"] in ("attachment", "download")]
     assert len(stored) == len(HOSTILE_ATTACHMENTS) + 2, stored  # ok.png, the hostile ones, the download
     rows = page.locator("#files tbody a[download]")

@@ -1,12 +1,24 @@
 // Runs inside the sandboxed notebook frame. It has no privileges and talks to the share
-// page only through postMessage: it reports where the reader is and which permalink was
-// clicked, follows the page's "hide code" and "print" buttons, keeps a deep link on its
-// target while images load, and draws plotly figures and Vega-Lite charts from their JSON.
+// page only through postMessage (the messages are declared in messages.js): it reports
+// where the reader is and which permalink was clicked, follows the page's "hide code" and
+// "print" buttons, keeps a deep link on its target while images load, and draws plotly
+// figures and Vega-Lite charts from their JSON.
 (function () {
   "use strict";
   var script = document.currentScript;
   var staticBase = script ? script.src.replace(/\/content\.js(\?.*)?$/, "") : "/static";
   var framed = window.parent !== window;
+  // Pages are rendered once and stored: one rendered before messages.js was loaded ahead
+  // of this script (index.html.j2) does not have it, so it is fetched here, and start()
+  // waits for it.
+  var messages = window.NBSHARE_MESSAGES;
+  var messagesLoaded = null;
+  if (!messages) {
+    messagesLoaded = document.createElement("script");
+    messagesLoaded.src = staticBase + "/messages.js";
+    messagesLoaded.addEventListener("load", function () { messages = window.NBSHARE_MESSAGES; });
+    document.head.appendChild(messagesLoaded);
+  }
 
   function post(message) {
     // Only #fragments and section anchors travel, never notebook content.
@@ -20,13 +32,12 @@
   });
   // --- links to other notebooks and files of the same share: the share page opens them
   // (see share.js), so they work for protected shares too.
-  var OPENABLE = /^\/n\/[A-Za-z0-9_-]{16,64}(\/v\/\d+)?\/(nb|files)\//;
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("a[href]");
-    if (!link || !framed || event.defaultPrevented) return;
+    if (!link || !framed || event.defaultPrevented || !messages) return;
     var url;
     try { url = new URL(link.href); } catch (e) { return; }
-    if (url.href.split("/n/")[0] !== location.href.split("/n/")[0] || !OPENABLE.test(url.pathname)) return;
+    if (url.href.split("/n/")[0] !== location.href.split("/n/")[0] || !messages.OPENABLE.test(url.pathname)) return;
     event.preventDefault();
     post({ nbshare: "open", path: url.pathname + url.hash });
   });
@@ -138,9 +149,9 @@
 
   // --- the share page's buttons.
   window.addEventListener("message", function (event) {
-    if (event.source !== window.parent || !event.data || typeof event.data !== "object") return;
+    if (event.source !== window.parent || !messages || !messages.fromPage(event.data)) return;
     var data = event.data;
-    if (data.nbshare === "hide-code" && typeof data.hidden === "boolean") {
+    if (data.nbshare === "hide-code") {
       document.body.classList.toggle("nbs-hide-code", data.hidden);
       spy();
     } else if (data.nbshare === "print") {
@@ -239,9 +250,18 @@
     loadVega();
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+  function startWhenParsed() {
+    if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", start);
+    } else {
+      start();
+    }
+  }
+  if (messagesLoaded) {
+    // Without messages.js the notebook is still drawn; it only cannot talk to the page.
+    messagesLoaded.addEventListener("load", startWhenParsed);
+    messagesLoaded.addEventListener("error", startWhenParsed);
   } else {
-    start();
+    startWhenParsed();
   }
 })();

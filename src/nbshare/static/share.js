@@ -1,7 +1,7 @@
 // The share page (service origin). The notebook itself lives in a sandboxed frame with
 // an opaque origin; the two talk only through postMessage, and only in small, checked
-// messages: the frame reports the section being read and permalinks clicked, the page
-// asks it to hide code or print.
+// messages (declared in messages.js): the frame reports the section being read and
+// permalinks clicked, the page asks it to hide code or print.
 (function () {
   "use strict";
   // A bundle's index: a button copies the `nbshare clone` command.
@@ -28,7 +28,7 @@
   // navigate this page (and its requests carry no grant cookie), so it asks, and only
   // paths under this share's own prefix are followed.
   var sharePath = frame.getAttribute("data-share") || "";
-  var OPENABLE = /^\/n\/[A-Za-z0-9_-]{16,64}(\/v\/\d+)?\/(nb|files)\/[^\s]*$/;
+  var messages = NBSHARE_MESSAGES;
   var base = frame.getAttribute("data-src");
   var ANCHOR = /^#[^\s<>"']{1,300}$/;
   var HIDE_KEY = "nbshare.hideCode";
@@ -191,7 +191,7 @@
     try { url = new URL(path, location.origin); } catch (e) { return null; }
     var p = url.pathname;
     if (url.origin !== location.origin || url.search || !sharePath || p.indexOf(sharePath + "/") !== 0 ||
-        !OPENABLE.test(p) || p.indexOf("..") >= 0) return null;
+        !messages.OPENABLE.test(p) || p.indexOf("..") >= 0) return null;
     return p + (ANCHOR.test(url.hash) ? url.hash : "");
   }
 
@@ -199,18 +199,18 @@
   window.addEventListener("message", function (event) {
     if (event.source !== frame.contentWindow) return;
     var data = event.data;
-    if (!data || typeof data !== "object" || typeof data.nbshare !== "string") return;
+    if (!messages.fromFrame(data)) return;
     if (data.nbshare === "ready") {
       applyHide(hidden());
-    } else if (data.nbshare === "hash" && typeof data.hash === "string") {
+    } else if (data.nbshare === "hash") {
       show(data.hash);
-    } else if (data.nbshare === "copy" && typeof data.hash === "string") {
+    } else if (data.nbshare === "copy") {
       if (show(data.hash)) copyText(shareUrl + data.hash, "Link copied: " + decodeURIComponentSafe(data.hash));
-    } else if (data.nbshare === "current" && typeof data.anchor === "string" && data.anchor.length <= 300) {
+    } else if (data.nbshare === "current") {
       highlight(data.anchor);
-    } else if (data.nbshare === "height" && typeof data.height === "number" && data.height > 0) {
+    } else if (data.nbshare === "height") {
       frameHeight = Math.min(data.height, 2000000); // bounded: a notebook's word, used only in print
-    } else if (data.nbshare === "open" && typeof data.path === "string" && data.path.length <= 2000) {
+    } else if (data.nbshare === "open") {
       var target = openable(data.path);
       if (target) location.assign(target);
     }
