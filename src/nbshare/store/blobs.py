@@ -15,9 +15,12 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import OutOfSpace
+
+if TYPE_CHECKING:  # obstore is imported only by the deployments that use it
+    from obstore.store import ObjectStore
 
 # A full disk, or the user's quota used up.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -193,7 +196,7 @@ def _fsync_dir(folder: Path) -> None:
 class ObjectBlobStore:
     """Blobs in any obstore store: MemoryStore (tests), LocalStore, S3Store and friends."""
 
-    def __init__(self, store):
+    def __init__(self, store: ObjectStore):
         self.store = store
 
     @classmethod

@@ -6,11 +6,12 @@ import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import case, create_engine, delete, event, func, literal, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import RowMapping, case, create_engine, delete, event, func, literal, select, update
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import NullPool
 
 from ..errors import OutOfSpace
@@ -54,12 +55,12 @@ class VersionRow:
     kernel_name: str
     language: str
     cell_count: int
-    toc: list
+    toc: list[dict[str, Any]]  # render/headings.py's entries: level, text, anchor
     original_key: str
     page_key: str
     meta_key: str | None = None
     kind: str = "notebook"
-    manifest: dict = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
 
 
 def _utc(value: datetime) -> datetime:
@@ -67,7 +68,10 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _row(cls, mapping):
+StoredRow = TypeVar("StoredRow", ShareRow, VersionRow)
+
+
+def _row(cls: type[StoredRow], mapping: RowMapping) -> StoredRow:
     values = {f.name: mapping[f.name] for f in fields(cls)}
     if "manifest" in values and values["manifest"] is None:
         values["manifest"] = {}
@@ -157,8 +161,8 @@ class MetadataStore:
             conn.execute(versions.insert().values(**asdict(version)))
         return True
 
-    def update_share(self, share_id: str, versions_changes: dict[int, dict] | None = None, *,
-                     expected: dict | None = None, **fields) -> bool:
+    def update_share(self, share_id: str, versions_changes: dict[int, dict[str, Any]] | None = None, *,
+                     expected: dict[str, Any] | None = None, **fields: Any) -> bool:
         """Change share fields (and, in the same transaction, some versions' fields), if
         the share still has the `expected` values (None: unconditionally)."""
         condition = shares.c.id == share_id
@@ -191,7 +195,7 @@ class MetadataStore:
         """Count one view; None when the share is gone or has used up its views. With
         `burn_at`, the last view also brings the share's expiry forward to then (in the
         same statement, so no reader can see it used up and still unmarked)."""
-        values: dict = {"views": shares.c.views + 1}
+        values: dict[str, Any] = {"views": shares.c.views + 1}
         if burn_at is not None:
             last = shares.c.max_views.is_not(None) & (shares.c.views + 1 >= shares.c.max_views)
             when = literal(burn_at, shares.c.expires_at.type)
@@ -208,7 +212,8 @@ class MetadataStore:
             ).rowcount
             if counted != 1:
                 return None
-            return conn.execute(select(shares.c.views).where(shares.c.id == share_id)).scalar_one()
+            views: int = conn.execute(select(shares.c.views).where(shares.c.id == share_id)).scalar_one()
+            return views
 
     def delete_version(self, share_id: str, number: int) -> bool:
         with self.engine.begin() as conn:
@@ -256,7 +261,7 @@ class MetadataStore:
         self.engine.dispose()
 
 
-def _out_of_space(context) -> None:
+def _out_of_space(context: ExceptionContext) -> None:
     """A full disk says so (507), whichever database noticed: SQLite's SQLITE_FULL, or
     PostgreSQL's disk_full (SQLSTATE 53100). The transaction was rolled back, so nothing
     half-written stays."""
@@ -277,7 +282,7 @@ def _migration_engine(url: str) -> Engine:
     engine = create_engine(url, poolclass=NullPool)
 
     @event.listens_for(engine, "connect")
-    def connect(dbapi_connection, record) -> None:
+    def connect(dbapi_connection: Any, record: Any) -> None:
         _sqlite_pragmas(dbapi_connection, record)
         # As SQLite's own steps for altering tables advise: a table copied by a batch
         # migration must not cascade deletes into the tables that refer to it.
@@ -285,14 +290,14 @@ def _migration_engine(url: str) -> Engine:
         dbapi_connection.isolation_level = None
 
     @event.listens_for(engine, "begin")
-    def begin(connection) -> None:
+    def begin(connection: Connection) -> None:
         # IMMEDIATE: two instances starting at once take turns instead of both migrating.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
     cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives power loss
