@@ -16,7 +16,8 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from types import FrameType
+from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -29,7 +30,7 @@ class OverBudget(BaseException):
     mistune or a plugin catches it and carries on."""
 
 
-def _on_timer(signum, frame):  # noqa: ARG001 (signal handler signature)
+def _on_timer(signum: int, frame: FrameType | None) -> NoReturn:  # noqa: ARG001 (signal handler signature)
     raise OverBudget
 
 

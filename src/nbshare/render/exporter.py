@@ -18,6 +18,7 @@ Differences from `jupyter nbconvert --to html`:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from html import escape as html_escape
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 from .budget import markdown_seconds, within_budget
 from .files_prefix import strip_files_prefix
@@ -156,13 +158,13 @@ class ShareExporter(HTMLExporter):
         self._headings = HeadingIndex()
 
     @property
-    def default_config(self):
-        config = super().default_config
+    def default_config(self) -> Config:
+        config: Config = super().default_config
         priority = config.NbConvertBase.display_data_priority
         config.NbConvertBase.display_data_priority = [PLOTLY_MIME, *VEGA_MIMES, *priority]
         return config
 
-    def default_filters(self):
+    def default_filters(self) -> Iterator[tuple[str, Callable[..., Any]]]:
         yield from super().default_filters()
         yield ("strip_files_prefix", strip_files_prefix)  # nbconvert's is quadratic
         yield ("nbs_image_size", image_size)
@@ -187,8 +189,8 @@ class ShareExporter(HTMLExporter):
         return lazy_images(self._headings.annotate(rendered))
 
     def from_notebook_node(  # type: ignore[override]
-        self, nb: NotebookNode, resources: dict | None = None, **kw: Any
-    ) -> tuple[str, dict]:
+        self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
+    ) -> tuple[str, dict[str, Any]]:
         anchors = []
         for index, cell in enumerate(nb.cells):
             anchor = cell_anchor(cell, index)

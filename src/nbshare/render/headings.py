@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from typing import Any, TypedDict
 
 HEADING_OPEN_RE = re.compile(r"<h([1-6])\b([^>]*)>", re.IGNORECASE)
 HEADING_CLOSE_RE = re.compile(r"</h([1-6])\s*>", re.IGNORECASE)
@@ -35,8 +36,15 @@ class TocEntry:
     text: str
     anchor: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class TocNode(TypedDict):
+    """One entry of the table of contents as the share page nests it."""
+
+    entry: TocEntry
+    children: list[TocNode]
 
 
 def slugify(text: str) -> str:
@@ -123,14 +131,14 @@ class HeadingIndex:
         )
 
 
-def nest(entries: list[TocEntry]) -> list[dict]:
+def nest(entries: list[TocEntry]) -> list[TocNode]:
     """Flat entries -> a tree of {"entry", "children"} following heading levels."""
-    root: list[dict] = []
-    stack: list[tuple[int, list[dict]]] = [(0, root)]
+    root: list[TocNode] = []
+    stack: list[tuple[int, list[TocNode]]] = [(0, root)]
     for entry in entries:
         while len(stack) > 1 and stack[-1][0] >= entry.level:
             stack.pop()
-        children: list[dict] = []
+        children: list[TocNode] = []
         stack[-1][1].append({"entry": entry, "children": children})
         stack.append((entry.level, children))
     return root

@@ -11,6 +11,8 @@ import base64
 import binascii
 import re
 import struct
+from collections.abc import Mapping
+from typing import Any
 
 LAZY = 'loading="lazy" decoding="async"'
 IMG_TAG_RE = re.compile(r"<img\b(?![^>]*\bloading\s*=)", re.IGNORECASE)
@@ -69,7 +71,7 @@ def pixel_size(b64: str, mime: str) -> tuple[int, int] | None:
     return None
 
 
-def _number(value) -> float | None:
+def _number(value: Any) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -77,7 +79,7 @@ def _number(value) -> float | None:
     return number if number > 0 else None
 
 
-def image_size(output, mime: str) -> dict[str, str]:
+def image_size(output: Mapping[str, Any], mime: str) -> dict[str, str]:
     """The width and height attributes for an image output: the notebook's own display
     size when it has one (retina plots, Image(width=...)), scaled to keep the aspect
     ratio when only one side is given; otherwise the pixel size from the image header."""

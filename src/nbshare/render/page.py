@@ -6,11 +6,17 @@ import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
+from typing import TYPE_CHECKING
 
 from ..errors import BadNotebook, RenderFailed
 from ..notebook import NotebookInfo, parse
 from .assets import AssetPolicy, BundleLinks, Payload, decode_data_uri, rewrite_page, safe_name
 from .headings import TocEntry
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
+
+    from .exporter import ShareExporter
 
 
 @dataclass(frozen=True)
@@ -27,16 +33,16 @@ class RenderedPage:
 
 
 @lru_cache(maxsize=4)
-def _exporter(static_url: str):
+def _exporter(static_url: str) -> ShareExporter:
     # Imported here so `import nbshare` (for example in a notebook) stays light.
     from .exporter import ShareExporter
 
     return ShareExporter(static_url=static_url)
 
 
-def attachments_of(node) -> list[Payload]:
+def attachments_of(node: NotebookNode) -> list[Payload]:
     """Every markdown cell attachment, as the files it is."""
-    found = []
+    found: list[Payload] = []
     for cell in node.cells:
         for name, bundle in (cell.get("attachments") or {}).items():
             for media_type, value in (bundle or {}).items():

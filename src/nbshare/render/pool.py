@@ -28,6 +28,8 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
+from typing import Any, NoReturn
 
 from ..errors import RenderFailed
 from .assets import AssetPolicy, BundleLinks
@@ -68,11 +70,11 @@ class _TimerRang(BaseException):
     inside nbconvert or its extensions can swallow it and carry on rendering."""
 
 
-def _on_timer(signum, frame):  # noqa: ARG001 (signal handler signature)
+def _on_timer(signum: int, frame: FrameType | None) -> NoReturn:  # noqa: ARG001 (signal handler signature)
     raise _TimerRang
 
 
-def _render_with_timer(timeout: float, data: bytes, **options) -> RenderedPage:
+def _render_with_timer(timeout: float, data: bytes, **options: Any) -> RenderedPage:
     """render_page, abandoned after `timeout` seconds of its own (in the worker process)."""
     if not hasattr(signal, "setitimer"):  # not on this OS: the watchdog alone applies
         return render_page(data, **options)
@@ -189,7 +191,7 @@ class RenderPool:
                 log.warning("a render worker died; retrying on a fresh pool")
         raise AssertionError("unreachable")
 
-    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict,
+    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict[str, Any],
                    timeout: float) -> RenderedPage:
         try:
             future = executor.submit(_render_with_timer, timeout, data, **options)
