@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
@@ -40,7 +41,7 @@ class Published:
     protected: bool | None = None
     checked_at: str | None = None  # when the cached fields were last fetched
 
-    def remember(self, answer: dict, *, now: str | None = None) -> None:
+    def remember(self, answer: dict[str, Any], *, now: str | None = None) -> None:
         """Copy the server's view of the share (an owner answer) into the cache."""
         for name in ("title", "filename", "version", "expires_at", "max_views", "views", "protected"):
             if name in answer:
@@ -61,7 +62,7 @@ def same_server(a: str, b: str) -> bool:
 SECRET_FIELDS = ("owner_token", "manage_url")  # the manage URL carries the token in its fragment
 
 
-def _entry(item: dict) -> Published:
+def _entry(item: dict[str, Any]) -> Published:
     values = {}
     for f in fields(Published):
         if f.name in item:

@@ -36,7 +36,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import NbshareError
 from .trust import (
@@ -139,8 +139,8 @@ class Plan:
     local: list[LocalStep] = field(default_factory=list)  # run only with consent
     # Requirements files, vetted: pip gets a copy of their safe lines (and of the rest, with consent).
     scans: list[RequirementsScan] = field(default_factory=list)
-    conda_spec: dict | None = None  # the environment.yml conda gets: vetted lines only
-    conda_agreed: dict | None = None  # ... and with the lines the person agreed to
+    conda_spec: dict[str, Any] | None = None  # the environment.yml conda gets: vetted lines only
+    conda_agreed: dict[str, Any] | None = None  # ... and with the lines the person agreed to
     conda_error: str | None = None  # why the environment.yml could not be read
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..client import ClientError, NbshareClient
 from ..errors import NbshareError
@@ -26,13 +27,13 @@ CLONE_LIMITS = Limits(max_files=20_000, max_total_bytes=4 * 1024**3, max_file_by
 @dataclass(frozen=True)
 class Cloned:
     dest: Path
-    info: dict
+    info: dict[str, Any]
     files: list[str]  # bundle paths written
     notebooks: list[str]
     env_files: list[str]
 
 
-def default_folder(info: dict) -> str:
+def default_folder(info: dict[str, Any]) -> str:
     """A folder name from the share's file name, else its title, else its id: readable, safe
     on any OS. Each is the server's word, so each is cleaned, the id too."""
     stem = re.sub(r"\.(zip|ipynb)$", "", _text(info.get("filename")), flags=re.IGNORECASE)
@@ -48,7 +49,7 @@ def _text(value: object) -> str:
 
 
 def open_share(client: NbshareClient, share_id: str,
-               ask_password: Callable[[], str]) -> tuple[dict, str | None]:
+               ask_password: Callable[[], str]) -> tuple[dict[str, Any], str | None]:
     """The share's description, unlocking it first if it has a password. A description of
     another share than the one asked for is refused: the server chose it, not the person."""
     try:
@@ -60,7 +61,7 @@ def open_share(client: NbshareClient, share_id: str,
     return _same_share(client.info(share_id, grant=grant), share_id), grant
 
 
-def _same_share(info: dict, share_id: str) -> dict:
+def _same_share(info: object, share_id: str) -> dict[str, Any]:
     if not isinstance(info, dict) or info.get("id") != share_id:
         got = info.get("id") if isinstance(info, dict) else None
         raise NbshareError(
@@ -70,7 +71,7 @@ def _same_share(info: dict, share_id: str) -> dict:
     return info
 
 
-def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
+def fetch(client: NbshareClient, info: dict[str, Any], grant: str | None, dest: Path, *,
           on_progress: Callable[[int], None] | None = None) -> Cloned:
     """Download the share into `dest` (new or empty), verifying its SHA-256."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
@@ -100,7 +101,7 @@ def fetch(client: NbshareClient, info: dict, grant: str | None, dest: Path, *,
     )
 
 
-def most_bytes(info: dict) -> int:
+def most_bytes(info: dict[str, Any]) -> int:
     """The largest download the share's description allows. A notebook is `size` bytes; a
     bundle's zip holds `size` bytes of files, which deflate grows by at most a few bytes per
     16 KB block, plus a local and a central header (~100 bytes and the name, twice) per file."""

@@ -22,6 +22,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -256,15 +257,15 @@ class CondaScan:
     those lines, for a person to read. Keys conda would act on that nbshare does not know
     are left out of both."""
 
-    vetted: dict
-    agreed: dict
+    vetted: dict[str, Any]
+    agreed: dict[str, Any]
     local: list[str]
 
 
-def scan_conda_spec(spec: dict, folder: Path) -> CondaScan:
+def scan_conda_spec(spec: dict[str, Any], folder: Path) -> CondaScan:
     """Sort an environment.yml (already parsed) found in `folder`."""
-    vetted: dict = {}
-    agreed: dict = {}
+    vetted: dict[str, Any] = {}
+    agreed: dict[str, Any] = {}
     local: list[str] = []
     if isinstance(spec.get("name"), str):
         vetted["name"] = agreed["name"] = spec["name"]
