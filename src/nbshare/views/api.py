@@ -162,16 +162,16 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> dict:
         "created_at": share.row.created_at, "updated_at": share.row.updated_at,
         "expires_at": share.row.expires_at, "max_views": share.row.max_views, "toc": meta.toc,
         "files": [
-            {**{k: f[k] for k in ("name", "media_type", "size", "sha256", "role", "notebook")},
-             "url": files_urls.bundle_file(f["name"]) if f["role"] == "bundle" else files_urls.file(f)}
-            for f in meta.files if f["role"] != "image"
+            {"name": f.name, "media_type": f.media_type, "size": f.size, "sha256": f.sha256,
+             "role": f.role, "notebook": f.notebook,
+             "url": files_urls.bundle_file(f.name) if f.role == "bundle" else files_urls.file(f)}
+            for f in meta.files if f.role != "image"
         ],
         "notebooks": [
-            {"path": n["path"], "title": n["title"], "cells": n["cell_count"],
-             "url": urls.notebook_page(n["path"])}
-            for n in meta.manifest.get("notebooks", [])
+            {"path": n.path, "title": n.title, "cells": n.cell_count, "url": urls.notebook_page(n.path)}
+            for n in meta.manifest.notebooks
         ],
-        "environment": meta.manifest.get("env", []),
+        "environment": [e.to_json() for e in meta.manifest.env],
     }
     if owner:
         info.update(views=share.row.views, versions_public=share.row.versions_public)
