@@ -112,11 +112,14 @@ class VersionInfo(BaseModel):
     url: str
 
 
-class Settings(BaseModel):
+class OwnerChanges(BaseModel):
     """Owner changes; a field left out stays as it is."""
 
+    # Published as "Settings" in the OpenAPI document (schema name and title), the name
+    # API clients know it by; pydantic names a schema after the class's qualified name.
+    __qualname__ = "Settings"
     # Strict: `"versions_public": 0` or `"max_views": "5"` are mistakes to report, not to guess.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, title="Settings")
     expires: str | None = Field(None, description="1h, 7d, 2026-12-31 or 'never'")
     max_views: int | None = Field(None, description="Views left before the share is deleted; null: no limit")
     password: str | None = Field(None, description="New password; null removes the password")
@@ -301,7 +304,7 @@ async def update_share(
 
 @router.patch("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
               summary="Change expiry, view limit, password or version visibility")
-async def configure_share(request: Request, response: Response, share_id: str, changes: Settings) -> dict:
+async def configure_share(request: Request, response: Response, share_id: str, changes: OwnerChanges) -> dict:
     """Needs the owner token (Bearer). `"password": null` removes the password."""
     given = changes.model_fields_set
     share = await service(request).configure(
