@@ -14,8 +14,10 @@ import hashlib
 import json
 import mimetypes
 import posixpath
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from . import urls
 from .bundle.archive import Limits, Member, read_zip, write_zip
@@ -39,7 +41,7 @@ class Prepared:
 
     version: VersionRow
     content: VersionContent
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def is_bundle(data: bytes, filename: str | None) -> bool:
@@ -89,7 +91,7 @@ def readme_notebook(text: str) -> bytes:
 class Preparer:
     """Renders uploads for one share version; `render` is the render pool's method."""
 
-    def __init__(self, settings: Settings, render, static_url: str):
+    def __init__(self, settings: Settings, render: Callable[..., Awaitable[RenderedPage]], static_url: str):
         self.settings = settings
         self._render = render
         self.static_url = static_url

@@ -273,7 +273,7 @@ def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, byt
 
 
 def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
-                   new_key: bytes | None) -> tuple[dict, list[str]]:
+                   new_key: bytes | None) -> tuple[Json, list[str]]:
     """Write a version's blobs again under `new_key` (None: in the clear).
 
     Returns the row changes and the old blob keys, which the caller deletes only after

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
@@ -276,18 +276,18 @@ class ShareService:
         """Change expiry, view limit, password (None removes it) or version visibility."""
         row, _ = await self._owned(share_id, owner_token)
         now = self.clock()
-        fields: dict = {"updated_at": now}
+        fields: dict[str, Any] = {"updated_at": now}
         if expires is not UNSET:
             fields["expires_at"] = choose_expiry(
                 expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry  # type: ignore[arg-type]
             )
         if max_views is not UNSET:
-            _check_max_views(max_views)  # type: ignore[arg-type]
+            _check_max_views(max_views)
             fields["max_views"] = max_views
             fields["views"] = 0  # a new limit counts from now
         if versions_public is not UNSET:
             fields["versions_public"] = bool(versions_public)
-        version_changes: dict[int, dict] = {}
+        version_changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if password is not UNSET:
             version_changes, stale, protect_fields = await self._reprotect(row, owner_token, password)
@@ -310,14 +310,15 @@ class ShareService:
             await anyio.to_thread.run_sync(self.blobs.delete, key)
         return await self.open(share_id, owner_token=owner_token)
 
-    async def _reprotect(self, row: ShareRow, owner_token: str | None, password: object):
+    async def _reprotect(self, row: ShareRow, owner_token: str | None,
+                         password: object) -> tuple[dict[int, dict[str, Any]], list[str], dict[str, Any]]:
         """Seal every version under a new data key for a new password, or unseal them (None).
 
         A new password gets a new data key, so whoever learnt the old password and kept a
         copy of the old wrapped key cannot read what is stored from now on."""
         assert owner_token is not None
         old_key = self._owner_data_key(row, owner_token)
-        fields: dict = {"access_epoch": row.access_epoch + 1}
+        fields: dict[str, Any] = {"access_epoch": row.access_epoch + 1}
         if password is None:
             new_key = None
             fields.update(
@@ -334,7 +335,7 @@ class ShareService:
                 password_wrapped_key=protected.password_wrapped_key,
                 owner_wrapped_key=protected.owner_wrapped_key,
             )
-        changes: dict[int, dict] = {}
+        changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if new_key != old_key:
             for version in await anyio.to_thread.run_sync(self.metadata.list_versions, row.id):
@@ -492,7 +493,7 @@ class ShareService:
                                 urls.version_path(share.id, share.version.number))
         blobs = self.blobs
 
-        class FileBytes(dict):  # read only the files the page names
+        class FileBytes(dict[str, bytes]):  # read only the files the page names
             def __missing__(self, sha256: str) -> bytes:
                 entry = next(f for f in meta.files if f.sha256 == sha256)
                 self[sha256] = protection.read_blob(blobs, entry.key, data_key)

@@ -92,6 +92,7 @@ class BundleLinks:
         return f"{urls.bundle_file_path(self.base, path)}{fragment}"
 
 
+Attrs = list[tuple[str, str | None]]  # a start tag's attributes, as HTMLParser gives them
 DATA_URI_RE = re.compile(r"^data:([^,]*?),", re.IGNORECASE | re.DOTALL)
 # RFC 6838 section 4.2: type "/" subtype, each a restricted-name of ASCII letters, digits
 # and ! # $ & - ^ _ . + (not first), at most 127 characters. A type is stored and later
@@ -170,13 +171,13 @@ class _Rewriter(HTMLParser):
         for match in re.finditer("\n", html):
             self.line_starts.append(match.end())
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: Attrs) -> None:
         self._tag(tag, attrs, closed=False)
 
-    def handle_startendtag(self, tag, attrs):
+    def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
         self._tag(tag, attrs, closed=True)
 
-    def _tag(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> None:
+    def _tag(self, tag: str, attrs: Attrs, closed: bool) -> None:
         if tag == "a":
             changed = self._link(attrs)
         elif tag == "img":
@@ -196,14 +197,14 @@ class _Rewriter(HTMLParser):
         parts.append(" />" if closed else ">")
         self.edits.append((start, start + len(raw), "".join(parts)))
 
-    def _set(self, attrs: list, name: str, value: str) -> None:
+    def _set(self, attrs: Attrs, name: str, value: str) -> None:
         for i, (key, _) in enumerate(attrs):
             if key == name:
                 attrs[i] = (name, value)
                 return
         attrs.append((name, value))
 
-    def _link(self, attrs: list) -> bool:
+    def _link(self, attrs: Attrs) -> bool:
         values = dict(attrs)
         href = values.get("href") or ""
         if href[:5].lower() == "data:":
@@ -230,7 +231,7 @@ class _Rewriter(HTMLParser):
                 return True
         return False
 
-    def _image(self, attrs: list) -> bool:
+    def _image(self, attrs: Attrs) -> bool:
         src = dict(attrs).get("src") or ""
         if src[:5].lower() == "data:":
             return self._take_out(attrs, "src", "image")
@@ -241,7 +242,7 @@ class _Rewriter(HTMLParser):
                 return True
         return False
 
-    def _media(self, tag: str, attrs: list) -> bool:
+    def _media(self, tag: str, attrs: Attrs) -> bool:
         """Videos and sounds embedded as data: URIs (matplotlib's to_html5_video, IPython's
         Audio): like images, shown on the page, so they leave it the same way."""
         changed = False
@@ -250,7 +251,7 @@ class _Rewriter(HTMLParser):
             changed = self._take_out(attrs, name, fallback) or changed
         return changed
 
-    def _take_out(self, attrs: list, name: str, fallback: str) -> bool:
+    def _take_out(self, attrs: Attrs, name: str, fallback: str) -> bool:
         """Point attribute `name`, a data: URI of something shown on the page, at the file it
         becomes when it is over the inline limit. `fallback` names the file ("" for the
         media type's own kind: "video", "audio")."""

@@ -13,6 +13,7 @@ import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from typing import Any
 
 HEADING_OPEN_RE = re.compile(r"<h([1-6])\b([^>]*)>", re.IGNORECASE)
 HEADING_CLOSE_RE = re.compile(r"</h([1-6])\s*>", re.IGNORECASE)
@@ -35,7 +36,7 @@ class TocEntry:
     text: str
     anchor: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -54,12 +55,12 @@ class VersionRow:
     kernel_name: str
     language: str
     cell_count: int
-    toc: list
+    toc: list[dict[str, Any]]  # render/headings.py TocEntry.as_dict
     original_key: str
     page_key: str
     meta_key: str | None = None
     kind: str = "notebook"
-    manifest: dict = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)  # nbshare.manifest.Manifest.to_json
 
 
 def _utc(value: datetime) -> datetime:
@@ -157,8 +158,8 @@ class MetadataStore:
             conn.execute(versions.insert().values(**asdict(version)))
         return True
 
-    def update_share(self, share_id: str, versions_changes: dict[int, dict] | None = None, *,
-                     expected: dict | None = None, **fields) -> bool:
+    def update_share(self, share_id: str, versions_changes: dict[int, dict[str, Any]] | None = None, *,
+                     expected: dict[str, Any] | None = None, **fields: Any) -> bool:
         """Change share fields (and, in the same transaction, some versions' fields), if
         the share still has the `expected` values (None: unconditionally)."""
         condition = shares.c.id == share_id

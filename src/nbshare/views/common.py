@@ -22,7 +22,8 @@ PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 - a header name; raw upload
 
 
 def service(request: Request) -> ShareService:
-    return request.app.state.service
+    found: ShareService = request.app.state.service
+    return found
 
 
 def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None,
@@ -93,7 +94,7 @@ class Upload:
     max_views: int | None
 
 
-def _text(form, name: str) -> str | None:
+def _text(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -146,7 +147,7 @@ async def _read_form(request: Request, limit: int) -> FormData:
         raise NbshareError(f"The form could not be read: {exc.message}", code="bad_request") from None
 
 
-def _form_expiry(form) -> str | None:
+def _form_expiry(form: FormData) -> str | None:
     """The home page offers presets and a day: `expires=date` (or no preset) with
     `expires_on=2026-12-31` means that day."""
     preset, day = _text(form, "expires"), _text(form, "expires_on")

@@ -35,7 +35,7 @@ from .common import (
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_secrets_in_url)])
 
 
-def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = request.app.state.templates.get_template(template).render(
         settings=request.app.state.settings, **context
     )
