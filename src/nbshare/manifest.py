@@ -12,15 +12,31 @@ written after the others.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import MISSING, Field, dataclass, fields
+from typing import Any, ClassVar, Self
 
 Json = dict[str, Any]
 TocJson = list[Json]  # [{"level": 1, "text": "...", "anchor": "..."}], as render/headings.py gives
 
 
+class Entry:
+    """An entry's JSON has its fields, in their order, as keys. A field that defaults to ""
+    says where the entry is stored, and is written only once it is set."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**{f.name: data[f.name] for f in fields(cls)
+                      if f.name in data or f.default is MISSING})
+
+    def to_json(self) -> Json:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.default is MISSING or getattr(self, f.name)}
+
+
 @dataclass(frozen=True)
-class FileEntry:
+class FileEntry(Entry):
     """A file of a version. `role`: bundle (a file of the bundle), download (an embedded
     download link), attachment (a markdown cell attachment) or image (an image taken out
     of a page). `notebook`: the bundle notebook it was found in, if any."""
@@ -34,21 +50,9 @@ class FileEntry:
     address: str = ""  # its content address, the file's name in URLs (protection.file_address)
     key: str = ""  # its blob
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> FileEntry:
-        return cls(data["name"], data["media_type"], data["size"], data["sha256"], data["role"],
-                   data["notebook"], data.get("address", ""), data.get("key", ""))
-
-    def to_json(self) -> Json:
-        out: Json = {"name": self.name, "media_type": self.media_type, "size": self.size,
-                     "sha256": self.sha256, "role": self.role, "notebook": self.notebook}
-        if self.address:
-            out.update(address=self.address, key=self.key)
-        return out
-
 
 @dataclass(frozen=True)
-class NotebookEntry:
+class NotebookEntry(Entry):
     """A notebook of a bundle, rendered to the page named `page`."""
 
     path: str
@@ -61,53 +65,23 @@ class NotebookEntry:
     nbformat: str
     page_key: str = ""  # its page's blob
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> NotebookEntry:
-        return cls(data["path"], data["page"], data["title"], data["toc"], data["cell_count"],
-                   data["kernel_name"], data["language"], data["nbformat"], data.get("page_key", ""))
-
-    def to_json(self) -> Json:
-        out: Json = {"path": self.path, "page": self.page, "title": self.title, "toc": self.toc,
-                     "cell_count": self.cell_count, "kernel_name": self.kernel_name,
-                     "language": self.language, "nbformat": self.nbformat}
-        if self.page_key:
-            out["page_key"] = self.page_key
-        return out
-
 
 @dataclass(frozen=True)
-class Readme:
+class Readme(Entry):
     """A bundle's README, rendered to the page named `page`."""
 
     path: str
     page: str
     page_key: str = ""
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Readme:
-        return cls(data["path"], data["page"], data.get("page_key", ""))
-
-    def to_json(self) -> Json:
-        out: Json = {"path": self.path, "page": self.page}
-        if self.page_key:
-            out["page_key"] = self.page_key
-        return out
-
 
 @dataclass(frozen=True)
-class EnvEntry:
+class EnvEntry(Entry):
     """An environment file of a bundle (bundle/envfiles.py)."""
 
     path: str
     kind: str
     description: str
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> EnvEntry:
-        return cls(data["path"], data["kind"], data["description"])
-
-    def to_json(self) -> Json:
-        return {"path": self.path, "kind": self.kind, "description": self.description}
 
 
 @dataclass(frozen=True)
