@@ -326,11 +326,15 @@ def both_forms(handler: Handler) -> tuple[Handler, Handler]:
     return current, numbered
 
 
-for suffix, handler in SHARE_ROUTES:
-    current, numbered = both_forms(handler)
-    router.add_api_route(f"/n/{{share_id}}{suffix}", current, methods=["GET"], name=handler.__name__)
-    router.add_api_route(f"/n/{{share_id}}/v/{{number}}{suffix}", numbered, methods=["GET"],
-                         name=f"version_{handler.__name__}")
+def add_share_routes() -> None:
+    for suffix, handler in SHARE_ROUTES:
+        current, numbered = both_forms(handler)
+        router.add_api_route(f"/n/{{share_id}}{suffix}", current, methods=["GET"], name=handler.__name__)
+        router.add_api_route(f"/n/{{share_id}}/v/{{number}}{suffix}", numbered, methods=["GET"],
+                             name=f"version_{handler.__name__}")
+
+
+add_share_routes()
 
 
 @router.post("/n/{share_id}/unlock")
