@@ -14,12 +14,16 @@ import hashlib
 import json
 import mimetypes
 import posixpath
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from . import urls
 from .bundle.archive import Limits, Member, read_zip, write_zip
 from .bundle.envfiles import find_env_files
 from .errors import NbshareError
+from .manifest import EnvEntry, FileEntry, Manifest, NotebookEntry, Readme
 from .protection import VersionContent
 from .render import RenderedPage
 from .render.assets import AssetPolicy, BundleLinks, Payload
@@ -37,7 +41,7 @@ class Prepared:
 
     version: VersionRow
     content: VersionContent
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def is_bundle(data: bytes, filename: str | None) -> bool:
@@ -56,12 +60,13 @@ def limits_of(settings: Settings) -> Limits:
                   max_file_bytes=settings.max_bundle_file_bytes)
 
 
-def _file_entry(payload: Payload, notebook: str | None) -> dict:
-    return {"name": payload.name, "media_type": payload.media_type, "size": len(payload.data),
-            "sha256": payload.sha256, "role": payload.role, "notebook": notebook}
+def _file_entry(payload: Payload, notebook: str | None) -> FileEntry:
+    return FileEntry(payload.name, payload.media_type, len(payload.data), payload.sha256, payload.role,
+                     notebook)
 
 
-def _collect(files: list[dict], blobs: dict[str, bytes], page: RenderedPage, notebook: str | None) -> None:
+def _collect(files: list[FileEntry], blobs: dict[str, bytes], page: RenderedPage,
+             notebook: str | None) -> None:
     for payload in page.files:
         files.append(_file_entry(payload, notebook))
         blobs.setdefault(payload.sha256, payload.data)
@@ -86,7 +91,7 @@ def readme_notebook(text: str) -> bytes:
 class Preparer:
     """Renders uploads for one share version; `render` is the render pool's method."""
 
-    def __init__(self, settings: Settings, render, static_url: str):
+    def __init__(self, settings: Settings, render: Callable[..., Awaitable[RenderedPage]], static_url: str):
         self.settings = settings
         self._render = render
         self.static_url = static_url
@@ -105,8 +110,8 @@ class Preparer:
 
     async def notebook(self, share_id: str, number: int, data: bytes, *, filename: str,
                        title: str | None, sealed: bool, now: datetime) -> Prepared:
-        page = await self.render(data, filename, base=f"/n/{share_id}/v/{number}", sealed=sealed)
-        files: list[dict] = []
+        page = await self.render(data, filename, base=urls.version_path(share_id, number), sealed=sealed)
+        files: list[FileEntry] = []
         content = VersionContent(original=data, html=page.html)
         _collect(files, content.files, page, None)
         version = VersionRow(
@@ -115,7 +120,8 @@ class Preparer:
             size=len(data), sha256=hashlib.sha256(data).hexdigest(), nbformat=page.info.nbformat,
             kernel_name=page.info.kernel_name, language=page.info.language,
             cell_count=page.info.cell_count, toc=[entry.as_dict() for entry in page.toc],
-            original_key="", page_key="", kind="notebook", manifest={"files": files},
+            original_key="", page_key="", kind="notebook",
+            manifest=Manifest(files=tuple(files)).to_json(),
         )
         return Prepared(version, content)
 
@@ -129,14 +135,14 @@ class Preparer:
         by_path = {m.path: m for m in members}
         notebooks = sorted(p for p in by_path if p.lower().endswith(".ipynb"))
         readme = _find_readme(by_path)
-        base = f"/n/{share_id}/v/{number}"
+        base = urls.version_path(share_id, number)
         inline = None
         if sealed:
             inline = {p: (media_type_of(p), m.data) for p, m in by_path.items()
                       if media_type_of(p) in IMAGE_TYPES}
 
         def links(path: str) -> BundleLinks:
-            return BundleLinks(base=base, page_base=f"/n/{share_id}", here=posixpath.dirname(path),
+            return BundleLinks(base=base, page_base=urls.share_path(share_id), here=posixpath.dirname(path),
                                files=frozenset(by_path), notebooks=frozenset(notebooks), inline_images=inline)
 
         async def render_one(path: str) -> RenderedPage:
@@ -155,45 +161,45 @@ class Preparer:
 
         archive = await asyncio.to_thread(write_zip, [(m.path, m.data) for m in members])
         content = VersionContent(original=archive, html=readme_page.html if readme_page else b"")
-        files: list[dict] = []
+        files: list[FileEntry] = []
         for member in members:
             digest = hashlib.sha256(member.data).hexdigest()
-            files.append({"name": member.path, "media_type": media_type_of(member.path),
-                          "size": len(member.data), "sha256": digest, "role": "bundle", "notebook": None})
+            files.append(FileEntry(member.path, media_type_of(member.path), len(member.data), digest,
+                                   "bundle", None))
             content.files.setdefault(digest, member.data)
-        notebook_entries: list[dict] = []
+        notebook_entries: list[NotebookEntry] = []
         for index, (path, page) in enumerate(zip(notebooks, pages, strict=True)):
             name = f"nb-{index}"
             content.pages[name] = page.html
             _collect(files, content.files, page, path)
-            notebook_entries.append({
-                "path": path, "page": name, "title": pick_title(None, page.info.title, page.first_heading,
-                                                                posixpath.basename(path).removesuffix(".ipynb")),
-                "toc": [entry.as_dict() for entry in page.toc], "cell_count": page.info.cell_count,
-                "kernel_name": page.info.kernel_name, "language": page.info.language,
-                "nbformat": page.info.nbformat,
-            })
+            notebook_entries.append(NotebookEntry(
+                path=path, page=name, title=pick_title(None, page.info.title, page.first_heading,
+                                                       posixpath.basename(path).removesuffix(".ipynb")),
+                toc=[entry.as_dict() for entry in page.toc], cell_count=page.info.cell_count,
+                kernel_name=page.info.kernel_name, language=page.info.language,
+                nbformat=page.info.nbformat,
+            ))
         if readme_page is not None:
             content.pages["readme"] = readme_page.html
             _collect(files, content.files, readme_page, readme)
-        manifest = {
-            "files": files,
-            "notebooks": notebook_entries,
-            "readme": {"path": readme, "page": "readme"} if readme_page is not None else None,
-            "env": [{"path": e.path, "kind": e.kind, "description": e.description}
-                    for e in find_env_files(by_path)],
-        }
-        first: dict = notebook_entries[0] if notebook_entries else {}
+        manifest = Manifest(
+            files=tuple(files),
+            notebooks=tuple(notebook_entries),
+            readme=Readme(readme, "readme") if readme is not None and readme_page is not None else None,
+            env=tuple(EnvEntry(e.path, e.kind, e.description) for e in find_env_files(by_path)),
+            bundle=True,
+        )
+        first = notebook_entries[0] if notebook_entries else None
         version = VersionRow(
             share_id=share_id, number=number, created_at=now, filename=filename,
             title=pick_title(title, readme_page.first_heading if readme_page else None,
-                             first.get("title") if len(notebook_entries) == 1 else None,
+                             first.title if first and len(notebook_entries) == 1 else None,
                              filename.removesuffix(".zip")),
             size=sum(len(m.data) for m in members), sha256=hashlib.sha256(archive).hexdigest(),
-            nbformat=first.get("nbformat", ""), kernel_name=first.get("kernel_name", ""),
-            language=first.get("language", ""), cell_count=sum(n["cell_count"] for n in notebook_entries),
+            nbformat=first.nbformat if first else "", kernel_name=first.kernel_name if first else "",
+            language=first.language if first else "", cell_count=sum(n.cell_count for n in notebook_entries),
             toc=[entry.as_dict() for entry in readme_page.toc] if readme_page else [],
-            original_key="", page_key="", kind="bundle", manifest=manifest,
+            original_key="", page_key="", kind="bundle", manifest=manifest.to_json(),
         )
         return Prepared(version, content)
 

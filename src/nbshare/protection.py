@@ -20,13 +20,17 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from . import urls
+from .manifest import FileEntry, Json, Manifest, TocJson
 from .render.assets import rewrite_page
 from .security import crypto
 from .store import BlobStore, VersionRow
+from .store.keys import VersionKeys, version_folder_of
 
 SEALED_SUFFIX = ".sealed"
 PLACEHOLDER = {
@@ -54,28 +58,25 @@ class VersionMeta:
     kernel_name: str
     language: str
     cell_count: int
-    toc: list
-    manifest: dict = field(default_factory=dict)
+    toc: TocJson
+    manifest: Manifest = field(default_factory=Manifest)
 
     @classmethod
     def of(cls, version: VersionRow) -> VersionMeta:
-        return cls(**{name: getattr(version, name) for name in cls.__dataclass_fields__})
+        return cls.from_json({name: getattr(version, name) for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> VersionMeta:
+        return cls(**{**data, "manifest": Manifest.from_json(data.get("manifest") or {})})
+
+    def to_json(self) -> Json:
+        """The fields in the order sealed `meta.json` blobs hold them."""
+        return {**{name: getattr(self, name) for name in self.__dataclass_fields__},
+                "manifest": self.manifest.to_json()}
 
     @property
-    def files(self) -> list[dict]:
-        return self.manifest.get("files", [])
-
-    def file(self, address: str, name: str | None = None) -> dict | None:
-        """The entry for a content address. The same bytes can be embedded under several
-        names (and media types): the URL's name picks which one is answered."""
-        matches = [f for f in self.files if f["address"] == address]
-        return next((f for f in matches if f["name"] == name), matches[0] if matches else None)
-
-    def bundle_file(self, path: str) -> dict | None:
-        return next((f for f in self.files if f["role"] == "bundle" and f["name"] == path), None)
-
-    def notebook(self, path: str) -> dict | None:
-        return next((n for n in self.manifest.get("notebooks", []) if n["path"] == path), None)
+    def files(self) -> tuple[FileEntry, ...]:
+        return self.manifest.files
 
 
 @dataclass
@@ -109,19 +110,16 @@ def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
     # each other, and the one that loses deletes only what it wrote. The rows switch to the
     # new blobs in one commit, and a crash before it loses nothing. (Clear blobs stored
     # before this have no tag; their rows name them exactly, so they read as before.)
-    prefix = f"shares/{share_id}/v{number}"
-    suffix = f".{secrets.token_hex(8)}" + (SEALED_SUFFIX if sealed else "")
-    return BlobKeys(
-        original_key=f"{prefix}/original.ipynb{suffix}",
-        page_key=f"{prefix}/page.html{suffix}",
-        meta_key=f"{prefix}/meta.json{suffix}" if sealed else None,
-    )
+    at = VersionKeys(share_id, number)
+    tag = f".{secrets.token_hex(8)}" + (SEALED_SUFFIX if sealed else "")
+    return BlobKeys(original_key=at.original(tag), page_key=at.page(tag),
+                    meta_key=at.meta(tag) if sealed else None)
 
 
 def upload_tag(version: VersionRow) -> str:
     """The random part every blob of a version's upload ends with, read from its page key
     ("" for clear versions stored before uploads had one)."""
-    return version.page_key.removeprefix(f"shares/{version.share_id}/v{version.number}/page.html")
+    return version.page_key.removeprefix(VersionKeys(version.share_id, version.number).page(""))
 
 
 def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
@@ -141,7 +139,8 @@ def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent
 def _write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
                    data_key: bytes | None, written: list[str]) -> tuple[VersionRow, VersionMeta]:
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
-    suffix = upload_tag(replace(version, page_key=keys.page_key))
+    tag = upload_tag(replace(version, page_key=keys.page_key))
+    at = VersionKeys(version.share_id, version.number)
 
     def put(key: str, data: bytes) -> None:
         written.append(key)  # before the put: a put cut short may have left the blob
@@ -149,35 +148,35 @@ def _write_version(blobs: BlobStore, version: VersionRow, content: VersionConten
 
     put(keys.original_key, content.original)
     put(keys.page_key, pack_page(content.html))
-    manifest = json.loads(json.dumps(version.manifest))  # a copy to fill in
-    prefix = f"shares/{version.share_id}/v{version.number}"
-    stored: set[str] = set()
-    for entry in manifest.get("files", []):
-        entry["address"] = file_address(entry["sha256"], data_key)
-        entry["key"] = f"{prefix}/files/{entry['address']}{suffix}"
-        if entry["key"] not in stored:
-            put(entry["key"], content.files[entry["sha256"]])
-            stored.add(entry["key"])
-    for page in (*manifest.get("notebooks", []), *([manifest["readme"]] if manifest.get("readme") else [])):
-        page["page_key"] = f"{prefix}/pages/{page['page']}.html{suffix}"
-        put(page["page_key"], pack_page(content.pages[page["page"]]))
+    manifest = Manifest.from_json(version.manifest)
+    files: list[FileEntry] = []
+    for entry in manifest.files:
+        address = file_address(entry.sha256, data_key)
+        files.append(replace(entry, address=address, key=at.file(address, tag)))
+    for key, sha256 in {f.key: f.sha256 for f in files}.items():  # the same bytes once
+        put(key, content.files[sha256])
+    notebooks = [replace(n, page_key=at.extra_page(n.page, tag)) for n in manifest.notebooks]
+    readme = manifest.readme
+    if readme is not None:
+        readme = replace(readme, page_key=at.extra_page(readme.page, tag))
+    manifest = replace(manifest, files=tuple(files), notebooks=tuple(notebooks), readme=readme)
+    for page in manifest.pages:
+        put(page.page_key, pack_page(content.pages[page.page]))
     placed = replace(version, original_key=keys.original_key, page_key=keys.page_key,
-                     meta_key=keys.meta_key, manifest=manifest)
+                     meta_key=keys.meta_key, manifest=manifest.to_json())
     meta = VersionMeta.of(placed)
     if data_key is None:
         return placed, meta
     assert keys.meta_key is not None
-    put(keys.meta_key, json.dumps(asdict(meta)).encode())
+    put(keys.meta_key, json.dumps(meta.to_json()).encode())
     return replace(placed, **PLACEHOLDER), meta  # type: ignore[arg-type]
 
 
 def version_blob_keys(version: VersionRow, meta: VersionMeta) -> list[str]:
     """Every blob a version uses."""
     keys = [version.original_key, version.page_key, version.meta_key]
-    keys += [f["key"] for f in meta.files]
-    keys += [n["page_key"] for n in meta.manifest.get("notebooks", [])]
-    if meta.manifest.get("readme"):
-        keys.append(meta.manifest["readme"]["page_key"])
+    keys += [f.key for f in meta.files]
+    keys += [page.page_key for page in meta.manifest.pages]
     return sorted({k for k in keys if k})
 
 
@@ -192,13 +191,13 @@ class References:
         for version in versions:
             self.exact.update(version_blob_keys(version, VersionMeta.of(version)))
             if tag := upload_tag(version):
-                self.tags.setdefault(f"shares/{version.share_id}/v{version.number}/", set()).add(tag)
+                folder = f"{VersionKeys(version.share_id, version.number).folder}/"
+                self.tags.setdefault(folder, set()).add(tag)
 
     def __contains__(self, key: str) -> bool:
         if key in self.exact:
             return True
-        folder = "/".join(key.split("/")[:3]) + "/"
-        return any(key.endswith(tag) for tag in self.tags.get(folder, ()))
+        return any(key.endswith(tag) for tag in self.tags.get(version_folder_of(key), ()))
 
 
 def read_blob(blobs: BlobStore, key: str, data_key: bytes | None) -> bytes:
@@ -212,7 +211,7 @@ def read_meta(blobs: BlobStore, version: VersionRow, data_key: bytes | None) -> 
     if data_key is None:
         raise PermissionError("a sealed version needs its key")
     fields = json.loads(read_blob(blobs, version.meta_key, data_key))
-    return VersionMeta(**{**fields, "size": version.size})
+    return VersionMeta.from_json({**fields, "size": version.size})
 
 
 def read_content(blobs: BlobStore, version: VersionRow, meta: VersionMeta,
@@ -222,11 +221,10 @@ def read_content(blobs: BlobStore, version: VersionRow, meta: VersionMeta,
         html=unpack_page(read_blob(blobs, version.page_key, data_key)),
     )
     for entry in meta.files:
-        if entry["sha256"] not in content.files:
-            content.files[entry["sha256"]] = read_blob(blobs, entry["key"], data_key)
-    for page in (*meta.manifest.get("notebooks", []),
-                 *([meta.manifest["readme"]] if meta.manifest.get("readme") else [])):
-        content.pages[page["page"]] = unpack_page(read_blob(blobs, page["page_key"], data_key))
+        if entry.sha256 not in content.files:
+            content.files[entry.sha256] = read_blob(blobs, entry.key, data_key)
+    for page in meta.manifest.pages:
+        content.pages[page.page] = unpack_page(read_blob(blobs, page.page_key, data_key))
     return content
 
 
@@ -259,22 +257,23 @@ def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, byt
 
     def data_uri(url: str, kind: str) -> str | None:
         path = unquote(urlsplit(url).path)
+        embedded, bundle_files = urls.embedded_files(base), urls.bundle_files(base)
         entry = None
-        if path.startswith(f"{base}/f/"):
-            entry = meta.file(path.removeprefix(f"{base}/f/").split("/")[0])
-        elif path.startswith(f"{base}/files/") and kind == "image":
-            entry = meta.bundle_file(path.removeprefix(f"{base}/files/"))
+        if path.startswith(embedded):
+            entry = meta.manifest.file(path.removeprefix(embedded).split("/")[0])
+        elif path.startswith(bundle_files) and kind == "image":
+            entry = meta.manifest.bundle_file(path.removeprefix(bundle_files))
         if entry is None:
             return None
-        encoded = base64.b64encode(files[entry["sha256"]]).decode("ascii")
-        return f"data:{entry['media_type']};base64,{encoded}"
+        encoded = base64.b64encode(files[entry.sha256]).decode("ascii")
+        return f"data:{entry.media_type};base64,{encoded}"
 
     text, _ = rewrite_page(html.decode("utf-8"), resolve=data_uri)
     return text.encode("utf-8")
 
 
 def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
-                   new_key: bytes | None) -> tuple[dict, list[str]]:
+                   new_key: bytes | None) -> tuple[Json, list[str]]:
     """Write a version's blobs again under `new_key` (None: in the clear).
 
     Returns the row changes and the old blob keys, which the caller deletes only after
@@ -282,11 +281,11 @@ def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
     meta = read_meta(blobs, version, old_key)
     content = read_content(blobs, version, meta, old_key)
     if new_key is not None and old_key is None:
-        base = f"/n/{version.share_id}/v/{version.number}"
+        base = urls.version_path(version.share_id, version.number)
         content.html = inline_files(content.html, base, meta, content.files)
         content.pages = {name: inline_files(html, base, meta, content.files)
                          for name, html in content.pages.items()}
-    plain = replace(version, **{k: v for k, v in asdict(meta).items() if k != "size"})
+    plain = replace(version, **{k: v for k, v in meta.to_json().items() if k != "size"})
     written, written_meta = write_version(blobs, plain, content, new_key)
     changes = {k: getattr(written, k) for k in (*PLACEHOLDER, "original_key", "page_key", "meta_key")}
     new = set(version_blob_keys(written, written_meta))

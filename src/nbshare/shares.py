@@ -21,14 +21,15 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio
 
-from . import protection
+from . import protection, urls
 from .errors import Forbidden, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
+from .manifest import NotebookEntry
 from .prepare import Prepared, Preparer, is_bundle
 from .protection import VersionMeta
 from .render.pool import RenderPool
@@ -37,7 +38,7 @@ from .security import crypto, grants, tokens
 from .security.lanes import Lane, SlowLanes
 from .security.throttle import Attempt, GuessThrottle, TooManyAttempts
 from .settings import Settings
-from .store import BlobStore, MetadataStore, ShareRow, VersionRow
+from .store import BlobStore, MetadataStore, ShareRow, VersionRow, keys
 from .unset import UNSET
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,41 @@ class Share:
     @property
     def is_current(self) -> bool:
         return self.version.number == self.row.current_version
+
+    @property
+    def private(self) -> bool:
+        """Read under a grant (a password's, or a counted view's): never kept in a shared
+        cache, and framed from the public origin, where the grant cookies live. A cached
+        copy of a view-limited share would be a view nobody counted."""
+        return self.row.protected or self.limited
+
+    def notebook(self, path: str) -> NotebookEntry:
+        """A notebook of this bundle, by its path in the bundle."""
+        entry = self.meta.manifest.notebook(path) if self.meta and self.version.kind == "bundle" else None
+        if entry is None:
+            raise NotFound("This bundle has no notebook by that name.")
+        return entry
+
+    def frame_page(self, notebook: str | None) -> str:
+        """Which page the sandboxed frame shows (as `ShareService.read` takes it): the
+        version's, a bundle notebook's, or (notebook None) a bundle's README's."""
+        if notebook is not None:
+            return self.notebook(notebook).page_key
+        if self.version.kind != "bundle":
+            return "page"
+        readme = self.meta.manifest.readme if self.meta else None
+        if readme is None:
+            raise NotFound("This bundle has no README.")
+        return readme.page_key
+
+
+@dataclass(frozen=True)
+class Read:
+    """What a reader gets: the bytes, and the view grant their counted view hands out."""
+
+    data: bytes
+    view_grant: str | None = None
+    gzipped: bool = False  # `data` is a page as stored, gzip-compressed
 
 
 @dataclass(frozen=True)
@@ -240,18 +276,18 @@ class ShareService:
         """Change expiry, view limit, password (None removes it) or version visibility."""
         row, _ = await self._owned(share_id, owner_token)
         now = self.clock()
-        fields: dict = {"updated_at": now}
+        fields: dict[str, Any] = {"updated_at": now}
         if expires is not UNSET:
             fields["expires_at"] = choose_expiry(
                 expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry  # type: ignore[arg-type]
             )
         if max_views is not UNSET:
-            _check_max_views(max_views)  # type: ignore[arg-type]
+            _check_max_views(max_views)
             fields["max_views"] = max_views
             fields["views"] = 0  # a new limit counts from now
         if versions_public is not UNSET:
             fields["versions_public"] = bool(versions_public)
-        version_changes: dict[int, dict] = {}
+        version_changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if password is not UNSET:
             version_changes, stale, protect_fields = await self._reprotect(row, owner_token, password)
@@ -266,7 +302,7 @@ class ShareService:
         )
         if not applied:
             fresh = {k for changes in version_changes.values() for k in changes.values()
-                     if isinstance(k, str) and k.startswith(f"shares/{share_id}/")}
+                     if isinstance(k, str) and k.startswith(f"{keys.share_folder(share_id)}/")}
             for key in fresh:
                 await anyio.to_thread.run_sync(self.blobs.delete, key)
             raise NbshareError("The share changed at the same time; try again.", code="conflict", status=409)
@@ -274,14 +310,15 @@ class ShareService:
             await anyio.to_thread.run_sync(self.blobs.delete, key)
         return await self.open(share_id, owner_token=owner_token)
 
-    async def _reprotect(self, row: ShareRow, owner_token: str | None, password: object):
+    async def _reprotect(self, row: ShareRow, owner_token: str | None,
+                         password: object) -> tuple[dict[int, dict[str, Any]], list[str], dict[str, Any]]:
         """Seal every version under a new data key for a new password, or unseal them (None).
 
         A new password gets a new data key, so whoever learnt the old password and kept a
         copy of the old wrapped key cannot read what is stored from now on."""
         assert owner_token is not None
         old_key = self._owner_data_key(row, owner_token)
-        fields: dict = {"access_epoch": row.access_epoch + 1}
+        fields: dict[str, Any] = {"access_epoch": row.access_epoch + 1}
         if password is None:
             new_key = None
             fields.update(
@@ -298,7 +335,7 @@ class ShareService:
                 password_wrapped_key=protected.password_wrapped_key,
                 owner_wrapped_key=protected.owner_wrapped_key,
             )
-        changes: dict[int, dict] = {}
+        changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if new_key != old_key:
             for version in await anyio.to_thread.run_sync(self.metadata.list_versions, row.id):
@@ -394,13 +431,13 @@ class ShareService:
         """The original upload ('original'), the rendered page ('page') or any other blob of
         the version (a key from its manifest), decrypted."""
         key = {"original": share.version.original_key, "page": share.version.page_key}.get(which, which)
-        if not key.startswith(f"shares/{share.id}/v{share.version.number}/"):
+        if not keys.VersionKeys(share.id, share.version.number).holds(key):
             raise NotFound(GONE)
         try:
             return await anyio.to_thread.run_sync(protection.read_blob, self.blobs, key, share.data_key)
         except KeyError:
             log.error("a blob of share %s is missing: %s", tokens.redact_id(share.id),
-                      key.removeprefix(f"shares/{share.id}/"))
+                      key.removeprefix(f"{keys.share_folder(share.id)}/"))
             raise NotFound(GONE) from None
 
     async def take_view(self, share: Share, *, main: bool = True) -> str | None:
@@ -429,6 +466,22 @@ class ShareService:
             share.id, share.version.number, share.row.access_epoch, burn_at.timestamp(), None, view=True,
         ))
 
+    async def read_counted(self, share: Share, which: str, *, main: bool = True) -> Read:
+        """`read`, and the view that is counted (`take_view`). Read first: the reader who
+        is counted gets the content."""
+        data = await self.read(share, which)
+        return Read(data, await self.take_view(share, main=main))
+
+    async def read_frame(self, share: Share, notebook: str | None, *, gzip_ok: bool) -> Read:
+        """The page the sandboxed frame shows (`Share.frame_page`), as stored (gzip) when the
+        reader accepts gzip: it was compressed once, at upload, not per request."""
+        stored = await self.read_framed_page(share, share.frame_page(notebook))
+        gzipped = gzip_ok and protection.is_packed(stored)
+        data = stored if gzipped else protection.unpack_page(stored)
+        # A bundle's README frame is part of its index's view; a notebook is a view of its own.
+        grant = await self.take_view(share, main=notebook is not None or share.version.kind != "bundle")
+        return Read(data, grant, gzipped)
+
     async def read_framed_page(self, share: Share, which: str) -> bytes:
         """A stored page for the sandboxed frame. A view-limited share's page gets its files
         put back inline (as protected pages have them from the start): the frame's opaque
@@ -436,13 +489,14 @@ class ShareService:
         stored = await self.read(share, which)
         if not share.limited or share.row.protected or share.meta is None or not share.meta.files:
             return stored
-        meta, data_key, base = share.meta, share.data_key, f"/n/{share.id}/v/{share.version.number}"
+        meta, data_key, base = (share.meta, share.data_key,
+                                urls.version_path(share.id, share.version.number))
         blobs = self.blobs
 
-        class FileBytes(dict):  # read only the files the page names
+        class FileBytes(dict[str, bytes]):  # read only the files the page names
             def __missing__(self, sha256: str) -> bytes:
-                entry = next(f for f in meta.files if f["sha256"] == sha256)
-                self[sha256] = protection.read_blob(blobs, entry["key"], data_key)
+                entry = next(f for f in meta.files if f.sha256 == sha256)
+                self[sha256] = protection.read_blob(blobs, entry.key, data_key)
                 return self[sha256]
 
         return await anyio.to_thread.run_sync(
@@ -526,7 +580,7 @@ class ShareService:
         if not 1 <= number <= MAX_VERSION or not await anyio.to_thread.run_sync(
                 self.metadata.delete_version, share_id, number):
             raise NotFound("No such version.")
-        await anyio.to_thread.run_sync(self.blobs.delete_prefix, f"shares/{share_id}/v{number}")
+        await anyio.to_thread.run_sync(self.blobs.delete_prefix, keys.VersionKeys(share_id, number).folder)
 
     async def delete(self, share_id: str, owner_token: str | None) -> None:
         # A burnt share waiting for its last reader's grant to run out can still be deleted
@@ -538,7 +592,7 @@ class ShareService:
     def _delete(self, share_id: str) -> None:
         # Row first: once it is gone the share is unreachable, then its blobs go.
         self.metadata.delete_share(share_id)
-        self.blobs.delete_prefix(f"shares/{share_id}")
+        self.blobs.delete_prefix(keys.share_folder(share_id))
 
     def purge(self, batch: int = 100) -> int:
         """Delete every expired share, rows and blobs, in batches. Returns how many."""
@@ -567,7 +621,7 @@ class ShareService:
         # meanwhile is seen; blobs written after the listing are not in it. Only keys that
         # were listed are deleted, one by one: never a folder, where a retry of the same
         # version number may be writing blobs of its own names.
-        old = [key for key, modified in self.blobs.modified("shares") if modified < before]
+        old = [key for key, modified in self.blobs.modified(keys.ROOT) if modified < before]
         used = protection.References(self.metadata.all_versions())
         for key in old:
             if key not in used:

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from html.parser import HTMLParser
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
+from .. import urls
 from ..download import clean_filename
 
 
@@ -57,7 +58,7 @@ class AssetPolicy:
     base: str
 
     def file_url(self, sha256: str, name: str) -> str:
-        return file_path_url(self.base, sha256, name)
+        return urls.embedded_file_path(self.base, sha256, name)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class BundleLinks:
             return None
         path, fragment = found
         if kind == "link" and path in self.notebooks:
-            return f"{self.page_base}/nb/{quote(path)}{fragment}"
+            return f"{urls.notebook_path(self.page_base, path)}{fragment}"
         if path not in self.files:
             return None
         if kind == "image" and self.inline_images is not None:
@@ -88,9 +89,10 @@ class BundleLinks:
                 return None
             media_type, data = inline
             return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
-        return f"{self.base}/files/{quote(path)}{fragment}"
+        return f"{urls.bundle_file_path(self.base, path)}{fragment}"
 
 
+Attrs = list[tuple[str, str | None]]  # a start tag's attributes, as HTMLParser gives them
 DATA_URI_RE = re.compile(r"^data:([^,]*?),", re.IGNORECASE | re.DOTALL)
 # RFC 6838 section 4.2: type "/" subtype, each a restricted-name of ASCII letters, digits
 # and ! # $ & - ^ _ . + (not first), at most 127 characters. A type is stored and later
@@ -101,7 +103,6 @@ MEDIA_TYPE_RE = re.compile(rf"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}", re.ASCII |
 UNKNOWN_TYPE = "application/octet-stream"
 # Elements whose data: URIs are shown on the page, and which of their attributes hold them.
 MEDIA_TAGS = {"video": ("src", "poster"), "audio": ("src",), "source": ("src",)}
-Attrs = list[tuple[str, str | None]]  # a start tag's attributes, as HTMLParser gives them
 
 
 def valid_media_type(value: str) -> str:
@@ -299,8 +300,3 @@ def rewrite_page(html: str, *, policy: AssetPolicy | None = None,
     parser.feed(html)
     parser.close()
     return parser.result(), list(parser.payloads.values())
-
-
-def file_path_url(base: str, sha256: str, name: str) -> str:
-    """`{base}/f/{sha256}/{name}`: the name is for people and saved files, the hash finds it."""
-    return f"{base}/f/{sha256}/{quote(name, safe='')}"

@@ -55,12 +55,12 @@ class VersionRow:
     kernel_name: str
     language: str
     cell_count: int
-    toc: list[dict[str, Any]]  # render/headings.py's entries: level, text, anchor
+    toc: list[dict[str, Any]]  # render/headings.py TocEntry.as_dict
     original_key: str
     page_key: str
     meta_key: str | None = None
     kind: str = "notebook"
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)  # nbshare.manifest.Manifest.to_json
 
 
 def _utc(value: datetime) -> datetime:

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import NbshareError
+from ..manifest import Json
 from ..protection import VersionMeta
-from ..shares import UNSET, CreatedShare, Share
+from ..shares import CreatedShare, Share
+from ..unset import UNSET
 from ..uploads import read_body
 from .common import (
     GRANT_HEADER,
@@ -112,11 +114,14 @@ class VersionInfo(BaseModel):
     url: str
 
 
-class Settings(BaseModel):
+class OwnerChanges(BaseModel):
     """Owner changes; a field left out stays as it is."""
 
+    # Published as "Settings" in the OpenAPI document (schema name and title), the name
+    # API clients know it by; pydantic names a schema after the class's qualified name.
+    __qualname__ = "Settings"
     # Strict: `"versions_public": 0` or `"max_views": "5"` are mistakes to report, not to guess.
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, title="Settings")
     expires: str | None = Field(None, description="1h, 7d, 2026-12-31 or 'never'")
     max_views: int | None = Field(None, description="Views left before the share is deleted; null: no limit")
     password: str | None = Field(None, description="New password; null removes the password")
@@ -147,7 +152,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def share_info(request: Request, share: Share, *, owner: bool = False) -> dict:
+def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
     meta = share.meta or VersionMeta.of(share.version)
     urls = links(request, share.id)
     files_urls = links(request, share.id, share.version.number)
@@ -162,23 +167,23 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> dict:
         "created_at": share.row.created_at, "updated_at": share.row.updated_at,
         "expires_at": share.row.expires_at, "max_views": share.row.max_views, "toc": meta.toc,
         "files": [
-            {**{k: f[k] for k in ("name", "media_type", "size", "sha256", "role", "notebook")},
-             "url": files_urls.bundle_file(f["name"]) if f["role"] == "bundle" else files_urls.file(f)}
-            for f in meta.files if f["role"] != "image"
+            {"name": f.name, "media_type": f.media_type, "size": f.size, "sha256": f.sha256,
+             "role": f.role, "notebook": f.notebook,
+             "url": files_urls.bundle_file(f.name) if f.role == "bundle" else files_urls.file(f)}
+            for f in meta.files if f.role != "image"
         ],
         "notebooks": [
-            {"path": n["path"], "title": n["title"], "cells": n["cell_count"],
-             "url": urls.notebook_page(n["path"])}
-            for n in meta.manifest.get("notebooks", [])
+            {"path": n.path, "title": n.title, "cells": n.cell_count, "url": urls.notebook_page(n.path)}
+            for n in meta.manifest.notebooks
         ],
-        "environment": meta.manifest.get("env", []),
+        "environment": [e.to_json() for e in meta.manifest.env],
     }
     if owner:
         info.update(views=share.row.views, versions_public=share.row.versions_public)
     return info
 
 
-def created_info(request: Request, created: CreatedShare) -> dict:
+def created_info(request: Request, created: CreatedShare) -> Json:
     info = share_info(request, created.share, owner=True)
     info["manage_url"] = links(request, created.share.id).manage(created.owner_token)
     info["owner_token"] = created.owner_token
@@ -257,7 +262,7 @@ async def create_share(
     title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
     expires: str | None = Query(None, description="1h, 7d, 2026-12-31 or 'never' (raw uploads)"),
     max_views: int | None = Query(None, description="Delete the share after this many views"),
-) -> dict:
+) -> Json:
     """Upload a notebook: it is validated, rendered once and stored. Answers the share's links."""
     upload = await read_upload(request, filename, title)
     created = await service(request).create(
@@ -270,7 +275,7 @@ async def create_share(
 
 @router.get("/shares/{share_id}", response_model=OwnerShareInfo | ShareInfo, responses=ERRORS,
             summary="Describe a share")
-async def get_share(request: Request, response: Response, share_id: str) -> dict:
+async def get_share(request: Request, response: Response, share_id: str) -> Json:
     """With the owner token (Bearer) also views and settings; a protected share needs a grant."""
     token = bearer_token(request)
     share = await service(request).open(share_id, grant=visitor_grant(request, share_id), owner_token=token)
@@ -287,7 +292,7 @@ async def update_share(
     share_id: str,
     filename: str | None = Query(None, description="Original file name (raw uploads)"),
     title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
-) -> dict:
+) -> Json:
     """Needs the owner token (Bearer). Earlier versions stay available to the owner."""
     upload = await read_upload(request, filename, title)
     if upload.password is not None or upload.expires is not None or upload.max_views is not None:
@@ -301,7 +306,7 @@ async def update_share(
 
 @router.patch("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
               summary="Change expiry, view limit, password or version visibility")
-async def configure_share(request: Request, response: Response, share_id: str, changes: Settings) -> dict:
+async def configure_share(request: Request, response: Response, share_id: str, changes: OwnerChanges) -> Json:
     """Needs the owner token (Bearer). `"password": null` removes the password."""
     given = changes.model_fields_set
     share = await service(request).configure(
@@ -325,7 +330,7 @@ async def delete_share(request: Request, share_id: str) -> Response:
 
 @router.get("/shares/{share_id}/versions", response_model=list[VersionInfo], responses=ERRORS,
             summary="List a share's versions (owner)")
-async def list_versions(request: Request, response: Response, share_id: str) -> list[dict]:
+async def list_versions(request: Request, response: Response, share_id: str) -> list[Json]:
     found = await service(request).versions(share_id, bearer_token(request))
     current = max(v.number for v, _ in found)
     private(response)
@@ -346,7 +351,7 @@ async def delete_version(request: Request, share_id: str, number: int) -> Respon
 
 @router.post("/shares/{share_id}/unlock", response_model=GrantInfo, responses=ERRORS,
              summary="Trade a share's password for an access grant")
-async def unlock_share(request: Request, response: Response, share_id: str, body: Unlock) -> dict:
+async def unlock_share(request: Request, response: Response, share_id: str, body: Unlock) -> Json:
     """The grant is also set as a cookie; API clients send it back in a header."""
     grant = await service(request).unlock(share_id, body.password, client_address(request))
     set_grant_cookie(request, response, share_id, grant)

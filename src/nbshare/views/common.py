@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from python_multipart.multipart import parse_options_header
 from starlette.datastructures import FormData, UploadFile
@@ -16,79 +15,15 @@ from ..errors import NbshareError
 from ..security import grants
 from ..shares import VIEW_LIFETIME, ShareService
 from ..uploads import MULTIPART_SLACK, too_large
+from ..urls import Links
 
 GRANT_HEADER = "X-Nbshare-Grant"  # for API clients; browsers carry the grant in a cookie
 PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 - a header name; raw uploads, never the URL
 
 
 def service(request: Request) -> ShareService:
-    return request.app.state.service
-
-
-@dataclass(frozen=True)
-class Links:
-    """Every URL of a share, built from the configured public URL, never the Host header."""
-
-    public_url: str
-    frame_url: str
-    share_id: str
-    version: int | None = None  # None: the current version
-    notebook: str | None = None  # a notebook of a bundle, by its path in the bundle
-
-    @property
-    def base(self) -> str:
-        suffix = f"/v/{self.version}" if self.version is not None else ""
-        return f"/n/{self.share_id}{suffix}"
-
-    @property
-    def index(self) -> str:
-        """The share's own page (a bundle's index)."""
-        return f"{self.public_url}/n/{self.share_id}"
-
-    @property
-    def page(self) -> str:
-        """The link to copy for what is being shown."""
-        if self.notebook is not None:
-            return f"{self.public_url}/n/{self.share_id}/nb/{quote(self.notebook)}"
-        return f"{self.public_url}/n/{self.share_id}"
-
-    @property
-    def here(self) -> str:
-        return f"{self.public_url}{self.base}"
-
-    @property
-    def download(self) -> str:
-        if self.notebook is not None:
-            return self.bundle_file(self.notebook)
-        return f"{self.public_url}{self.base}.ipynb"
-
-    @property
-    def archive(self) -> str:
-        return f"{self.public_url}{self.base}.zip"
-
-    @property
-    def content(self) -> str:
-        if self.notebook is not None:
-            return f"{self.frame_url}{self.base}/content/nb/{quote(self.notebook)}"
-        return f"{self.frame_url}{self.base}/content"
-
-    def file(self, entry: dict) -> str:
-        return f"{self.public_url}{self.base}/f/{entry['address']}/{quote(entry['name'], safe='')}"
-
-    def bundle_file(self, path: str) -> str:
-        return f"{self.public_url}{self.base}/files/{quote(path)}"
-
-    def notebook_page(self, path: str) -> str:
-        suffix = f"/v/{self.version}" if self.version is not None else ""
-        return f"{self.public_url}/n/{self.share_id}{suffix}/nb/{quote(path)}"
-
-    @property
-    def unlock(self) -> str:
-        return f"{self.public_url}/n/{self.share_id}/unlock"
-
-    def manage(self, owner_token: str) -> str:
-        # In the fragment, which browsers never send to the server or in a Referer.
-        return f"{self.public_url}/n/{self.share_id}/manage#token={quote(owner_token)}"
+    found: ShareService = request.app.state.service
+    return found
 
 
 def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None,
@@ -159,7 +94,7 @@ class Upload:
     max_views: int | None
 
 
-def _text(form, name: str) -> str | None:
+def _text(form: FormData, name: str) -> str | None:
     value = form.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -212,7 +147,7 @@ async def _read_form(request: Request, limit: int) -> FormData:
         raise NbshareError(f"The form could not be read: {exc.message}", code="bad_request") from None
 
 
-def _form_expiry(form) -> str | None:
+def _form_expiry(form: FormData) -> str | None:
     """The home page offers presets and a day: `expires=date` (or no preset) with
     `expires_on=2026-12-31` means that day."""
     preset, day = _text(form, "expires"), _text(form, "expires_on")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
@@ -10,13 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..errors import NbshareError, NotFound, PasswordRequired, WrongPassword
 from ..expiry import describe, parse_duration
 from ..prepare import IMAGE_TYPES
-from ..protection import is_packed, unpack_page
 from ..render.assets import valid_media_type
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
+from ..urls import Links
 from .common import (
-    Links,
     client_address,
     links,
     owner_grant,
@@ -33,7 +35,7 @@ from .common import (
 router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_secrets_in_url)])
 
 
-def render(request: Request, template: str, status: int = 200, **context) -> HTMLResponse:
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = request.app.state.templates.get_template(template).render(
         settings=request.app.state.settings, **context
     )
@@ -57,22 +59,15 @@ async def open_share(request: Request, share_id: str, version: int | None = None
 
 
 def guarded(share: Share, response: Response) -> Response:
-    # A view-limited share too: a cached copy would be a view nobody counted.
-    return private(response) if share.row.protected or share.limited else response
+    return private(response) if share.private else response
 
 
-async def viewed(request: Request, share: Share, response: Response, *, main: bool = True) -> Response:
-    """`response`, once the view it gives is counted (shares.py, `take_view`), carrying
-    the view grant that lets the same reader load the rest of that view."""
-    grant = await service(request).take_view(share, main=main)
-    if grant is not None:
-        set_grant_cookie(request, response, share.id, grant, view=True)
+def viewed(request: Request, share: Share, response: Response, view_grant: str | None) -> Response:
+    """`response` to a read the service counted as a view, carrying the view grant that
+    lets the same reader load the rest of that view."""
+    if view_grant is not None:
+        set_grant_cookie(request, response, share.id, view_grant, view=True)
     return guarded(share, response)
-
-
-def framed_from_public_origin(share: Share) -> bool:
-    """Whether the frame must load from the public origin, where the grant cookies live."""
-    return share.row.protected or share.limited
 
 
 @router.get("/")
@@ -126,20 +121,16 @@ async def _share_page(request: Request, share_id: str, version: int | None,
     if share.version.kind == "bundle" and notebook is None:
         # A bundle's index shows its content (README, files): on a view-limited share it
         # is the view, and its grant opens the bundle's notebooks and files.
-        index = _bundle_index(request, share, links(request, share_id, shown,
-                                                    protected=framed_from_public_origin(share)))
-        return await viewed(request, share, index, main=False)
+        index = _bundle_index(request, share, links(request, share_id, shown, protected=share.private))
+        return viewed(request, share, index, await service(request).take_view(share, main=False))
     if notebook is not None:
-        entry = meta.notebook(notebook) if share.version.kind == "bundle" else None
-        if entry is None:
-            raise NotFound("This bundle has no notebook by that name.")
-        bundle_file = meta.bundle_file(notebook) or {}
-        toc_entries, title, size = entry["toc"], entry["title"], bundle_file.get("size", 0)
-        files = [f for f in meta.files if f["role"] in EMBEDDED and f["notebook"] == notebook]
+        entry = share.notebook(notebook)
+        bundle_file = meta.manifest.bundle_file(notebook)
+        toc_entries, title, size = entry.toc, entry.title, bundle_file.size if bundle_file else 0
     else:
         toc_entries, title, size = meta.toc, meta.title, meta.size
-        files = [f for f in meta.files if f["role"] in EMBEDDED]
-    urls = links(request, share_id, shown, notebook, protected=framed_from_public_origin(share))
+    files = meta.manifest.embedded(notebook)
+    urls = links(request, share_id, shown, notebook, protected=share.private)
     return guarded(share, render(
         request, "share.html", share=share, meta=meta, urls=urls,
         toc=nest([TocEntry(**e) for e in toc_entries]),
@@ -147,9 +138,6 @@ async def _share_page(request: Request, share_id: str, version: int | None,
         filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
         clone=clone_command(urls),
     ))
-
-
-EMBEDDED = ("download", "attachment")
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -173,31 +161,25 @@ def _bundle_index(request: Request, share: Share, urls: Links) -> HTMLResponse:
     meta = share.meta
     assert meta is not None
     manifest = meta.manifest
-    env_paths = {e["path"] for e in manifest.get("env", [])}
-    notebooks = manifest.get("notebooks", [])
     return render(
         request, "bundle.html", share=share, meta=meta, urls=urls, size=human_size(meta.size),
-        notebooks=notebooks, readme=manifest.get("readme"), env=manifest.get("env", []),
-        files=[f for f in meta.files if f["role"] == "bundle"], env_paths=env_paths,
+        notebooks=manifest.notebooks, readme=manifest.readme, env=manifest.env,
+        files=[f for f in meta.files if f.role == "bundle"], env_paths={e.path for e in manifest.env},
         human_size=human_size, clone=clone_command(urls),
         toc=nest([TocEntry(**e) for e in meta.toc]),
     )
 
 
-async def _download(request: Request, share_id: str, version: int | None) -> Response:
-    share = await open_share(request, share_id, version)
+async def download(request: Request, share_id: str, number: int | None) -> Response:
+    share = await open_share(request, share_id, number)
     assert share.meta is not None
     if share.version.kind == "bundle":
         raise NotFound("This share is a bundle: download it as .zip, or its notebooks one by one.")
-    data = await service(request).read(share, "original")
-    return await viewed(request, share, Response(  # taking the file is reading it too
-        data,
-        media_type="application/x-ipynb+json",
-        headers={
-            "Content-Disposition": content_disposition(share.meta.filename),
-            "Cache-Control": "no-cache",
-        },
-    ))
+    read = await service(request).read_counted(share, "original")  # taking the file is reading it too
+    return viewed(request, share, Response(read.data, media_type="application/x-ipynb+json", headers={
+        "Content-Disposition": content_disposition(share.meta.filename),
+        "Cache-Control": "no-cache",
+    }), read.view_grant)
 
 
 async def _content(request: Request, share_id: str, version: int | None,
@@ -206,46 +188,31 @@ async def _content(request: Request, share_id: str, version: int | None,
     bundle: a notebook's page, or (notebook None) its README's."""
     share = await open_share(request, share_id, version)
     assert share.meta is not None
-    which = "page"
-    if notebook is not None:
-        entry = share.meta.notebook(notebook) if share.version.kind == "bundle" else None
-        if entry is None:
-            raise NotFound("This bundle has no notebook by that name.")
-        which = entry["page_key"]
-    elif share.version.kind == "bundle":
-        readme = share.meta.manifest.get("readme")
-        if not readme:
-            raise NotFound("This bundle has no README.")
-        which = readme["page_key"]
-    # Read before the view is counted: the reader who is counted gets the content.
-    stored = await service(request).read_framed_page(share, which)
+    read = await service(request).read_frame(
+        share, notebook, gzip_ok=accepts_gzip(request.headers.get("accept-encoding", "")))
     headers = {
         "Content-Security-Policy": content_csp(request.app.state.settings.public_url),
         "Cache-Control": "no-cache",
         "Vary": "Accept-Encoding",
     }
-    if is_packed(stored) and accepts_gzip(request.headers.get("accept-encoding", "")):
-        body = stored  # compressed once, at upload; the gzip middleware leaves it as it is
+    if read.gzipped:  # the gzip middleware leaves it as it is
         headers["Content-Encoding"] = "gzip"
-    else:
-        body = unpack_page(stored)
-    response = Response(body, media_type="text/html; charset=utf-8", headers=headers)
-    # A bundle's README frame is part of its index's view; a notebook is a view of its own.
-    return await viewed(request, share, response, main=notebook is not None or share.version.kind != "bundle")
+    response = Response(read.data, media_type="text/html; charset=utf-8", headers=headers)
+    return viewed(request, share, response, read.view_grant)
 
 
-async def _archive(request: Request, share_id: str, version: int | None) -> Response:
+async def archive(request: Request, share_id: str, number: int | None) -> Response:
     """A bundle's files as one .zip, the exact archive `nbshare clone` checks and unpacks."""
-    share = await open_share(request, share_id, version)
+    share = await open_share(request, share_id, number)
     assert share.meta is not None
     if share.version.kind != "bundle":
         raise NotFound("This share is a single notebook: download the .ipynb.")
-    data = await service(request).read(share, "original")
-    return await viewed(request, share, Response(data, media_type="application/zip", headers={
+    read = await service(request).read_counted(share, "original")
+    return viewed(request, share, Response(read.data, media_type="application/zip", headers={
         "Content-Disposition": content_disposition(share.meta.filename),
         "Cache-Control": "no-cache",
         "X-Nbshare-Sha256": share.meta.sha256,
-    }))
+    }), read.view_grant)
 
 
 async def _file(request: Request, share_id: str, version: int | None, *, address: str | None = None,
@@ -253,26 +220,27 @@ async def _file(request: Request, share_id: str, version: int | None, *, address
     """One file of a version: a bundle file by its path, or any file by its address."""
     share = await open_share(request, share_id, version)
     assert share.meta is not None
-    entry = share.meta.file(address, name) if address is not None else share.meta.bundle_file(path or "")
+    manifest = share.meta.manifest
+    entry = manifest.file(address, name) if address is not None else manifest.bundle_file(path or "")
     if entry is None:
         raise NotFound("This share has no such file.")
     # Checked again here for shares stored before data: URI types were checked at upload.
-    media_type = served_type(valid_media_type(entry["media_type"]))
+    media_type = served_type(valid_media_type(entry.media_type))
     shown = media_type in IMAGE_TYPES
     headers = {
-        "Content-Disposition": content_disposition(entry["name"].rsplit("/", 1)[-1], inline=shown),
+        "Content-Disposition": content_disposition(entry.name.rsplit("/", 1)[-1], inline=shown),
         # Whatever the file is, it never runs as a page of the service.
         "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
         # Never kept without asking: a cache must not outlive a password added or the
         # share deleted. The ETag makes asking cheap.
         "Cache-Control": "no-cache",
-        "ETag": f'"{entry["address"]}"',
+        "ETag": f'"{entry.address}"',
     }
-    cacheable = not (share.row.protected or share.limited)
-    if cacheable and headers["ETag"] in etags(request.headers.get("if-none-match", "")):
+    if not share.private and headers["ETag"] in etags(request.headers.get("if-none-match", "")):
         return Response(status_code=304, headers={k: headers[k] for k in ("Cache-Control", "ETag")})
-    data = await service(request).read(share, entry["key"])
-    return await viewed(request, share, Response(data, media_type=media_type, headers=headers), main=False)
+    read = await service(request).read_counted(share, entry.key, main=False)
+    response = Response(read.data, media_type=media_type, headers=headers)
+    return viewed(request, share, response, read.view_grant)
 
 
 def served_type(media_type: str) -> str:
@@ -295,85 +263,78 @@ def etags(if_none_match: str) -> list[str]:
 INERT_TEXT = {"text/plain", "text/csv", "text/tab-separated-values", "text/markdown", "text/x-python"}
 
 
-@router.get("/n/{share_id}.ipynb")
-async def download(request: Request, share_id: str) -> Response:
-    return await _download(request, share_id, None)
+# -- a share's content: each handler answers at /n/{share_id}... for the current version
+# (`number` None) and at /n/{share_id}/v/{number}... for a numbered one.
 
-
-@router.get("/n/{share_id}.zip")
-async def archive(request: Request, share_id: str) -> Response:
-    return await _archive(request, share_id, None)
-
-
-@router.get("/n/{share_id}/v/{number}.zip")
-async def version_archive(request: Request, share_id: str, number: int) -> Response:
-    return await _archive(request, share_id, number)
-
-
-@router.get("/n/{share_id}/nb/{path:path}")
-async def notebook_page(request: Request, share_id: str, path: str) -> Response:
-    return await _share_page(request, share_id, None, path)
-
-
-@router.get("/n/{share_id}/v/{number}/nb/{path:path}")
-async def version_notebook_page(request: Request, share_id: str, number: int, path: str) -> Response:
-    return await _share_page(request, share_id, number, path)
-
-
-@router.get("/n/{share_id}/content/nb/{path:path}")
-async def notebook_content(request: Request, share_id: str, path: str) -> Response:
-    return await _content(request, share_id, None, path)
-
-
-@router.get("/n/{share_id}/v/{number}/content/nb/{path:path}")
-async def version_notebook_content(request: Request, share_id: str, number: int, path: str) -> Response:
-    return await _content(request, share_id, number, path)
-
-
-@router.get("/n/{share_id}/files/{path:path}")
-async def bundle_file(request: Request, share_id: str, path: str) -> Response:
-    return await _file(request, share_id, None, path=path)
-
-
-@router.get("/n/{share_id}/v/{number}/files/{path:path}")
-async def version_bundle_file(request: Request, share_id: str, number: int, path: str) -> Response:
-    return await _file(request, share_id, number, path=path)
-
-
-@router.get("/n/{share_id}/f/{address}/{name}")
-async def embedded_file(request: Request, share_id: str, address: str, name: str) -> Response:
-    return await _file(request, share_id, None, address=address, name=name)
-
-
-@router.get("/n/{share_id}/v/{number}/f/{address}/{name}")
-async def version_embedded_file(request: Request, share_id: str, number: int, address: str,
-                                name: str) -> Response:
-    return await _file(request, share_id, number, address=address, name=name)
-
-
-@router.get("/n/{share_id}")
-async def share_page(request: Request, share_id: str) -> Response:
-    return await _share_page(request, share_id, None)
-
-
-@router.get("/n/{share_id}/content")
-async def content(request: Request, share_id: str) -> Response:
-    return await _content(request, share_id, None)
-
-
-@router.get("/n/{share_id}/v/{number}.ipynb")
-async def version_download(request: Request, share_id: str, number: int) -> Response:
-    return await _download(request, share_id, number)
-
-
-@router.get("/n/{share_id}/v/{number}")
-async def version_page(request: Request, share_id: str, number: int) -> Response:
+async def share_page(request: Request, share_id: str, number: int | None) -> Response:
     return await _share_page(request, share_id, number)
 
 
-@router.get("/n/{share_id}/v/{number}/content")
-async def version_content(request: Request, share_id: str, number: int) -> Response:
+async def notebook_page(request: Request, share_id: str, number: int | None, path: str) -> Response:
+    return await _share_page(request, share_id, number, path)
+
+
+async def content(request: Request, share_id: str, number: int | None) -> Response:
     return await _content(request, share_id, number)
+
+
+async def notebook_content(request: Request, share_id: str, number: int | None, path: str) -> Response:
+    return await _content(request, share_id, number, path)
+
+
+async def bundle_file(request: Request, share_id: str, number: int | None, path: str) -> Response:
+    return await _file(request, share_id, number, path=path)
+
+
+async def embedded_file(request: Request, share_id: str, number: int | None, address: str,
+                        name: str) -> Response:
+    return await _file(request, share_id, number, address=address, name=name)
+
+
+Handler = Callable[..., Awaitable[Response]]
+# In this order: the first route that matches answers, and `/n/{share_id}` alone would
+# also match `/n/ID.ipynb` (and `/v/{number}` would match `/v/2.ipynb`).
+SHARE_ROUTES: list[tuple[str, Handler]] = [
+    (".ipynb", download),
+    (".zip", archive),
+    ("/nb/{path:path}", notebook_page),
+    ("/content/nb/{path:path}", notebook_content),
+    ("/files/{path:path}", bundle_file),
+    ("/f/{address}/{name}", embedded_file),
+    ("", share_page),
+    ("/content", content),
+]
+
+
+def both_forms(handler: Handler) -> tuple[Handler, Handler]:
+    """Endpoints for `handler(..., number, ...)`: one without `number` (the current
+    version; a parameter FastAPI did not find in the path would be read from the query)
+    and one with it as a whole number in the path."""
+    signature = inspect.signature(handler, eval_str=True)
+    parameters = list(signature.parameters.values())
+
+    async def current(**given: Any) -> Response:
+        return await handler(number=None, **given)
+
+    async def numbered(**given: Any) -> Response:
+        return await handler(**given)
+
+    current.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p for p in parameters if p.name != "number"])
+    numbered.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(annotation=int) if p.name == "number" else p for p in parameters])
+    return current, numbered
+
+
+def add_share_routes() -> None:
+    for suffix, handler in SHARE_ROUTES:
+        current, numbered = both_forms(handler)
+        router.add_api_route(f"/n/{{share_id}}{suffix}", current, methods=["GET"], name=handler.__name__)
+        router.add_api_route(f"/n/{{share_id}}/v/{{number}}{suffix}", numbered, methods=["GET"],
+                             name=f"version_{handler.__name__}")
+
+
+add_share_routes()
 
 
 @router.post("/n/{share_id}/unlock")
