@@ -114,6 +114,11 @@ class Links:
     def unlock(self) -> str:
         return f"{self.public_url}{self.share_path}/unlock"
 
+    @property
+    def manage_page(self) -> str:
+        """The owner's page, the same for every version and notebook of the share."""
+        return f"{self.public_url}{self.share_path}/manage"
+
     def manage(self, owner_token: str) -> str:
         # In the fragment, which browsers never send to the server or in a Referer.
-        return f"{self.public_url}{self.share_path}/manage#token={quote(owner_token)}"
+        return f"{self.manage_page}#token={quote(owner_token)}"
