@@ -4,6 +4,7 @@ clients a command opens, each closed when the command ends."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NoReturn
 
@@ -20,6 +21,15 @@ SERVER_OPTION = click.option(
     help="nbshare server URL (or set NBSHARE_SERVER).",
 )
 REQUEST_TIMEOUT = 300.0  # an upload waits for its render
+
+
+def options(*decorators: Callable) -> Callable[[Callable], Callable]:
+    """Several click options as one decorator; --help lists them in the order given."""
+    def apply(command: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+    return apply
 
 
 def fail(message: str) -> NoReturn:

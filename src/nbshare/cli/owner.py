@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -13,20 +12,20 @@ import click
 from ..client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, share_id_from
 from ..history import History, HistoryError, Published, same_server
 from ..text import expiry_text, human_size, human_time
-from .common import client_for, fail, fits, history_not_updated, now
+from .common import client_for, fail, fits, history_not_updated, now, options
 from .secrets import password_options, read_owner_token, read_password
 
-
-def owner_options(command: Callable) -> Callable:
-    command = click.option(
-        "--token-stdin", is_flag=True,
-        help="Read the owner token from standard input (for shares published elsewhere).",
-    )(command)
-    return click.option(
+owner_options = options(
+    click.option(
         "--server", envvar="NBSHARE_SERVER", default=None,
         help="Server URL, when URL_OR_ID is a bare id not in your history (a share URL names its "
              "own server, which is the one used).",
-    )(command)
+    ),
+    click.option(
+        "--token-stdin", is_flag=True,
+        help="Read the owner token from standard input (for shares published elsewhere).",
+    ),
+)
 
 
 @dataclass

@@ -5,24 +5,23 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 import click
 
-from .common import fail
+from .common import fail, options
 
 PASSWORD_ENV = "NBSHARE_PASSWORD"  # noqa: S105 (a variable name)
 
 
-def password_options(command: Callable) -> Callable:
-    command = click.option(
-        "--password-stdin", is_flag=True,
-        help="Read the password from the first line of standard input.",
-    )(command)
-    return click.option(
+password_options = options(
+    click.option(
         "--password", "ask_password", is_flag=True,
         help=f"Protect the share with a password, asked for without echo (or taken from {PASSWORD_ENV}).",
-    )(command)
+    ),
+    click.option(
+        "--password-stdin", is_flag=True, help="Read the password from the first line of standard input.",
+    ),
+)
 
 
 def read_password(ask: bool, from_stdin: bool, *, env_without_ask: bool) -> str | None:
