@@ -6,6 +6,7 @@ import shlex
 import sys
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,9 @@ from ..errors import NbshareError
 from ..text import human_size
 from .common import client_for, fail
 from .secrets import share_password
+
+if TYPE_CHECKING:
+    from ..bundle.trust import LocalStep
 
 
 @click.command()
@@ -98,7 +102,7 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
         sys.exit(1)
 
 
-def _consent(steps: list, *, trust: bool, check: bool) -> bool:
+def _consent(steps: list[LocalStep], *, trust: bool, check: bool) -> bool:
     """Whether to run install steps that run the share's own code: --trust, or a yes on a
     terminal. Without a terminal to ask on, no."""
     click.echo("These install steps would run code that came with the share, as you:", err=True)

@@ -6,12 +6,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import httpx
 
 from ..client import DEFAULT_SERVER, NbshareClient
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+Answer = dict[str, Any]  # a server's JSON answer, as the API documents it
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 SERVER_OPTION = click.option(
     "--server",
@@ -23,9 +30,9 @@ SERVER_OPTION = click.option(
 REQUEST_TIMEOUT = 300.0  # an upload waits for its render
 
 
-def options(*decorators: Callable) -> Callable[[Callable], Callable]:
+def options(*decorators: Decorator) -> Decorator:
     """Several click options as one decorator; --help lists them in the order given."""
-    def apply(command: Callable) -> Callable:
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
         for decorator in reversed(decorators):
             command = decorator(command)
         return command
@@ -81,6 +88,6 @@ def client_for(server: str, *, timeout: float = REQUEST_TIMEOUT) -> NbshareClien
     return connections.client(server, timeout=timeout)
 
 
-def fits(console, table) -> bool:
+def fits(console: Console, table: Table) -> bool:
     """Whether `table` fits when every column is as wide as its longest word (text may wrap)."""
-    return console.measure(table, options=console.options.update_width(10_000)).minimum <= console.width
+    return bool(console.measure(table, options=console.options.update_width(10_000)).minimum <= console.width)

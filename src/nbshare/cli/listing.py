@@ -21,7 +21,7 @@ class Listed:
     entry: Published
     status: str  # live | gone | unreachable | refused
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, object]:
         shown = {k: v for k, v in vars(self.entry).items() if k not in SECRET_FIELDS}
         shown["status"] = self.status
         return shown

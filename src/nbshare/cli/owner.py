@@ -12,7 +12,7 @@ import click
 from ..client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, share_id_from
 from ..history import History, HistoryError, Published, same_server
 from ..text import expiry_text, human_size, human_time
-from .common import client_for, fail, fits, history_not_updated, now, options
+from .common import Answer, client_for, fail, fits, history_not_updated, now, options
 from .secrets import password_options, read_owner_token, read_password
 
 owner_options = options(
@@ -41,7 +41,7 @@ class Target:
     def name(self) -> str:
         return repr(self.entry.title) if self.entry else self.share_id
 
-    def remember(self, answer: dict) -> None:
+    def remember(self, answer: Answer) -> None:
         if self.entry is None:
             return
         try:
@@ -85,7 +85,7 @@ def target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
 
 
 def changes(*, expires: str | None = None, max_views: int | None = None, password: str | None = None,
-            versions_public: bool | None = None) -> dict:
+            versions_public: bool | None = None) -> dict[str, object]:
     """The PATCH fields for the options given (None: not given; removals are added by the caller)."""
     given = {"expires": expires, "max_views": max_views, "password": password,
              "versions_public": versions_public}
@@ -147,7 +147,7 @@ def set_(url_or_id: str, expires: str | None, max_views: int | None, no_max_view
     _print_settings(answer)
 
 
-def _print_settings(answer: dict) -> None:
+def _print_settings(answer: Answer) -> None:
     views = f"{answer['views']} of {answer['max_views']}" if answer.get("max_views") else (
         f"{answer['views']} (no limit)")
     click.echo(f"Updated the settings of {answer['title']!r}: {answer['url']}")
@@ -180,7 +180,7 @@ def versions(url_or_id: str, server: str | None, token_stdin: bool, as_json: boo
     _print_versions(found)
 
 
-def _print_versions(found: list[dict]) -> None:
+def _print_versions(found: list[Answer]) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -8,6 +8,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,9 +16,12 @@ from ..client import ClientError, NbshareClient
 from ..errors import NbshareError
 from ..history import History, HistoryError, Published
 from ..text import expiry_text, human_size, human_time
-from .common import SERVER_OPTION, client_for, fail, history_not_updated, now
+from .common import SERVER_OPTION, Answer, client_for, fail, history_not_updated, now
 from .owner import changes, owner_options, target
 from .secrets import password_options, read_password
+
+if TYPE_CHECKING:
+    from ..bundle.outgoing import Outgoing
 
 PROGRESS_THRESHOLD = 1024 * 1024
 
@@ -115,7 +119,7 @@ def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_en
     return archive
 
 
-def _show_outgoing(outgoing, infer_env: bool) -> None:
+def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -225,7 +229,7 @@ def _earlier_share(client: NbshareClient, path: str, *, must: bool) -> Published
 
 
 def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, title: str | None,
-            wanted: dict, source: str | None = None) -> dict:
+            wanted: dict[str, object], source: str | None = None) -> Answer:
     """Settings first (so new content is never out under the old password), then the content."""
     try:
         if wanted:
@@ -247,7 +251,7 @@ def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, ti
     return answer
 
 
-def _print_published(answer: dict, manage_url: str | None, as_json: bool, *, updated: bool) -> None:
+def _print_published(answer: Answer, manage_url: str | None, as_json: bool, *, updated: bool) -> None:
     if as_json:
         keys = ("id", "url", "download_url", "title", "created_at", "updated_at", "version",
                 "expires_at", "max_views", "protected")
@@ -268,7 +272,7 @@ def _print_published(answer: dict, manage_url: str | None, as_json: bool, *, upd
         click.echo(f"Manage (keep private): {manage_url}", err=True)
 
 
-def _facts(info: dict) -> str:
+def _facts(info: Answer) -> str:
     """One line on what makes a share private or ephemeral; empty for a plain share."""
     parts = []
     if info.get("protected"):
@@ -281,7 +285,7 @@ def _facts(info: dict) -> str:
     return " ".join(parts)
 
 
-def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], dict]) -> dict:
+def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], Answer]) -> Answer:
     size = notebook.stat().st_size
     if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return send(None)
