@@ -459,10 +459,9 @@ def test_sizes_read_as_each_place_has_always_shown_them(size, cli, page, limit):
     """One formatter, three habits kept: the CLI stops at MB, limits drop a '.0'."""
     from nbshare.bundle.archive import format_size
     from nbshare.text import human_size
-    from nbshare.views.pages import human_size as page_size
 
     assert human_size(size, largest="MB") == cli
-    assert page_size(size) == page
+    assert human_size(size) == page  # as the pages call it
     assert format_size(size) == limit
 
 
