@@ -1,9 +1,11 @@
 # ruff: noqa: S603, S607  (tests run this package's own programs)
-"""The `nbshare` command, run as a real program against a real server on loopback.
+"""The `nbshare` command: in process against the in-process app (CliRunner), and as a real
+program against a real server on loopback for what needs one (the link served over HTTP,
+a terminal, the server's log, errors of the network).
 
 One server process serves the whole module (starting one warms render workers, which
-takes seconds). Every CLI call is a subprocess with its own XDG_DATA_HOME, so each
-test has a private history file. A few cases need no server and use CliRunner.
+takes seconds). Every CLI call has its own XDG_DATA_HOME, so each test has a private
+history file. cli_helpers.py runs the commands either way.
 """
 
 from __future__ import annotations
@@ -21,21 +23,35 @@ import threading
 import time
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
+import cli_helpers
+from cli_helpers import (
+    APP_URL,
+    NOTEBOOK,
+    Cli,
+    Seen,
+    assert_one_error_line,
+    share_url_re,
+    token_of,
+)
+from conftest import clean_env, free_port, minimal_notebook, nb_bytes, start_server
 from nbshare.cli import main
 
+# The in-process app and the CLI run against it (80 columns wide), as fixtures.
+app_server, app_cli, cli_columns = cli_helpers.app_server, cli_helpers.app_cli, cli_helpers.cli_columns
+
 BIN = Path(sys.prefix) / "bin"
-NOTEBOOK = FIXTURES / "headings.ipynb"
 URL_RE = r"http://127\.0\.0\.1:\d+/n/[A-Za-z0-9_-]{24}"
-# Every secret the module saw, checked against the server's log by the last test.
-SECRETS: dict[str, set[str]] = {"ids": set(), "tokens": set()}
+APP_URL_RE = share_url_re(APP_URL)
+# Every secret the module saw, checked against the real server's log by the last test.
+SEEN = Seen()
 
 
-# --- fixtures and helpers -------------------------------------------------------------
+# --- fixtures -------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -47,77 +63,9 @@ def server(tmp_path_factory):
     live.stop()
 
 
-class Cli:
-    """Runs `python -m nbshare ...` with a private history; remembers every argv."""
-
-    def __init__(self, data_home: Path):
-        self.data_home = data_home
-        self.argvs: list[list[str]] = []
-
-    @property
-    def history_file(self) -> Path:
-        return self.data_home / "nbshare" / "published.json"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return clean_env(XDG_DATA_HOME=str(self.data_home), **extra)
-
-    def __call__(self, *args, input: str | None = None, env: dict | None = None,
-                 ) -> subprocess.CompletedProcess:
-        argv = [sys.executable, "-m", "nbshare", *map(str, args)]
-        self.argvs.append(argv)
-        return subprocess.run(
-            argv, input=input, capture_output=True, text=True, timeout=120,
-            env=self.env(**(env or {})), stdin=None if input is not None else subprocess.DEVNULL,
-        )
-
-    def publish_json(self, server: LiveServer, path: Path = NOTEBOOK, *extra) -> dict:
-        r = self("publish", path, "--server", server.url, "--json", *extra)
-        assert r.returncode == 0, r.stderr
-        answer = json.loads(r.stdout)
-        SECRETS["ids"].add(answer["id"])
-        SECRETS["tokens"].add(token_of(answer["manage_url"]))
-        return answer
-
-    def history(self) -> list[dict]:
-        return json.loads(self.history_file.read_text())
-
-
 @pytest.fixture
 def cli(tmp_path) -> Cli:
-    return Cli(tmp_path / "xdg")
-
-
-def token_of(manage_url: str) -> str:
-    token = manage_url.split("#token=", 1)[1]
-    assert len(token) >= 40
-    return token
-
-
-def publish_via_api(server: LiveServer, data: bytes) -> dict:
-    """A share published elsewhere: not in this test's history."""
-    r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": "elsewhere.ipynb"},
-                   content=data, headers={"Content-Type": "application/x-ipynb+json"}, timeout=60)
-    assert r.status_code == 201, r.text
-    answer = r.json()
-    SECRETS["ids"].add(answer["id"])
-    SECRETS["tokens"].add(answer["owner_token"])
-    return answer
-
-
-def blob_paths_of(server: LiveServer, share_id: str) -> list[Path]:
-    return [p for p in (server.data_dir / "blobs").rglob("*") if share_id in str(p)]
-
-
-def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert r.returncode != 0, (r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr, r.stderr
-    assert r.stdout == "", r.stdout
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("Error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+    return Cli(tmp_path / "xdg", SEEN)
 
 
 # --- publish --------------------------------------------------------------------------
@@ -134,8 +82,8 @@ def test_publish_prints_exactly_the_link_which_works(server, cli, tmp_path):
     assert url.startswith(f"{server.url}/n/")
     # The manage link (a secret) goes to stderr: `URL=$(nbshare publish ...)` gets the link alone.
     assert r.stderr.startswith(f"Manage (keep private): {url}/manage#token="), r.stderr
-    SECRETS["ids"].add(url.rsplit("/", 1)[1])
-    SECRETS["tokens"].add(token_of(r.stderr.strip()))
+    SEEN.ids.add(url.rsplit("/", 1)[1])
+    SEEN.tokens.add(token_of(r.stderr.strip()))
 
     page = httpx.get(url, timeout=30)
     assert page.status_code == 200
@@ -145,44 +93,40 @@ def test_publish_prints_exactly_the_link_which_works(server, cli, tmp_path):
     assert download.content == nb.read_bytes()
 
 
-@pytest.mark.slow
-def test_publish_json_prints_one_object(server, cli):
-    r = cli("publish", NOTEBOOK, "--server", server.url, "--json")
+def test_publish_json_prints_one_object(app_server, app_cli):
+    r = app_cli("publish", NOTEBOOK, "--server", app_server.url, "--json")
     assert r.returncode == 0, r.stderr
     assert len(r.stdout.splitlines()) == 1, r.stdout
     answer = json.loads(r.stdout)
     assert isinstance(answer, dict)
-    assert re.fullmatch(URL_RE, answer["url"])
-    assert answer["url"] == f"{server.url}/n/{answer['id']}"
+    assert re.fullmatch(APP_URL_RE, answer["url"])
+    assert answer["url"] == f"{app_server.url}/n/{answer['id']}"
     assert answer["manage_url"].startswith(f"{answer['url']}/manage#token=")
     assert "owner_token" not in answer  # the token is in manage_url's fragment, once
-    SECRETS["ids"].add(answer["id"])
-    SECRETS["tokens"].add(token_of(answer["manage_url"]))
-    assert httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).status_code == 200
+    app_cli.seen.published(answer)
+    assert app_server.http.get(f"{app_server.url}/api/v1/shares/{answer['id']}").status_code == 200
 
 
-@pytest.mark.slow
-def test_server_comes_from_env_and_title_from_flag(server, cli):
+def test_server_comes_from_env_and_title_from_flag(app_server, app_cli):
     title = "Q3 churn analysis"
-    r = cli("publish", NOTEBOOK, "--title", title, "--json", env={"NBSHARE_SERVER": server.url})
+    r = app_cli("publish", NOTEBOOK, "--title", title, "--json", env={"NBSHARE_SERVER": app_server.url})
     assert r.returncode == 0, r.stderr
     answer = json.loads(r.stdout)
-    SECRETS["ids"].add(answer["id"])
-    SECRETS["tokens"].add(token_of(answer["manage_url"]))
-    assert answer["url"].startswith(f"{server.url}/n/")
+    app_cli.seen.published(answer)
+    assert answer["url"].startswith(f"{app_server.url}/n/")
     assert answer["title"] == title
-    info = httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).json()
+    info = app_server.http.get(f"{app_server.url}/api/v1/shares/{answer['id']}").json()
     assert info["title"] == title
-    assert title in httpx.get(answer["url"], timeout=30).text
+    assert title in app_server.http.get(answer["url"]).text
 
 
 # --- history and list -----------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_list_shows_shares_and_the_history_file_is_private(server, cli):
-    first = cli.publish_json(server)
-    second = cli.publish_json(server, NOTEBOOK, "--title", "Second")
+def test_list_shows_shares_and_the_history_file_is_private(app_server, app_cli):
+    cli = app_cli
+    first = cli.publish(app_server.url)
+    second = cli.publish(app_server.url, "--title", "Second")
 
     r = cli("list")
     assert r.returncode == 0, r.stderr
@@ -204,40 +148,40 @@ def test_list_shows_shares_and_the_history_file_is_private(server, cli):
     saved = {e["id"]: e for e in cli.history()}
     for answer in (first, second):
         assert saved[answer["id"]]["owner_token"] == token_of(answer["manage_url"])
-        assert saved[answer["id"]]["server"] == server.url
+        assert saved[answer["id"]]["server"] == app_server.url
 
 
-@pytest.mark.slow
-def test_publish_still_prints_the_link_when_history_is_unreadable(server, cli):
+def test_publish_still_prints_the_link_when_history_is_unreadable(app_server, app_cli):
+    cli = app_cli
     cli.history_file.parent.mkdir(parents=True)
     cli.history_file.write_text("{not json")
-    r = cli("publish", NOTEBOOK, "--server", server.url)
+    r = cli("publish", NOTEBOOK, "--server", app_server.url)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    assert re.fullmatch(URL_RE + r"\n", r.stdout), r.stdout
+    assert re.fullmatch(APP_URL_RE + r"\n", r.stdout), r.stdout
     assert "Warning: not saved to your history" in r.stderr
     assert "/manage#token=" in r.stderr  # the only remaining way to delete the share
-    SECRETS["ids"].add(r.stdout.strip().rsplit("/", 1)[1])
-    SECRETS["tokens"].add(token_of(r.stderr.split()[-1]))
+    cli.seen.ids.add(r.stdout.strip().rsplit("/", 1)[1])
+    cli.seen.tokens.add(token_of(r.stderr.split()[-1]))
 
 
 # --- delete ---------------------------------------------------------------------------
 
 
-@pytest.mark.slow
-def test_delete_by_url_removes_page_history_entry_and_blobs(server, cli):
-    answer = cli.publish_json(server)
+def test_delete_by_url_removes_page_history_entry_and_blobs(app_server, app_cli):
+    cli = app_cli
+    answer = cli.publish(app_server.url)
     share_id, url = answer["id"], answer["url"]
-    assert blob_paths_of(server, share_id), "expected the share's blobs under data_dir/blobs"
+    assert app_server.blob_paths_of(share_id), "expected the share's blobs under data_dir/blobs"
 
     r = cli("delete", url, "--yes")
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"Deleted {share_id}.\n"
 
-    assert httpx.get(url, timeout=30).status_code == 404
-    assert httpx.get(f"{url}.ipynb", timeout=30).status_code == 404
-    assert httpx.get(f"{server.url}/api/v1/shares/{share_id}", timeout=30).status_code == 404
-    assert blob_paths_of(server, share_id) == []
+    assert app_server.http.get(url).status_code == 404
+    assert app_server.http.get(f"{url}.ipynb").status_code == 404
+    assert app_server.http.get(f"{app_server.url}/api/v1/shares/{share_id}").status_code == 404
+    assert app_server.blob_paths_of(share_id) == []
 
     r = cli("list")
     assert r.returncode == 0 and url not in r.stdout and share_id[:8] not in r.stdout
@@ -245,29 +189,28 @@ def test_delete_by_url_removes_page_history_entry_and_blobs(server, cli):
     assert token_of(answer["manage_url"]) not in cli.history_file.read_text()
 
 
-@pytest.mark.slow
-def test_delete_with_token_on_stdin_for_a_share_not_in_history(server, cli):
-    answer = publish_via_api(server, NOTEBOOK.read_bytes())
+def test_delete_with_token_on_stdin_for_a_share_not_in_history(app_server, app_cli):
+    cli = app_cli
+    answer = app_server.publish_via_api(NOTEBOOK.read_bytes())
     share_id, token = answer["id"], answer["owner_token"]
 
-    wrong = cli("delete", share_id, "--token-stdin", "--server", server.url, input="x" * 43 + "\n")
+    wrong = cli("delete", share_id, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n")
     assert_one_error_line(wrong, "does not match", "HTTP 403")
-    assert httpx.get(answer["url"], timeout=30).status_code == 200  # still there
+    assert app_server.http.get(answer["url"]).status_code == 200  # still there
 
-    r = cli("delete", share_id, "--token-stdin", "--server", server.url, input=token + "\n")
+    r = cli("delete", share_id, "--token-stdin", "--server", app_server.url, input=token + "\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == f"Deleted {share_id}.\n"
-    assert httpx.get(answer["url"], timeout=30).status_code == 404
-    assert blob_paths_of(server, share_id) == []
-    assert not any(token in arg for argv in cli.argvs for arg in argv)
+    assert app_server.http.get(answer["url"]).status_code == 404
+    assert app_server.blob_paths_of(share_id) == []
+    assert not any(token in arg for argv in cli.seen.argvs for arg in argv)
 
 
-@pytest.mark.slow
-def test_delete_by_url_with_token_stdin_finds_the_server_in_the_url(server, cli):
-    answer = publish_via_api(server, nb_bytes(minimal_notebook()))
-    r = cli("delete", answer["url"], "--token-stdin", input=answer["owner_token"] + "\n")
+def test_delete_by_url_with_token_stdin_finds_the_server_in_the_url(app_server, app_cli):
+    answer = app_server.publish_via_api(nb_bytes(minimal_notebook()))
+    r = app_cli("delete", answer["url"], "--token-stdin", input=answer["owner_token"] + "\n")
     assert r.returncode == 0, r.stderr
-    assert httpx.get(answer["url"], timeout=30).status_code == 404
+    assert app_server.http.get(answer["url"]).status_code == 404
 
 
 # --- errors: one line, no traceback ---------------------------------------------------
@@ -322,7 +265,6 @@ def test_error_when_the_file_is_missing(cli, tmp_path):
     assert_one_error_line(r, "No such file", "nope.ipynb")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "content", "expected"),
     [
@@ -331,30 +273,28 @@ def test_error_when_the_file_is_missing(cli, tmp_path):
         ("list.ipynb", b"[1, 2, 3]", "HTTP 4"),
     ],
 )
-def test_error_when_the_file_is_not_a_notebook(server, cli, tmp_path, name, content, expected):
+def test_error_when_the_file_is_not_a_notebook(app_server, app_cli, tmp_path, name, content, expected):
     path = tmp_path / name
     path.write_bytes(content)
-    r = cli("publish", path, "--server", server.url)
+    r = app_cli("publish", path, "--server", app_server.url)
     line = assert_one_error_line(r, "The server refused:", expected)
     assert re.search(r"\(HTTP 4\d\d\)$", line), line
-    assert not cli.history_file.exists()
+    assert not app_cli.history_file.exists()
 
 
-@pytest.mark.slow
-def test_error_when_the_file_is_too_large(server, cli, tmp_path):
+def test_error_when_the_file_is_too_large(app_server, app_cli, tmp_path):
     path = tmp_path / "huge.ipynb"
     path.write_bytes(b" " * (6 * 1024 * 1024))
-    r = cli("publish", path, "--server", server.url)
+    r = app_cli("publish", path, "--server", app_server.url)
     assert_one_error_line(r, "larger than", "5 MB", "HTTP 413")
 
 
-@pytest.mark.slow
-def test_error_when_deleting_an_unknown_share(server, cli):
+def test_error_when_deleting_an_unknown_share(app_server, app_cli):
     unknown = "A" * 24
-    r = cli("delete", unknown, "--token-stdin", "--server", server.url, input="x" * 43 + "\n")
+    r = app_cli("delete", unknown, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n")
     assert_one_error_line(r, "does not exist", "HTTP 404")
     # Without a token, nothing is even sent.
-    assert_one_error_line(cli("delete", unknown, "--server", server.url), "--token-stdin")
+    assert_one_error_line(app_cli("delete", unknown, "--server", app_server.url), "--token-stdin")
 
 
 def test_error_when_the_link_is_not_an_nbshare_link(cli):
@@ -382,15 +322,15 @@ def test_progress_bar_only_on_a_terminal(server, cli, tmp_path):
     assert re.search(r"(\d\.\d)/\1 MB", tty.stdout)  # the bar reached the file's size
     assert "Manage (keep private)" in tty.stdout
     assert re.fullmatch(URL_RE + r"\n", out.read_text()), out.read_text()  # the link, alone
-    SECRETS["ids"].add(out.read_text().strip().rsplit("/", 1)[1])
-    SECRETS["tokens"].update(re.findall(r"#token=([A-Za-z0-9_-]+)", tty.stdout))
+    SEEN.ids.add(out.read_text().strip().rsplit("/", 1)[1])
+    SEEN.tokens.update(re.findall(r"#token=([A-Za-z0-9_-]+)", tty.stdout))
 
     piped = cli("publish", path, "--server", server.url)
     assert piped.returncode == 0, piped.stderr
     assert "Uploading" not in piped.stderr and "\x1b[" not in piped.stderr + piped.stdout
     assert re.fullmatch(URL_RE + r"\n", piped.stdout), piped.stdout
-    SECRETS["ids"].add(piped.stdout.strip().rsplit("/", 1)[1])
-    SECRETS["tokens"].add(token_of(piped.stderr.strip()))
+    SEEN.ids.add(piped.stdout.strip().rsplit("/", 1)[1])
+    SEEN.tokens.add(token_of(piped.stderr.strip()))
 
 
 # --- secrets --------------------------------------------------------------------------
@@ -398,7 +338,7 @@ def test_progress_bar_only_on_a_terminal(server, cli, tmp_path):
 
 @pytest.mark.slow
 def test_secrets_stay_out_of_the_server_log_and_argv(server, cli):
-    answer = cli.publish_json(server)
+    answer = cli.publish(server.url)
     assert cli("list").returncode == 0
     assert cli("delete", answer["url"], "--yes").returncode == 0
     share_id, token = answer["id"], token_of(answer["manage_url"])
@@ -408,25 +348,26 @@ def test_secrets_stay_out_of_the_server_log_and_argv(server, cli):
         assert time.monotonic() < deadline, f"no redacted DELETE line in the log:\n{server.log()}"
         time.sleep(0.1)
     log = server.log()
-    for secret in SECRETS["tokens"] | {token}:
+    for secret in SEEN.tokens | {token}:
         assert secret not in log
-    for full_id in SECRETS["ids"] | {share_id}:
+    for full_id in SEEN.ids | {share_id}:
         assert full_id not in log
         assert full_id[:8] not in log
-    assert not any(token in arg for argv in cli.argvs for arg in argv)
+    assert not any(token in arg for argv in SEEN.argvs for arg in argv)
 
 
 def test_no_option_takes_a_secret_on_the_command_line():
     for name, command in main.commands.items():
         for param in command.params:
-            if "token" in param.name:
-                assert param.is_flag, f"{name} {param.opts} would put a secret in argv"
+            if any(word in (param.name or "") for word in ("token", "password", "grant", "secret")):
+                assert isinstance(param, click.Option) and param.is_flag, (
+                    f"{name} {param.opts} would put a secret in argv")
 
 
 # --- no server needed -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [None, "publish", "list", "delete", "serve"])
+@pytest.mark.parametrize("command", [None, *sorted(main.commands)])
 def test_every_command_has_help_with_a_runnable_example(command):
     args = [command, "--help"] if command else ["--help"]
     result = CliRunner().invoke(main, args)
@@ -502,3 +443,39 @@ def test_serve_refuses_a_bad_setting_with_one_line(tmp_path, variable, value, ex
                        stdin=subprocess.DEVNULL)
     assert_one_error_line(r, expected)
     assert not (tmp_path / "d").exists()  # refused before touching anything
+
+
+@pytest.mark.parametrize(
+    ("size", "cli", "page", "limit"),
+    [
+        (0, "0 bytes", "0 bytes", "0 bytes"),
+        (1023, "1023 bytes", "1023 bytes", "1023 bytes"),
+        (1536, "1.5 KB", "1.5 KB", "1.5 KB"),
+        (5 * 1024 * 1024, "5.0 MB", "5.0 MB", "5 MB"),
+        (3 * 1024**3, "3072.0 MB", "3.0 GB", "3 GB"),
+    ],
+)
+def test_sizes_read_as_each_place_has_always_shown_them(size, cli, page, limit):
+    """One formatter, three habits kept: the CLI stops at MB, limits drop a '.0'."""
+    from nbshare.bundle.archive import format_size
+    from nbshare.text import human_size
+
+    assert human_size(size, largest="MB") == cli
+    assert human_size(size) == page  # as the pages call it
+    assert format_size(size) == limit
+
+
+def test_times_read_in_utc_and_expiry_relative_within_two_days():
+    from datetime import UTC, datetime, timedelta
+
+    from nbshare.text import expiry_text, human_time
+
+    assert human_time("2026-11-22T11:30:00+01:00") == "2026-11-22 10:30"
+    assert human_time("not a time") == "not a time"
+    now = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    soon = (now + timedelta(minutes=59, seconds=30)).isoformat()
+    assert expiry_text(soon, now=now) == "2026-11-22 10:59 UTC (in 59m)"
+    assert expiry_text(soon, short=True, now=now) == "in 59m"
+    later = (now + timedelta(days=3)).isoformat()
+    assert expiry_text(later, short=True, now=now) == "2026-11-25 10:00"
+    assert expiry_text((now - timedelta(seconds=1)).isoformat(), now=now) == "expired"

@@ -2,7 +2,8 @@
 """Private and ephemeral shares from the command line, against a real server process.
 
 Like test_cli.py: one `nbshare serve` for the module, every CLI call a real
-`python -m nbshare` subprocess with its own XDG_DATA_HOME. Passwords reach the CLI on
+`python -m nbshare` subprocess with its own XDG_DATA_HOME (updating and listing versions
+run in process, against the in-process app). Passwords reach the CLI on
 standard input, in NBSHARE_PASSWORD or typed at a pseudo-terminal, never in argv; the
 last test checks that no password, owner token or grant reached the server's log.
 """
@@ -13,26 +14,25 @@ import json
 import os
 import re
 import select
-import shlex
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import click
 import httpx
 import pytest
-from click.testing import CliRunner
 
-from conftest import FIXTURES, LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
-from nbshare.cli import main
+import cli_helpers
+from cli_helpers import NOTEBOOK, AppServer, Cli, Seen, assert_one_error_line, token_of
+from conftest import LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
 
-NOTEBOOK = FIXTURES / "headings.ipynb"
+# The in-process app and the CLI run against it, as fixtures.
+app_server, app_cli = cli_helpers.app_server, cli_helpers.app_cli
+
 URL_RE = r"http://127\.0\.0\.1:\d+/n/[A-Za-z0-9_-]{24}"
-# Every secret the module saw; the last test looks for each in the server's log.
-SECRETS: dict[str, set[str]] = {"passwords": set(), "tokens": set(), "grants": set()}
-ARGVS: list[list[str]] = []  # every command line this module ran
+# Every secret and command line the module saw; the last test looks for each in the server's log.
+SEEN = Seen()
 
 pytestmark = pytest.mark.slow
 
@@ -50,85 +50,25 @@ def server(tmp_path_factory):
     live.stop()
 
 
-class Cli:
-    """`python -m nbshare ...` with a private history."""
-
-    def __init__(self, data_home: Path):
-        self.data_home = data_home
-
-    @property
-    def history_file(self) -> Path:
-        return self.data_home / "nbshare" / "published.json"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return clean_env(200, XDG_DATA_HOME=str(self.data_home), **extra)
-
-    def argv(self, *args) -> list[str]:
-        argv = [sys.executable, "-m", "nbshare", *map(str, args)]
-        ARGVS.append(argv)
-        return argv
-
-    def __call__(self, *args, input: str | None = None, env: dict | None = None,
-                 ) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            self.argv(*args), input=input, capture_output=True, text=True, timeout=120,
-            env=self.env(**(env or {})), stdin=None if input is not None else subprocess.DEVNULL,
-        )
-
-    def ok(self, *args, **kw) -> subprocess.CompletedProcess:
-        r = self(*args, **kw)
-        assert r.returncode == 0, (args, r.returncode, r.stdout, r.stderr)
-        assert "Traceback" not in r.stderr, r.stderr
-        return r
-
-    def publish(self, server: LiveServer, *extra, path: Path = NOTEBOOK, **kw) -> dict:
-        r = self.ok("publish", path, "--server", server.url, "--json", *extra, **kw)
-        answer = json.loads(r.stdout)
-        SECRETS["tokens"].add(token_of(answer["manage_url"]))
-        return answer
-
-    def history(self) -> list[dict]:
-        return json.loads(self.history_file.read_text())
-
-    def listing(self) -> dict[str, dict]:
-        r = self.ok("list", "--json")
-        assert "owner_token" not in r.stdout and "manage_url" not in r.stdout
-        for token in SECRETS["tokens"]:
-            assert token not in r.stdout
-        return {e["id"]: e for e in json.loads(r.stdout)}
+@pytest.fixture
+def cli(tmp_path) -> Cli:
+    return Cli(tmp_path / "xdg", SEEN, columns=200)
 
 
 @pytest.fixture
-def cli(tmp_path) -> Cli:
-    return Cli(tmp_path / "xdg")
+def cli_columns() -> int:
+    """As wide as `cli`'s terminal, for the in-process runs."""
+    return 200
 
 
-def token_of(manage_url: str) -> str:
-    token = manage_url.split("#token=", 1)[1]
-    assert len(token) >= 40
-    return token
-
-
-def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    assert "Traceback" not in r.stderr, r.stderr
-    assert r.stdout == "", r.stdout
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("Error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
-
-
-def api(server: LiveServer, share_id: str, suffix: str = "") -> str:
+def api(server: LiveServer | AppServer, share_id: str, suffix: str = "") -> str:
     return f"{server.url}/api/v1/shares/{share_id}{suffix}"
 
 
 def unlock(server: LiveServer, share_id: str, password: str) -> httpx.Response:
     r = httpx.post(api(server, share_id, "/unlock"), json={"password": password}, timeout=60)
     if r.status_code == 200:
-        SECRETS["grants"].add(r.json()["grant"])
+        SEEN.grants.add(r.json()["grant"])
     return r
 
 
@@ -216,7 +156,7 @@ class Terminal:
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_publish_with_password_stdin_keeps_it_out_of_the_process_list(server, cli):
     password = "correct horse battery staple"
-    SECRETS["passwords"].add(password)
+    SEEN.passwords.add(password)
     process = subprocess.Popen(
         cli.argv("publish", NOTEBOOK, "--server", server.url, "--password-stdin", "--json"),
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env(),
@@ -243,7 +183,7 @@ def test_publish_with_password_stdin_keeps_it_out_of_the_process_list(server, cl
     for sample in seen:
         assert password.encode() not in sample
     answer = json.loads(out)
-    SECRETS["tokens"].add(token_of(answer["manage_url"]))
+    SEEN.tokens.add(token_of(answer["manage_url"]))
     assert answer["protected"] is True
     assert password not in out + err
     assert_locked(server, answer, password)
@@ -253,15 +193,15 @@ def test_publish_with_password_stdin_keeps_it_out_of_the_process_list(server, cl
 def test_password_from_the_environment_even_unicode_with_spaces(server, cli):
     # Not header-safe (non-ASCII, outer spaces): the client sends it in a form field instead.
     password = "  pässwörd 🔑 "
-    SECRETS["passwords"].add(password)
-    answer = cli.publish(server, env={"NBSHARE_PASSWORD": password})
+    SEEN.passwords.add(password)
+    answer = cli.publish(server.url, env={"NBSHARE_PASSWORD": password})
     assert answer["protected"] is True
     assert_locked(server, answer, password)
     assert unlock(server, answer["id"], password.strip()).status_code == 401  # exactly as given
 
     plain = "plain-ascii-password"
-    SECRETS["passwords"].add(plain)
-    answer = cli.publish(server, "--new", env={"NBSHARE_PASSWORD": plain})
+    SEEN.passwords.add(plain)
+    answer = cli.publish(server.url, "--new", env={"NBSHARE_PASSWORD": plain})
     assert_locked(server, answer, plain)
 
 
@@ -269,7 +209,7 @@ def test_password_from_the_environment_even_unicode_with_spaces(server, cli):
 def test_password_prompt_on_a_terminal_is_hidden_and_confirmed(server, cli, tmp_path):
     path = notebook_titled(tmp_path, "Typed password")
     password = "typed at the terminal"
-    SECRETS["passwords"].add(password)
+    SEEN.passwords.add(password)
     term = Terminal(cli.argv("publish", path, "--server", server.url, "--password"), cli.env())
     term.expect("Password: ")
     term.type(password)
@@ -285,7 +225,7 @@ def test_password_prompt_on_a_terminal_is_hidden_and_confirmed(server, cli, tmp_
     assert password not in output  # never echoed
     url = re.search(URL_RE, output).group(0)
     assert "Protected by a password." in output
-    SECRETS["tokens"].update(re.findall(r"#token=([A-Za-z0-9_-]+)", output))
+    SEEN.tokens.update(re.findall(r"#token=([A-Za-z0-9_-]+)", output))
     assert_locked(server, {"url": url, "id": url.rsplit("/", 1)[1]}, password)
 
     # The same file again, on a terminal: the CLI offers to update that share.
@@ -332,7 +272,7 @@ def test_password_errors_are_one_line_and_publish_nothing(server, cli):
 
 
 def test_expiry_and_view_limit_show_in_list_until_the_share_is_gone(server, cli):
-    answer = cli.publish(server, "--expires", "1h", "--max-views", "2")
+    answer = cli.publish(server.url, "--expires", "1h", "--max-views", "2")
     share_id, url = answer["id"], answer["url"]
     expires = datetime.fromisoformat(answer["expires_at"])
     assert timedelta(minutes=58) < expires - datetime.now(UTC) <= timedelta(hours=1)
@@ -412,18 +352,19 @@ def test_list_shows_saved_values_when_a_server_is_down(cli):
 # --- update, set, versions ----------------------------------------------------------------
 
 
-def test_update_keeps_the_link_and_bumps_the_version(server, cli, tmp_path):
+def test_update_keeps_the_link_and_bumps_the_version(app_server, app_cli, tmp_path):
+    cli = app_cli
     path = notebook_titled(tmp_path, "First draft")
-    answer = cli.publish(server, path=path)
+    answer = cli.publish(app_server.url, path=path)
     url, share_id = answer["url"], answer["id"]
     second = notebook_titled(tmp_path, "Final version", name="final.ipynb")
 
     r = cli.ok("update", url, second)
     assert r.stdout == f"{url}\n"
     assert "version 2" in r.stderr
-    info = httpx.get(api(server, share_id), timeout=30).json()
+    info = app_server.http.get(api(app_server, share_id)).json()
     assert (info["version"], info["title"], info["filename"]) == (2, "Final version", "final.ipynb")
-    assert "Final version" in httpx.get(url, timeout=30).text
+    assert "Final version" in app_server.http.get(url).text
     entry = cli.history()[0]
     assert (entry["version"], entry["title"], entry["path"]) == (2, "Final version", str(second))
 
@@ -436,18 +377,18 @@ def test_update_keeps_the_link_and_bumps_the_version(server, cli, tmp_path):
     r = cli.ok("delete", url, "--version", "1", "--yes")
     assert [v["version"] for v in json.loads(cli.ok("versions", url, "--json").stdout)] == [2, 3]
 
-    assert_one_error_line(cli("update", share_id, second, "--token-stdin", "--server", server.url,
+    assert_one_error_line(cli("update", share_id, second, "--token-stdin", "--server", app_server.url,
                               input="x" * 43 + "\n"), "does not match", "HTTP 403")
-    assert_one_error_line(cli("update", "A" * 24, second, "--token-stdin", "--server", server.url,
+    assert_one_error_line(cli("update", "A" * 24, second, "--token-stdin", "--server", app_server.url,
                               input="x" * 43 + "\n"), "does not exist", "HTTP 404")
-    assert_one_error_line(cli("update", "B" * 24, second, "--server", server.url), "--token-stdin")
+    assert_one_error_line(cli("update", "B" * 24, second, "--server", app_server.url), "--token-stdin")
     assert_one_error_line(cli("update", url, tmp_path / "missing.ipynb"), "No such file")
 
 
 def test_set_changes_password_expiry_views_and_versions(server, cli):
     password, new_password = "first secret", "second secret"
-    SECRETS["passwords"].update({password, new_password})
-    answer = cli.publish(server, "--password-stdin", input=password + "\n")
+    SEEN.passwords.update({password, new_password})
+    answer = cli.publish(server.url, "--password-stdin", input=password + "\n")
     url, share_id = answer["url"], answer["id"]
     assert httpx.get(url, timeout=30).status_code == 401
 
@@ -486,14 +427,14 @@ def test_set_changes_password_expiry_views_and_versions(server, cli):
 
 def test_publishing_a_file_again_offers_to_update_it(server, cli, tmp_path):
     path = notebook_titled(tmp_path, "Again")
-    first = cli.publish(server, path=path)
+    first = cli.publish(server.url, path=path)
 
     # No terminal, no flag: a new share, and a note about the earlier one.
     r = cli.ok("publish", path, "--server", server.url)
     second_url = r.stdout.strip()
     assert re.fullmatch(URL_RE, second_url) and second_url != first["url"]
     assert "published analysis.ipynb before" in r.stderr and first["url"] in r.stderr
-    SECRETS["tokens"].add(token_of(r.stderr.strip()))
+    SEEN.tokens.add(token_of(r.stderr.strip()))
 
     # --update: the latest share of this file gets a new version, at the same link.
     r = cli.ok("publish", path, "--server", server.url, "--update", "--expires", "3d")
@@ -502,13 +443,13 @@ def test_publishing_a_file_again_offers_to_update_it(server, cli, tmp_path):
     info = owner_info(server, cli, second_url.rsplit("/", 1)[1])
     assert info["version"] == 2 and info["expires_at"] is not None
     password = "added while updating"
-    SECRETS["passwords"].add(password)
+    SEEN.passwords.add(password)
     r = cli.ok("publish", path, "--server", server.url, "--update", "--password-stdin", input=password + "\n")
     assert r.stdout == f"{second_url}\n" and "version 3" in r.stderr
     assert_locked(server, {"url": second_url, "id": second_url.rsplit("/", 1)[1]}, password)
 
     # --new: another share, no question, no note.
-    third = cli.publish(server, "--new", path=path)
+    third = cli.publish(server.url, "--new", path=path)
     assert third["url"] not in (first["url"], second_url)
     assert len(cli.history()) == 3
 
@@ -524,8 +465,8 @@ def test_publishing_a_file_again_offers_to_update_it(server, cli, tmp_path):
 def test_purge_deletes_expired_shares_and_their_blobs(server, cli, tmp_path):
     from nbshare.store import MetadataStore
 
-    expired = cli.publish(server, "--expires", "1h")
-    kept = cli.publish(server, "--new", "--expires", "1h")
+    expired = cli.publish(server.url, "--expires", "1h")
+    kept = cli.publish(server.url, "--new", "--expires", "1h")
 
     def blobs_of(share_id: str) -> list[Path]:
         return [p for p in (server.data_dir / "blobs").rglob("*") if share_id in str(p)]
@@ -592,46 +533,28 @@ def test_serve_purges_expired_shares_by_itself(tmp_path):
 # --- help and secrets --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", sorted(main.commands))
-def test_every_command_has_help_with_a_runnable_example(command):
-    result = CliRunner().invoke(main, [command, "--help"])
-    assert result.exit_code == 0, result.output
-    assert "Example:" in result.output
-    example = result.output.split("Example:", 1)[1].strip().splitlines()[0].strip()
-    words = shlex.split(example)
-    assert words[:2] == ["nbshare", command], example
-    main.commands[command].make_context(command, words[2:])  # known options, right arguments
-
-
-def test_no_option_takes_a_secret_on_the_command_line():
-    for name, command in main.commands.items():
-        for param in command.params:
-            if any(word in (param.name or "") for word in ("token", "password", "grant", "secret")):
-                assert isinstance(param, click.Option) and param.is_flag, (
-                    f"{name} {param.opts} would put a secret in argv")
-
-
 def test_secrets_stay_out_of_the_server_log_argv_and_urls(server, cli):
     # Other clients may put secrets in a URL: refused (400), and the values never logged.
     for path in ("/n/AbCdEfGhIjKlMnOpQrStUvWx?password=hunter2-in-a-url",
                  "/api/v1/shares?token=tok-in-a-url&title=Secret+merger+plan"):
         refused = httpx.request("GET" if path.startswith("/n/") else "POST", server.url + path, timeout=30)
         assert refused.status_code == 400 and "Never put a" in refused.text
-    SECRETS["passwords"].add("hunter2-in-a-url")
-    SECRETS["tokens"].add("tok-in-a-url")
+    SEEN.passwords.add("hunter2-in-a-url")
+    SEEN.tokens.add("tok-in-a-url")
     # A last request whose log line proves everything before it has been written.
-    answer = cli.publish(server)
+    answer = cli.publish(server.url)
     cli.ok("delete", answer["url"], "--yes")
     deadline = time.monotonic() + 10
     while f"DELETE /api/v1/shares/{answer['id'][:4]}…" not in server.log():
         assert time.monotonic() < deadline, f"no redacted DELETE line in the log:\n{server.log()}"
         time.sleep(0.1)
     log = server.log()
-    assert SECRETS["passwords"] and SECRETS["tokens"] and SECRETS["grants"], SECRETS
-    for kind, secrets in SECRETS.items():
+    kinds = {"passwords": SEEN.passwords, "tokens": SEEN.tokens, "grants": SEEN.grants}
+    assert all(kinds.values()), kinds
+    for kind, secrets in kinds.items():
         for secret in secrets:
             assert secret not in log, f"a {kind[:-1]} is in the server log"
-            assert not any(secret in arg for argv in ARGVS for arg in argv), f"a {kind[:-1]} is in argv"
+            assert not any(secret in arg for argv in SEEN.argvs for arg in argv), f"a {kind[:-1]} is in argv"
     assert "Secret+merger+plan" not in log and "?password=…" in log
     requests = re.findall(r'"([A-Z]+ \S+) HTTP/1\.1"', log)
     assert any(r.startswith("PATCH ") for r in requests) and any("expires=" in r for r in requests)

@@ -8,8 +8,6 @@ never be asked anything."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -18,6 +16,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from cli_helpers import Cli, Seen
 from conftest import clean_env, minimal_notebook, nb_bytes, serve_in_thread, start_server
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -44,20 +43,19 @@ def other():
         yield url, seen
 
 
-def nbshare(tmp_path: Path, *args, other_url: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "nbshare", *map(str, args)], capture_output=True, text=True, timeout=120,
-        input=input, stdin=None if input is not None else subprocess.DEVNULL,
-        env=clean_env(XDG_DATA_HOME=str(tmp_path / "xdg"), NBSHARE_SERVER=other_url),
-    )
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "xdg", Seen())
+
+
+def nbshare(tmp_path: Path, *args, other_url: str, input: str | None = None):
+    """`nbshare ARGS` with NBSHARE_SERVER naming `other_url`."""
+    return cli(tmp_path)(*args, input=input, env={"NBSHARE_SERVER": other_url})
 
 
 def published(server, tmp_path: Path, other_url: str) -> tuple[dict, str]:
     notebook = tmp_path / "nb.ipynb"
     notebook.write_bytes(nb_bytes(minimal_notebook()))
-    r = nbshare(tmp_path, "publish", notebook, "--server", server.url, "--json", other_url=other_url)
-    assert r.returncode == 0, r.stderr
-    answer = json.loads(r.stdout)
+    answer = cli(tmp_path).publish(server.url, path=notebook, env={"NBSHARE_SERVER": other_url})
     return answer, answer["manage_url"].split("#token=", 1)[1]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nbshare.cli import main
 from nbshare.settings import SETTINGS, Settings
 
 ROOT = Path(__file__).parent.parent
@@ -55,3 +56,38 @@ def test_every_error_code_is_documented():
     assert len(codes) > 40, codes
     missing = sorted(code for code in codes if f"`{code}`" not in docs)
     assert not missing, f"error codes missing from docs/usage.md: {missing}"
+
+
+def _command_row(name: str) -> str:
+    docs = (ROOT / "docs" / "usage.md").read_text()
+    row = next((line for line in docs.splitlines() if line.startswith(f"| `nbshare {name} ")), None)
+    assert row is not None, f"`nbshare {name}` has no row in docs/usage.md's table of commands"
+    return row.split("` |", 1)[0]  # the synopsis, not the description after it
+
+
+def _long_options(command) -> list[str]:
+    import click
+
+    return [opt for param in command.params if isinstance(param, click.Option)
+            for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--")]
+
+
+def _names(text: str, opt: str) -> bool:
+    """Whether `text` has `opt` whole (--password is not named by --password-stdin)."""
+    import re
+
+    return re.search(re.escape(opt) + r"(?![\w-])", text) is not None
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_and_option_is_documented(name):
+    """As sqlite-utils does: each command's row in docs/usage.md names every one of its options."""
+    synopsis = _command_row(name)
+    missing = [opt for opt in _long_options(main.commands[name]) if not _names(synopsis, opt)]
+    assert not missing, f"nbshare {name}: {missing} missing from its row in docs/usage.md"
+
+
+def test_the_groups_own_options_are_documented():
+    docs = (ROOT / "docs" / "usage.md").read_text()
+    for opt in _long_options(main):
+        assert _names(docs, f"nbshare {opt}"), opt

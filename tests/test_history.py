@@ -7,7 +7,9 @@ import stat
 import subprocess
 import sys
 
-from nbshare.history import History
+import pytest
+
+from nbshare.history import History, HistoryError
 
 WRITER = """
 import sys
@@ -26,3 +28,13 @@ def test_publishes_running_at_once_lose_no_entry(tmp_path):
     ids = {entry.id for entry in History(path).load()}
     assert ids == {f"w{i}-{n}" for i in range(6) for n in range(15)}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(("content", "why"), [("{oops", "Expecting"), ('{"id": "x"}', "not a list")])
+def test_an_unreadable_history_is_a_history_error_naming_the_file(tmp_path, content, why):
+    """The CLI catches this one error (not any RuntimeError) to say the file is unreadable."""
+    path = tmp_path / "published.json"
+    path.write_text(content)
+    with pytest.raises(HistoryError, match=why) as raised:
+        History(path).load()
+    assert str(raised.value).startswith(f"Cannot read {path}: ")

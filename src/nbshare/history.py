@@ -18,6 +18,10 @@ from urllib.parse import urlsplit
 from platformdirs import user_data_dir
 
 
+class HistoryError(Exception):
+    """The history file exists but cannot be read as a list of shares."""
+
+
 def default_path() -> Path:
     return Path(user_data_dir("nbshare", appauthor=False)) / "published.json"
 
@@ -82,9 +86,9 @@ class History:
         except FileNotFoundError:
             return []
         except (OSError, ValueError) as exc:
-            raise RuntimeError(f"Cannot read {self.path}: {exc}") from None
+            raise HistoryError(f"Cannot read {self.path}: {exc}") from None
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
-            raise RuntimeError(f"Cannot read {self.path}: not a list of shares")
+            raise HistoryError(f"Cannot read {self.path}: not a list of shares")
         return [_entry(item) for item in raw]
 
     def save(self, entries: list[Published]) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import NbshareError
+from ..text import human_size
 from .paths import BadArchive, check_unique, is_junk, normalise, unsafe
 
 __all__ = ["BadArchive", "Limits", "Member", "format_size", "read_zip", "safe_extract", "write_zip"]
@@ -56,10 +57,8 @@ class Member:
 
 
 def format_size(size: int) -> str:
-    for unit, scale in (("GB", 1024**3), ("MB", MiB), ("KB", 1024)):
-        if size >= scale:
-            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
-    return f"{size} bytes"
+    """A limit or a size in a refusal: '5 MB', '1.5 GB' (no '.0', as people write limits)."""
+    return human_size(size, drop_zero_decimal=True)
 
 
 def file_too_large(name: str, size: int, limits: Limits) -> BadArchive:

@@ -17,6 +17,7 @@ from ..render.assets import valid_media_type
 from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
+from ..text import human_size
 from ..urls import Links
 from .common import (
     client_address,
@@ -40,15 +41,6 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         settings=request.app.state.settings, **context
     )
     return HTMLResponse(html, status_code=status)
-
-
-def human_size(size: int) -> str:
-    amount = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if amount < 1024 or unit == "GB":
-            return f"{amount:.0f} {unit}" if unit == "bytes" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    return ""
 
 
 async def open_share(request: Request, share_id: str, version: int | None = None) -> Share:

@@ -1,0 +1,93 @@
+"""What every client command shares: one-line errors, the --server option, and the HTTP
+clients a command opens, each closed when the command ends."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+import httpx
+
+from ..client import DEFAULT_SERVER, NbshareClient
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+Answer = dict[str, Any]  # a server's JSON answer, as the API documents it
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+SERVER_OPTION = click.option(
+    "--server",
+    envvar="NBSHARE_SERVER",
+    default=DEFAULT_SERVER,
+    show_default=True,
+    help="nbshare server URL (or set NBSHARE_SERVER).",
+)
+REQUEST_TIMEOUT = 300.0  # an upload waits for its render
+
+
+def options(*decorators: Decorator) -> Decorator:
+    """Several click options as one decorator; --help lists them in the order given."""
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+    return apply
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def history_not_updated(exc: Exception) -> None:
+    """The server did what was asked; only the local record of it failed."""
+    click.echo(f"Warning: your history was not updated ({exc}).", err=True)
+
+
+class Connections:
+    """The clients of one command, one per server, closed when the command ends.
+
+    The group puts one in the click context. A test can pass its own with a `transport`
+    (the in-process app's), so the commands run against the app without a network."""
+
+    def __init__(self, transport: httpx.BaseTransport | None = None):
+        self.transport = transport
+        self.clients: dict[str, NbshareClient] = {}
+
+    def client(self, server: str, *, timeout: float = REQUEST_TIMEOUT) -> NbshareClient:
+        """The client for `server` (its timeout is the one asked for first)."""
+        if server not in self.clients:
+            http = httpx.Client(transport=self.transport, timeout=timeout)
+            self.clients[server] = NbshareClient(server, http=http)
+        return self.clients[server]
+
+    def close(self) -> None:
+        while self.clients:
+            self.clients.popitem()[1].close()
+
+    def __enter__(self) -> Connections:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def client_for(server: str, *, timeout: float = REQUEST_TIMEOUT) -> NbshareClient:
+    """A client for `server` that lives as long as the running command."""
+    connections = click.get_current_context().find_object(Connections)
+    assert connections is not None, "commands run inside the nbshare group, which opens the connections"
+    return connections.client(server, timeout=timeout)
+
+
+def fits(console: Console, table: Table) -> bool:
+    """Whether `table` fits when every column is as wide as its longest word (text may wrap)."""
+    return bool(console.measure(table, options=console.options.update_width(10_000)).minimum <= console.width)

@@ -1,0 +1,339 @@
+"""publish and update: send a notebook or a bundle, print the link, remember the share."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ..client import ClientError, NbshareClient
+from ..errors import NbshareError
+from ..history import History, HistoryError, Published
+from ..text import expiry_text, human_size, human_time
+from .common import SERVER_OPTION, Answer, client_for, fail, history_not_updated, now
+from .owner import changes, owner_options, target
+from .secrets import password_options, read_password
+
+if TYPE_CHECKING:
+    from ..bundle.outgoing import Outgoing
+
+PROGRESS_THRESHOLD = 1024 * 1024
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@SERVER_OPTION
+@click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
+@password_options
+@click.option("--expires", default=None, metavar="WHEN",
+              help="Delete the share after a time (1h, 7d, 4w), on a date (2026-12-31), or 'never'.")
+@click.option("--max-views", default=None, type=int, metavar="N",
+              help="Delete the share after N views of the notebook.")
+@click.option("--update", "choose_update", is_flag=True,
+              help="Replace your earlier share of this file (same link, new version) without asking.")
+@click.option("--new", "choose_new", is_flag=True,
+              help="Publish a new share even if this file was published before, without asking.")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
+@click.option("--infer-env", is_flag=True,
+              help="When the files declare no environment, add requirements.txt and runtime.txt "
+                   "inferred from the notebooks' imports and the versions installed here.")
+@click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and manage_url.")
+def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_password: bool,
+            password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
+            choose_new: bool, excludes: tuple[str, ...], infer_env: bool, yes: bool, as_json: bool) -> None:
+    """Upload a notebook, or a whole analysis, and print its share link.
+
+    PATHS is one notebook, or several notebooks and files, a folder, or a .zip: those
+    become a bundle, with each notebook on its own page, the files downloadable, and
+    `nbshare clone` rebuilding a working copy with its environment. A folder is walked
+    without .git, virtual environments, caches, checkpoints and what .gitignore excludes.
+
+    What you published before (same paths, same server) can be updated in place instead:
+    you are asked on a terminal; --update and --new choose without asking. The password
+    comes from --password (asked, hidden), --password-stdin, or NBSHARE_PASSWORD, and is
+    never sent in a URL.
+
+    \b
+    Example:
+        nbshare publish analysis.ipynb --title "Q3 churn analysis" --expires 7d
+        nbshare publish churn/ --exclude "*.parquet" --infer-env
+    """
+    if choose_update and choose_new:
+        fail("Choose one of --update and --new.")
+    if ask_password and password_stdin:
+        fail("Choose one of --password and --password-stdin.")
+    single = _sent_as_one_notebook(paths, infer_env)
+    if single and excludes:
+        fail("--exclude applies to folders and bundles, not to a single notebook.")
+    with contextlib.ExitStack() as stack:
+        notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
+        _publish(notebook, paths, server=server, title=title, ask_password=ask_password,
+                 password_stdin=password_stdin, expires=expires, max_views=max_views,
+                 choose_update=choose_update, choose_new=choose_new, as_json=as_json)
+
+
+def _sent_as_one_notebook(paths: tuple[Path, ...], infer_env: bool) -> bool:
+    """Whether PATHS go up as one notebook (the server says if it is not one); a folder, a
+    .zip, several paths or an environment to infer make a bundle. Missing paths are refused."""
+    for given in paths:
+        if not given.exists():
+            fail(f"No such file or folder: {given}")
+    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() != ".zip" and not infer_env
+
+
+def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_env: bool, yes: bool,
+                    stack: contextlib.ExitStack) -> Path:
+    """Show what will go up, ask, and write the bundle's .zip to a temporary folder."""
+    from ..bundle.outgoing import plan
+
+    try:
+        outgoing = plan(list(paths), excludes=excludes, infer_env=infer_env)
+        _show_outgoing(outgoing, infer_env)
+        if not outgoing.env and not infer_env and not yes and sys.stdin.isatty() and outgoing.notebooks:
+            # Without an environment the recipient's `nbshare clone` can build none: offer one.
+            if click.confirm("Add a requirements.txt and runtime.txt inferred from the notebooks' imports "
+                             "(as --infer-env does)?", default=True, err=True):
+                outgoing = plan(list(paths), excludes=excludes, infer_env=True)
+                _show_outgoing(outgoing, True)
+    except NbshareError as exc:
+        fail(exc.message)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("Standard input is not a terminal to ask on: add --yes to upload these files.")
+        if not click.confirm("Upload these files?", default=True, err=True):
+            fail("Nothing was uploaded.")
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nbshare-")))
+    archive = folder / outgoing.name
+    try:
+        archive.write_bytes(outgoing.archive())
+    except NbshareError as exc:
+        fail(exc.message)
+    return archive
+
+
+def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(stderr=True, highlight=False)
+    console.print(f"{outgoing.name}: {len(outgoing.files)} files, {human_size(outgoing.total, largest='MB')}")
+    table = Table(box=None, pad_edge=False)
+    table.add_column("File", overflow="fold")
+    table.add_column("Size", justify="right")
+    for f in outgoing.files:
+        note = " (added: inferred environment)" if f.path in outgoing.added else ""
+        table.add_row(f"{f.path}{note}", human_size(f.size, largest="MB"))
+    console.print(table)
+    inferred = outgoing.inferred
+    if inferred is not None:
+        if inferred.requirements:
+            pins = ", ".join(f"{r.distribution}=={r.version}" for r in inferred.requirements)
+            console.print(f"Inferred from imports: {pins}; Python {inferred.python_version}.")
+        else:
+            console.print(f"No third-party imports found; Python {inferred.python_version}.")
+        if inferred.unresolved:
+            console.print("Not installed here, so not pinned (add them to requirements.txt by hand): "
+                          + ", ".join(inferred.unresolved))
+    elif outgoing.env:
+        console.print("Environment: " + ", ".join(e.path for e in outgoing.env))
+        if infer_env:
+            console.print("The files declare an environment already; --infer-env left it as it is.")
+    else:
+        console.print("No environment file (requirements.txt, environment.yml, ...): "
+                      "--infer-env would add one from the notebooks' imports.")
+
+
+def _publish(notebook: Path, paths: tuple[Path, ...], *, server: str, title: str | None, ask_password: bool,
+             password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
+             choose_new: bool, as_json: bool) -> None:
+    client = client_for(server)
+    path = " ".join(str(p.resolve()) for p in paths)  # what the history remembers it by
+    earlier = None if choose_new else _earlier_share(client, path, must=choose_update)
+    update = choose_update
+    if earlier is not None and not update:
+        update = _offer_update(earlier, paths[0].name if len(paths) == 1 else notebook.name)
+    if update:
+        assert earlier is not None
+        # A new password only when asked for: NBSHARE_PASSWORD protects new shares.
+        password = read_password(ask_password, password_stdin, env_without_ask=False)
+        wanted = changes(expires=expires, max_views=max_views, password=password)
+        answer = _update(client, earlier.id, earlier.owner_token, notebook, title, wanted, path)
+        _print_published(answer, earlier.manage_url, as_json, updated=True)
+        return
+    password = read_password(ask_password, password_stdin, env_without_ask=True)
+    try:
+        answer = _with_progress(notebook, lambda progress: client.publish(
+            notebook, title=title, password=password, expires=expires, max_views=max_views,
+            on_progress=progress,
+        ))
+    except ClientError as exc:
+        fail(str(exc))
+    try:
+        entry = Published(
+            id=answer["id"], url=answer["url"], server=client.server,
+            manage_url=answer["manage_url"], owner_token=answer["owner_token"],
+            title=answer["title"], filename=answer["filename"],
+            path=path, created_at=answer["created_at"],
+        )
+        entry.remember(answer, now=now().isoformat())
+        History().add(entry)
+    except (HistoryError, OSError) as exc:
+        # The share exists: still print its links (the manage link is the only way to delete it).
+        click.echo(f"Warning: not saved to your history ({exc}); keep the manage link.", err=True)
+    _print_published(answer, answer["manage_url"], as_json, updated=False)
+
+
+def _offer_update(earlier: Published, shown: str) -> bool:
+    """Asked on a terminal whether to update the earlier share; without one, a note and no."""
+    when = human_time(earlier.created_at)
+    if sys.stdin.isatty():
+        return click.confirm(
+            f"You published {shown} on {when}: {earlier.url}\n"
+            "Update that share (same link, new version)?", default=False, err=True,
+        )
+    click.echo(
+        f"Note: you published {shown} before ({when}): {earlier.url}; publishing a new "
+        "share. Use --update to replace that one instead, or --new to skip this check.", err=True,
+    )
+    return False
+
+
+def _earlier_share(client: NbshareClient, path: str, *, must: bool) -> Published | None:
+    """The latest share of `path` on this server that is still there, from the history."""
+    try:
+        candidates = History().published_from(path, client.server)
+    except HistoryError as exc:
+        if must:
+            fail(str(exc))
+        return None  # publishing still works; saving will warn
+    for entry in candidates:
+        try:
+            client.owner_info(entry.id, entry.owner_token)
+        except ClientError as exc:
+            if exc.status in (404, 403):  # gone, or not ours any more: not an update target
+                continue
+            fail(str(exc))
+        return entry
+    if must:
+        fail(f"No earlier share of {path} on {client.server} in your history (or it is gone); "
+             "publish it without --update.")
+    return None
+
+
+def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, title: str | None,
+            wanted: dict[str, object], source: str | None = None) -> Answer:
+    """Settings first (so new content is never out under the old password), then the content."""
+    try:
+        if wanted:
+            client.configure(share_id, token, **wanted)
+        answer = _with_progress(notebook, lambda progress: client.update(
+            share_id, token, notebook, title=title, on_progress=progress,
+        ))
+    except ClientError as exc:
+        fail(str(exc))
+
+    def edit(entry: Published) -> None:
+        entry.remember(answer, now=now().isoformat())
+        entry.path = source or str(notebook.resolve())  # the file(s) that now back this share
+
+    try:
+        History().change(share_id, edit)
+    except (HistoryError, OSError) as exc:
+        history_not_updated(exc)
+    return answer
+
+
+def _print_published(answer: Answer, manage_url: str | None, as_json: bool, *, updated: bool) -> None:
+    if as_json:
+        keys = ("id", "url", "download_url", "title", "created_at", "updated_at", "version",
+                "expires_at", "max_views", "protected")
+        shown = {k: answer.get(k) for k in keys}
+        if manage_url:
+            shown["manage_url"] = manage_url
+        shown["updated"] = updated
+        click.echo(json.dumps(shown))
+        return
+    click.echo(answer["url"])
+    if updated:
+        click.echo(f"Updated {answer['title']!r}: version {answer['version']}, same link.", err=True)
+    facts = _facts(answer)
+    if facts:
+        click.echo(facts, err=True)
+    if manage_url and not updated:
+        # Last, on stderr: `URL=$(nbshare publish ...)` gets the link alone.
+        click.echo(f"Manage (keep private): {manage_url}", err=True)
+
+
+def _facts(info: Answer) -> str:
+    """One line on what makes a share private or ephemeral; empty for a plain share."""
+    parts = []
+    if info.get("protected"):
+        parts.append("Protected by a password.")
+    if info.get("expires_at"):
+        parts.append(f"Expires {expiry_text(info['expires_at'])}.")
+    if info.get("max_views"):
+        n = info["max_views"]
+        parts.append(f"Deleted after {n} view{'s' if n != 1 else ''} of the notebook.")
+    return " ".join(parts)
+
+
+def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], Answer]) -> Answer:
+    size = notebook.stat().st_size
+    if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        return send(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    columns = (
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
+    )
+    # On stderr, which was checked to be a terminal: stdout carries only the link.
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(f"Uploading {notebook.name}", total=size)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            if progress.tasks[0].completed >= size:  # all sent: the server renders, then answers
+                progress.update(task, description="Rendering")
+
+        answer = send(advance)
+    return answer
+
+
+@click.command()
+@click.argument("url_or_id")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
+@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
+              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
+@click.option("--infer-env", is_flag=True,
+              help="When the files declare no environment, add one inferred from the imports.")
+@click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
+@owner_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and version.")
+def update(url_or_id: str, paths: tuple[Path, ...], title: str | None, excludes: tuple[str, ...],
+           infer_env: bool, yes: bool, server: str | None, token_stdin: bool, as_json: bool) -> None:
+    """Replace a share's content with PATHS: same link, next version.
+
+    PATHS is a notebook, or files, a folder or a .zip as for `publish` (a bundle). Prints
+    the link; earlier versions stay available to you (see `nbshare versions`).
+
+    \b
+    Example:
+        nbshare update https://nb.example.org/n/3kT9x0AbCdEfGhIjKlMnOpQr analysis.ipynb
+    """
+    single = _sent_as_one_notebook(paths, infer_env)
+    share = target(url_or_id, server, token_stdin)
+    with contextlib.ExitStack() as stack:
+        notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
+        source = " ".join(str(p.resolve()) for p in paths)
+        answer = _update(share.client, share.share_id, share.token, notebook, title, {}, source)
+    _print_published(answer, None, as_json, updated=True)

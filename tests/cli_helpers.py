@@ -1,0 +1,181 @@
+# ruff: noqa: S603  (tests run this package's own program)
+"""Running `nbshare` in tests: as a real program (`python -m nbshare`, a subprocess), or in
+process with click's CliRunner against the in-process app. Both give a
+subprocess.CompletedProcess, so the same assertions read either.
+
+Every run has a private history (its own XDG_DATA_HOME) and no NBSHARE_* setting from the
+test's environment. A test module takes the in-process fixtures by importing them
+(`from cli_helpers import app_cli, app_server`). What a test module handed the CLI or got
+back (ids, owner tokens, passwords, grants, command lines) is collected in a `Seen`, for
+the tests that look for secrets in a real server's log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from conftest import FIXTURES, TEST_HOSTS, clean_env
+from nbshare.app import create_app
+from nbshare.cli import Connections, main
+from nbshare.settings import Settings
+
+NOTEBOOK = FIXTURES / "headings.ipynb"
+# The in-process app answers with links to the name Starlette's TestClient sends as Host.
+APP_URL = f"http://{TEST_HOSTS}"
+UPLOAD_LIMIT = 5 * 1024 * 1024  # as conftest.start_server gives the real server
+
+
+def share_url_re(server_url: str) -> str:
+    """A share link of `server_url`, as a regular expression."""
+    return server_url.replace(".", r"\.") + r"/n/[A-Za-z0-9_-]{24}"
+
+
+@dataclass
+class Seen:
+    ids: set[str] = field(default_factory=set)
+    tokens: set[str] = field(default_factory=set)
+    passwords: set[str] = field(default_factory=set)
+    grants: set[str] = field(default_factory=set)
+    argvs: list[list[str]] = field(default_factory=list)
+
+    def published(self, answer: dict) -> None:
+        self.ids.add(answer["id"])
+        self.tokens.add(token_of(answer["manage_url"]) if "manage_url" in answer else answer["owner_token"])
+
+
+def token_of(manage_url: str) -> str:
+    token = manage_url.split("#token=", 1)[1]
+    assert len(token) >= 40
+    return token
+
+
+def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> str:
+    """An expected failure: status 1, nothing on stdout, one `Error: ...` line on stderr."""
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stdout == "", r.stdout
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("Error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+class Cli:
+    """`nbshare ...` as a real program, with a private history; remembers every argv."""
+
+    def __init__(self, data_home: Path, seen: Seen, *, columns: int = 80):
+        self.data_home, self.seen, self.columns = data_home, seen, columns
+
+    @property
+    def history_file(self) -> Path:
+        return self.data_home / "nbshare" / "published.json"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return clean_env(self.columns, XDG_DATA_HOME=str(self.data_home), **extra)
+
+    def argv(self, *args) -> list[str]:
+        argv = [sys.executable, "-m", "nbshare", *map(str, args)]
+        self.seen.argvs.append(argv)
+        return argv
+
+    def __call__(self, *args, input: str | None = None, env: dict | None = None,
+                 ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            self.argv(*args), input=input, capture_output=True, text=True, timeout=120,
+            env=self.env(**(env or {})), stdin=None if input is not None else subprocess.DEVNULL,
+        )
+
+    def ok(self, *args, **kw) -> subprocess.CompletedProcess:
+        r = self(*args, **kw)
+        assert r.returncode == 0, (args, r.returncode, r.stdout, r.stderr)
+        assert "Traceback" not in r.stderr, r.stderr
+        return r
+
+    def publish(self, server_url: str, *extra, path: Path = NOTEBOOK, **kw) -> dict:
+        """`publish --json`: its one object, whose id and owner token are remembered as seen."""
+        r = self.ok("publish", path, "--server", server_url, "--json", *extra, **kw)
+        assert len(r.stdout.splitlines()) == 1, r.stdout
+        answer = json.loads(r.stdout)
+        self.seen.published(answer)
+        return answer
+
+    def history(self) -> list[dict]:
+        return json.loads(self.history_file.read_text())
+
+    def listing(self) -> dict[str, dict]:
+        """`list --json` by id, checked to carry no owner token or manage link."""
+        r = self.ok("list", "--json")
+        assert "owner_token" not in r.stdout and "manage_url" not in r.stdout
+        for token in self.seen.tokens:
+            assert token not in r.stdout
+        return {e["id"]: e for e in json.loads(r.stdout)}
+
+
+@dataclass
+class AppServer:
+    """The in-process app, where a test would otherwise start `nbshare serve`."""
+
+    url: str
+    data_dir: Path
+    http: TestClient
+
+    def blob_paths_of(self, share_id: str) -> list[Path]:
+        return [p for p in (self.data_dir / "blobs").rglob("*") if share_id in str(p)]
+
+    def publish_via_api(self, data: bytes) -> dict:
+        """A share published elsewhere: in no CLI history."""
+        r = self.http.post("/api/v1/shares", params={"filename": "elsewhere.ipynb"}, content=data,
+                           headers={"Content-Type": "application/x-ipynb+json"})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+class AppCli(Cli):
+    """The same commands run in process by CliRunner, every request going to `server`'s app
+    through its transport (no socket). Standard input is not a terminal, as for `Cli`."""
+
+    def __init__(self, data_home: Path, seen: Seen, server: AppServer, *, columns: int = 80):
+        super().__init__(data_home, seen, columns=columns)
+        self.server = server
+
+    def __call__(self, *args, input: str | None = None, env: dict | None = None,
+                 ) -> subprocess.CompletedProcess:
+        argv = self.argv(*args)
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NBSHARE_")}
+        environ = {**unset, "COLUMNS": str(self.columns), "XDG_DATA_HOME": str(self.data_home), **(env or {})}
+        transport: httpx.BaseTransport = self.server.http._transport  # the TestClient's, to the app
+        result = CliRunner().invoke(main, argv[3:], input=input, env=environ, obj=Connections(transport),
+                                    catch_exceptions=False)
+        return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def app_server(tmp_path, renderer) -> Iterator[AppServer]:
+    """The in-process app, with the real test server's 5 MB upload limit."""
+    settings = Settings(data_dir=tmp_path / "app-data", public_url=APP_URL, allowed_hosts=TEST_HOSTS,
+                        max_upload_bytes=UPLOAD_LIMIT)
+    with TestClient(create_app(settings, renderer=renderer), base_url=APP_URL) as http:
+        yield AppServer(APP_URL, settings.data_dir, http)
+
+
+@pytest.fixture
+def cli_columns() -> int:
+    """The terminal width the CLI is given (a module overrides this fixture to change it)."""
+    return 80
+
+
+@pytest.fixture
+def app_cli(tmp_path, app_server, cli_columns) -> AppCli:
+    return AppCli(tmp_path / "xdg", Seen(), app_server, columns=cli_columns)
