@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import (
+from helpers import (
     CORPUS,
     PUBLIC_URL,
     TEST_HOSTS,

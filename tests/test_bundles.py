@@ -14,7 +14,7 @@ import zipfile
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import PUBLIC_URL, TEST_HOSTS, stored_state, zip_of
+from helpers import PUBLIC_URL, TEST_HOSTS, stored_state, zip_of
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

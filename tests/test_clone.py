@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import clean_env, start_server
+from helpers import clean_env, start_server
 
 WHEELHOUSE = Path(__file__).resolve().parents[1] / ".cache" / "wheelhouse"
 pytestmark = pytest.mark.slow

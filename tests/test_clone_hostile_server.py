@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import clean_env, serve_in_thread
+from helpers import clean_env, serve_in_thread
 from nbshare.bundle.archive import write_zip
 from nbshare.bundle.incoming import default_folder, fetch, most_bytes
 from nbshare.client import ClientError, NbshareClient

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, start_server
+from helpers import clean_env, start_server
 from nbshare.bundle.environment import build_environment, plan_environment
 from nbshare.bundle.trust import logical_lines, names_packages_only, scan_conda_spec, scan_requirements
 from nbshare.client import NbshareClient

@@ -42,7 +42,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from conftest import CORPUS, PUBLIC_URL, TEST_HOSTS, corpus_notebooks, needs_corpus, publish, stored_state
+from helpers import CORPUS, PUBLIC_URL, TEST_HOSTS, corpus_notebooks, needs_corpus, publish, stored_state
 from nbshare.app import create_app
 from nbshare.settings import Settings
 

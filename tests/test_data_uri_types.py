@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from conftest import minimal_notebook, nb_bytes, publish
+from helpers import minimal_notebook, nb_bytes, publish
 from nbshare.render.assets import decode_data_uri, valid_media_type
 
 HOSTILE_TYPES = [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import minimal_notebook, nb_bytes
+from helpers import minimal_notebook, nb_bytes
 from nbshare.app import create_app
 
 TITLE = "Okapi-Zq81-deleted-title"

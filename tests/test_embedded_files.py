@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import PUBLIC_URL, publish
+from helpers import PUBLIC_URL, publish
 from nbshare import download_link
 from nbshare.views.pages import served_type
 

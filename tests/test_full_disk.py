@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
+from helpers import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.errors import OutOfSpace
 from nbshare.settings import Settings

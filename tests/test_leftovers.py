@@ -21,7 +21,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import LiveServer, free_port, minimal_notebook, nb_bytes
+from helpers import LiveServer, free_port, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 
 SRC = Path(__file__).parent.parent / "src"

@@ -20,7 +20,7 @@ import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
-from conftest import minimal_notebook, nb_bytes, start_server
+from helpers import minimal_notebook, nb_bytes, start_server
 from nbshare.store import MetadataStore
 from nbshare.store.metadata import MIGRATIONS
 

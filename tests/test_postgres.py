@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
+from helpers import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.settings import Settings
 from nbshare.views.common import GRANT_HEADER, PASSWORD_HEADER
@@ -105,7 +105,7 @@ def test_nbshare_serve_on_postgresql_and_s3(postgres_url, s3_bucket, s3_endpoint
     """The scaled-out configuration as an operator writes it: environment variables only."""
     import httpx
 
-    from conftest import S3_ENV, clean_env, start_server
+    from helpers import S3_ENV, clean_env, start_server
 
     env = clean_env(NBSHARE_DATABASE_URL=fresh_postgres_database(postgres_url), NBSHARE_BLOB_URL=s3_bucket,
                     NBSHARE_SECRET_KEY="a7" * 32, AWS_ENDPOINT=s3_endpoint, **S3_ENV)
@@ -124,7 +124,7 @@ def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
     import subprocess
     import sys
 
-    from conftest import clean_env
+    from helpers import clean_env
 
     r = subprocess.run([sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path)],
                        capture_output=True, text=True, timeout=60,

@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, stored_state
+from helpers import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, stored_state
 from nbshare.app import create_app
 from nbshare.security import crypto, grants
 from nbshare.security.lanes import Lane, SlowLanes

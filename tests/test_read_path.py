@@ -17,7 +17,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state, zip_of
+from helpers import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state, zip_of
 from nbshare.app import create_app
 from nbshare.security import grants
 from nbshare.shares import MAX_VIEWS, VIEW_LIFETIME

@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import fixture_bytes, publish
+from helpers import fixture_bytes, publish
 from nbshare.errors import BadNotebook
 from nbshare.render import render_page
 from nbshare.render.headings import HeadingIndex, slugify

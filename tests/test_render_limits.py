@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from nbconvert.filters.strings import strip_files_prefix as nbconvert_strip_files_prefix
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
+from helpers import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
 from nbshare.app import create_app
 from nbshare.render.files_prefix import strip_files_prefix
 from nbshare.render.pool import RenderPool

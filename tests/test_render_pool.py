@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import minimal_notebook, nb_bytes
+from helpers import minimal_notebook, nb_bytes
 from nbshare.errors import RenderFailed
 from nbshare.render.pool import RenderPool
 

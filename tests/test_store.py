@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from obstore.store import LocalStore
 
-from conftest import fixture_bytes, publish, stored_state
+from helpers import fixture_bytes, publish, stored_state
 from nbshare.store import FileBlobStore, MetadataStore, ObjectBlobStore, ShareRow, VersionRow
 from nbshare.store.blobs import check_key
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, clean_env, minimal_notebook, nb_bytes, start_server
+from helpers import PUBLIC_URL, TEST_HOSTS, clean_env, minimal_notebook, nb_bytes, start_server
 from nbshare.app import create_app
 from nbshare.errors import WrongPassword
 from nbshare.security import crypto

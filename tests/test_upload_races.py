@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi.testclient import TestClient
 
-from conftest import minimal_notebook, nb_bytes, publish, serve_in_thread
+from helpers import minimal_notebook, nb_bytes, publish, serve_in_thread
 from nbshare.app import create_app
 from nbshare.protection import VersionMeta, version_blob_keys
 from nbshare.views.common import PASSWORD_HEADER
