@@ -65,7 +65,7 @@ def nbshare(tmp_path: Path, *args) -> subprocess.CompletedProcess:
                           capture_output=True, timeout=900, stdin=subprocess.DEVNULL, env=env(tmp_path))
 
 
-def publish(server, tmp_path: Path, *, setup_py: bool) -> tuple[str, Path]:
+def publish_hostile(server, tmp_path: Path, *, setup_py: bool) -> tuple[str, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     project = hostile_bundle(tmp_path, markers, setup_py=setup_py)
@@ -90,7 +90,7 @@ def publish_folder(server, project: Path) -> str:
 @pytest.mark.slow
 @needs_wheelhouse
 def test_a_share_without_an_environment_runs_none_of_its_files(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=False)
+    url, markers = publish_hostile(server, tmp_path, setup_py=False)
     r = nbshare(tmp_path, "clone", url, tmp_path / "copy")
     assert r.returncode == 0, r.stderr
     assert "declares no environment" in r.stderr
@@ -102,7 +102,7 @@ def test_a_share_without_an_environment_runs_none_of_its_files(server, tmp_path)
 @pytest.mark.slow
 @needs_wheelhouse
 def test_setup_py_is_refused_without_a_terminal_and_runs_with_trust(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=True)
+    url, markers = publish_hostile(server, tmp_path, setup_py=True)
     refused = nbshare(tmp_path, "clone", url, tmp_path / "refused")
     assert refused.returncode == 1, refused.stderr
     assert "would run code that came with the share" in refused.stderr
@@ -125,7 +125,7 @@ def test_setup_py_is_refused_without_a_terminal_and_runs_with_trust(server, tmp_
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
 @needs_wheelhouse
 def test_on_a_terminal_answering_no_runs_nothing(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=True)
+    url, markers = publish_hostile(server, tmp_path, setup_py=True)
     terminal = Terminal([sys.executable, "-m", "nbshare", "clone", url, str(tmp_path / "copy"), "--check"],
                         env=env(tmp_path))
     terminal.expect(f"pip install -e {tmp_path / 'copy'}: runs its build backend", timeout=300)
