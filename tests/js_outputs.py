@@ -16,6 +16,8 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from nbformat import NotebookNode
 
+from helpers import PYTHON_KERNEL, code, markdown, notebook_dict
+
 BOKEH_SOURCE = """\
 from bokeh.io import output_notebook, show
 from bokeh.plotting import figure
@@ -60,17 +62,12 @@ def run(source: str) -> list[NotebookNode]:
     return outputs
 
 
-def notebook(cells: list[tuple[str, list[NotebookNode]]], heading: str = "# JavaScript outputs") -> bytes:
-    code = [{"cell_type": "code", "id": f"code-{n}", "metadata": {}, "execution_count": n,
-             "source": source, "outputs": outputs} for n, (source, outputs) in enumerate(cells, start=1)]
-    nb = nbformat.from_dict({
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "cells": [{"cell_type": "markdown", "id": "heading", "metadata": {}, "source": heading}, *code],
-    })
+def saved_notebook(cells: list[tuple[str, list[NotebookNode]]],
+                   heading: str = "# JavaScript outputs") -> bytes:
+    """A notebook of `cells` (source, outputs) under a heading, as Jupyter saves it."""
+    code_cells = [code(source, f"code-{n}", outputs, execution_count=n)
+                  for n, (source, outputs) in enumerate(cells, start=1)]
+    nb = nbformat.from_dict(notebook_dict(markdown(heading, "heading"), *code_cells, **PYTHON_KERNEL))
     # What nbformat.writes (and so Jupyter) saves, without the log line it writes about
     # altair 6's specs.
     return nbformat.versions[4].writes_json(nb).encode()
@@ -83,7 +80,7 @@ def bokeh_cell() -> tuple[str, list[NotebookNode]]:
 @lru_cache(maxsize=1)
 def bokeh_notebook() -> bytes:
     """A scatter plot with pan, zoom, reset and hover tools (about 8 MB)."""
-    return notebook([bokeh_cell()], heading="# Bokeh")
+    return saved_notebook([bokeh_cell()], heading="# Bokeh")
 
 
 def altair_cell(renderer: str = "mimetype", title: str = "altair bars",

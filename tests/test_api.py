@@ -6,7 +6,7 @@ import re
 
 from bs4 import BeautifulSoup
 
-from conftest import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
+from helpers import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
 from nbshare.security.tokens import hash_token
 
 

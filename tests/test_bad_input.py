@@ -13,7 +13,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import (
+from helpers import (
     CORPUS,
     PUBLIC_URL,
     TEST_HOSTS,
@@ -21,6 +21,7 @@ from conftest import (
     minimal_notebook,
     nb_bytes,
     publish,
+    slow_notebook,
     stored_state,
 )
 from nbshare.app import create_app
@@ -225,16 +226,6 @@ def test_upload_of_exactly_the_limit_is_accepted(small_client, way):
 
 
 # --- render timeout -------------------------------------------------------------------------
-
-
-def slow_notebook() -> bytes:
-    # A long code cell is highlighted and cleaned token by token (about 4 s here for 1000
-    # dense lines): a valid notebook that is genuinely slow to render.
-    nb = minimal_notebook()
-    source = "".join(f"value_{i} = compute({i}, 'text', [1, 2.5, None])  # note\n" for i in range(1000))
-    nb["cells"] = [{"cell_type": "code", "id": "slow", "metadata": {}, "execution_count": 1,
-                    "source": source, "outputs": []}]
-    return nb_bytes(nb)
 
 
 def test_render_timeout_is_422_stores_nothing_and_the_pool_recovers(tmp_path):

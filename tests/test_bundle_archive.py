@@ -10,26 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from helpers import make_zip, with_mode
 from nbshare.bundle.archive import BadArchive, Limits, Member, read_zip, safe_extract, write_zip
 from nbshare.errors import NbshareError
 
 MiB = 1024 * 1024
 SMALL = Limits(max_files=5, max_total_bytes=10_000, max_file_bytes=4_000)
-
-
-def make_zip(*entries: tuple[str | zipfile.ZipInfo, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in entries:
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
-def with_mode(name: str, mode: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name)
-    info.create_system = 3
-    info.external_attr = mode << 16
-    return info
 
 
 def refused(data: bytes, code: str, limits: Limits = SMALL) -> BadArchive:

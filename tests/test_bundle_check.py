@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat import v4
 
+from helpers import WHEELHOUSE
 from nbshare.bundle import environment
 from nbshare.bundle.check import NotebookResult, _compare_cell, check_notebooks, format_report, normalise
 from nbshare.bundle.environment import build_environment
 
-WHEELHOUSE = Path(__file__).resolve().parent.parent / ".cache" / "wheelhouse"
 # A 1x1 PNG the kernel displays; the stored output holds different bytes (compared by presence).
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 STORED_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n the author's figure").decode()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from helpers import WHEELHOUSE, code, notebook
 from nbshare.bundle import environment
 from nbshare.bundle.environment import EnvironmentFailed, build_environment, open_command, plan_environment
 
-WHEELHOUSE = Path(__file__).resolve().parent.parent / ".cache" / "wheelhouse"
 OTHER_PYTHON = f"3.{sys.version_info.minor - 1}"
 BUILD_SYSTEM = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
 
@@ -106,11 +106,9 @@ def test_opening_a_notebook_runs_no_launcher_from_its_folder_yet_cells_import_it
         f"import os, pathlib, sys\npathlib.Path({str(marker)!r}).write_text('ran')\n"
         "sys.path[:] = [p for p in sys.path if p not in ('', os.getcwd())]\n"
         "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
-    cell = {"cell_type": "code", "execution_count": 1, "id": "c1", "metadata": {},
-            "source": "import localhelper\nprint(localhelper.X)",
-            "outputs": [{"output_type": "stream", "name": "stdout", "text": "7\n"}]}
-    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
-    (dest / "local_import.ipynb").write_text(json.dumps(notebook))
+    cell = code("import localhelper\nprint(localhelper.X)", "c1",
+                [{"output_type": "stream", "name": "stdout", "text": "7\n"}])
+    (dest / "local_import.ipynb").write_bytes(notebook(cell))
     # ipykernel imports these while it starts, after the launcher has run: they must not
     # come from the folder either (the folder is back on the path only for the cells).
     for module in ("debugpy", "psutil"):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime
-import json
 import sys
 from importlib import metadata
 
+from helpers import code, markdown, notebook
 from nbshare.bundle.infer import (
     Inferred,
     Requirement,
@@ -17,20 +17,12 @@ from nbshare.bundle.infer import (
 )
 
 
-def notebook(*cells: str, language: str | None = "python") -> bytes:
-    meta = {"kernelspec": {"name": "k", "display_name": "k", "language": language}} if language else {}
-    return json.dumps(
-        {
-            "nbformat": 4,
-            "nbformat_minor": 5,
-            "metadata": meta,
-            "cells": [
-                {"cell_type": "code", "source": cell.splitlines(keepends=True), "metadata": {}, "outputs": []}
-                for cell in cells
-            ]
-            + [{"cell_type": "markdown", "source": "import markdown_is_not_code", "metadata": {}}],
-        }
-    ).encode()
+def code_notebook(*sources: str, language: str | None = "python") -> bytes:
+    """Code cells, their source saved as lines as Jupyter saves it, and markdown that only
+    looks like code; `language` is the kernel's."""
+    kernel = {"kernelspec": {"name": "k", "display_name": "k", "language": language}} if language else {}
+    cells = [code(source.splitlines(keepends=True), f"c{n}") for n, source in enumerate(sources)]
+    return notebook(*cells, markdown("import markdown_is_not_code"), **kernel)
 
 
 def test_plain_imports():
@@ -77,12 +69,12 @@ def test_a_syntax_error_does_not_lose_the_other_imports():
 
 def test_infer_requirements_for_a_bundle():
     notebooks = {
-        "analysis/clean.ipynb": notebook(
+        "analysis/clean.ipynb": code_notebook(
             "%matplotlib inline\nimport os, json\nimport pathspec",
             "!pip install something\nfrom helpers import tidy\nimport mypkg.sub",
             "def broken(:\nimport surely_not_installed_xyz",
         ),
-        "other.ipynb": notebook("import nbformat_is_not_imported_here", language="R"),
+        "other.ipynb": code_notebook("import nbformat_is_not_imported_here", language="R"),
     }
     python_files = {"analysis/helpers.py": b"import httpx\nfrom . import sibling\n"}
     bundle = [*notebooks, *python_files, "analysis/mypkg/__init__.py", "analysis/data/x.csv"]
@@ -99,13 +91,13 @@ def test_infer_requirements_for_a_bundle():
 
 
 def test_notebooks_without_a_language_or_not_json():
-    notebooks = {"a.ipynb": notebook("import pathspec", language=None), "b.ipynb": b"not json"}
+    notebooks = {"a.ipynb": code_notebook("import pathspec", language=None), "b.ipynb": b"not json"}
     inferred = infer_requirements(notebooks, {}, notebooks)
     assert [req.distribution for req in inferred.requirements] == ["pathspec"]
 
 
 def test_local_modules_are_relative_to_the_notebooks_folder():
-    notebooks = {"nb/a.ipynb": notebook("import util\nimport tools")}
+    notebooks = {"nb/a.ipynb": code_notebook("import util\nimport tools")}
     inferred = infer_requirements(notebooks, {}, [*notebooks, "util.py", "nb/tools/x/y.py"])
     assert inferred.local == ["tools"]
     assert inferred.unresolved == ["util"]
@@ -134,7 +126,7 @@ def test_inferred_files_go_where_repo2docker_looks(tmp_path):
 
     (tmp_path / "binder").mkdir()
     (tmp_path / "binder" / "README.md").write_text("How to run this on Binder.\n")
-    (tmp_path / "a.ipynb").write_bytes(notebook("import httpx"))
+    (tmp_path / "a.ipynb").write_bytes(code_notebook("import httpx"))
     outgoing = plan([tmp_path], infer_env=True)
     assert outgoing.added == ["binder/requirements.txt", "binder/runtime.txt"]
     assert [e.path for e in outgoing.env] == ["binder/requirements.txt", "binder/runtime.txt"]

@@ -7,33 +7,35 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import re
 import zipfile
 
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import PUBLIC_URL, TEST_HOSTS, stored_state, zip_of
+from helpers import (
+    PUBLIC_URL,
+    TEST_HOSTS,
+    ZIP_TYPE,
+    make_zip,
+    markdown,
+    notebook,
+    publish,
+    stored_state,
+    with_mode,
+    zip_of,
+)
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
 
 
-def notebook(*cells: dict) -> bytes:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}).encode()
-
-
-def md(source: str, cell_id: str = "m") -> dict:
-    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
-
-
 ANALYSIS = notebook(
-    md("# Analysis\n## Results\nSee [the report](sub/report.ipynb#Report), [the data](data/x.csv) and"
-       " ![a plot](img/plot.png). [Outside](../../etc/passwd) stays as written.", "a"),
+    markdown("# Analysis\n## Results\nSee [the report](sub/report.ipynb#Report), [the data](data/x.csv) and"
+             " ![a plot](img/plot.png). [Outside](../../etc/passwd) stays as written.", "a"),
 )
-REPORT = notebook(md("# Report\n[Back](../analysis.ipynb) ![up](../img/plot.png)", "r"))
+REPORT = notebook(markdown("# Report\n[Back](../analysis.ipynb) ![up](../img/plot.png)", "r"))
 FILES = {
     "analysis.ipynb": ANALYSIS,
     "sub/report.ipynb": REPORT,
@@ -46,8 +48,7 @@ FILES = {
 
 
 def publish_zip(client, data: bytes, filename: str = "churn.zip", **headers):
-    return client.post("/api/v1/shares", params={"filename": filename}, content=data,
-                       headers={"Content-Type": "application/zip", **headers})
+    return publish(client, data, filename, content_type=ZIP_TYPE, headers=headers)
 
 
 @pytest.fixture
@@ -186,21 +187,6 @@ def test_a_protected_bundle_seals_everything_and_inlines_images_in_its_pages(cli
 # --- hostile archives: refused whole, nothing stored ---------------------------------------
 
 
-def raw_zip(entries: list[tuple[zipfile.ZipInfo | str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for info, data in entries:
-            archive.writestr(info, data)
-    return buffer.getvalue()
-
-
-def special(name: str, mode: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name)
-    info.create_system = 3
-    info.external_attr = mode << 16
-    return info
-
-
 def bomb() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -212,17 +198,17 @@ def bomb() -> bytes:
 
 
 HOSTILE = {
-    "absolute": (raw_zip([("/etc/passwd", b"x")]), 400),
-    "parent": (raw_zip([("a/../../evil.txt", b"x")]), 400),
-    "dotdot": (raw_zip([("../evil.txt", b"x")]), 400),
-    "drive": (raw_zip([("C:/evil.txt", b"x")]), 400),
-    "backslash": (raw_zip([("a\\..\\evil.txt", b"x")]), 400),
-    "symlink": (raw_zip([("nb.ipynb", ANALYSIS), (special("link", 0o120777), b"/etc/passwd")]), 400),
-    "device": (raw_zip([("nb.ipynb", ANALYSIS), (special("dev", 0o020644), b"")]), 400),
-    "fifo": (raw_zip([("nb.ipynb", ANALYSIS), (special("fifo", 0o010644), b"")]), 400),
-    "case-duplicate": (raw_zip([("Data.csv", b"1"), ("data.csv", b"2")]), 400),
-    "unicode-duplicate": (raw_zip([("caf\u00e9.txt", b"1"), ("cafe\u0301.txt", b"2")]), 400),
-    "file-and-folder": (raw_zip([("a", b"1"), ("a/b", b"2")]), 400),
+    "absolute": (make_zip(("/etc/passwd", b"x")), 400),
+    "parent": (make_zip(("a/../../evil.txt", b"x")), 400),
+    "dotdot": (make_zip(("../evil.txt", b"x")), 400),
+    "drive": (make_zip(("C:/evil.txt", b"x")), 400),
+    "backslash": (make_zip(("a\\..\\evil.txt", b"x")), 400),
+    "symlink": (make_zip(("nb.ipynb", ANALYSIS), (with_mode("link", 0o120777), b"/etc/passwd")), 400),
+    "device": (make_zip(("nb.ipynb", ANALYSIS), (with_mode("dev", 0o020644), b"")), 400),
+    "fifo": (make_zip(("nb.ipynb", ANALYSIS), (with_mode("fifo", 0o010644), b"")), 400),
+    "case-duplicate": (make_zip(("Data.csv", b"1"), ("data.csv", b"2")), 400),
+    "unicode-duplicate": (make_zip(("caf\u00e9.txt", b"1"), ("cafe\u0301.txt", b"2")), 400),
+    "file-and-folder": (make_zip(("a", b"1"), ("a/b", b"2")), 400),
     "not-a-zip": (b"PK\x03\x04 but then nothing a zip reader accepts", 400),
 }
 

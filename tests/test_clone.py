@@ -18,17 +18,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import clean_env, start_server
+from helpers import WHEELHOUSE, clean_env
 
-WHEELHOUSE = Path(__file__).resolve().parents[1] / ".cache" / "wheelhouse"
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = start_server(tmp_path_factory.mktemp("clone-server"), env=clean_env())
-    yield live
-    live.stop()
 
 
 def run(*args, cwd: Path, input: str | None = None, offline_pip: bool = False, wheels: Path | None = None,

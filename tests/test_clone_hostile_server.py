@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import subprocess
 import sys
@@ -20,13 +19,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from conftest import clean_env, serve_in_thread
+from helpers import clean_env, notebook, serve_in_thread
 from nbshare.bundle.archive import write_zip
 from nbshare.bundle.incoming import default_folder, fetch, most_bytes
 from nbshare.client import ClientError, NbshareClient
 from nbshare.errors import NbshareError
 
-NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}).encode()
+NOTEBOOK = notebook()
 
 
 def hostile(body: bytes, **lies) -> tuple[NbshareClient, dict]:

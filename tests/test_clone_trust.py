@@ -6,7 +6,6 @@ cloned, offline, from the wheelhouse."""
 from __future__ import annotations
 
 import ensurepip
-import json
 import os
 import subprocess
 import sys
@@ -15,16 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env, start_server
+from helpers import WHEELHOUSE, clean_env, notebook
 from nbshare.bundle.environment import build_environment, plan_environment
 from nbshare.bundle.trust import logical_lines, names_packages_only, scan_conda_spec, scan_requirements
 from nbshare.client import NbshareClient
 from test_cli_private import Terminal
 
-WHEELHOUSE = Path(__file__).resolve().parents[1] / ".cache" / "wheelhouse"
 # setuptools for pip's isolated build of the share's setup.py, offline (only with --trust).
 BUNDLED = Path(ensurepip.__file__).parent / "_bundled"
-NOTEBOOK = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []})
+NOTEBOOK = notebook()
 TOOLS = ("venv/__main__.py", "venv/__init__.py", "pip/__init__.py", "pip/__main__.py",
          "ipykernel/__init__.py", "ipykernel/__main__.py")
 
@@ -36,7 +34,7 @@ def marker_code(markers: Path, name: str) -> str:
 def hostile_bundle(root: Path, markers: Path, *, setup_py: bool) -> Path:
     project = root / "hostile"
     project.mkdir()
-    (project / "a.ipynb").write_text(NOTEBOOK)
+    (project / "a.ipynb").write_bytes(NOTEBOOK)
     for path in TOOLS:
         (project / path).parent.mkdir(exist_ok=True)
         (project / path).write_text(marker_code(markers, path.replace("/", "-")))
@@ -51,13 +49,9 @@ def hostile_bundle(root: Path, markers: Path, *, setup_py: bool) -> Path:
     return project
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    if not any(WHEELHOUSE.glob("ipykernel-*.whl")):
-        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
-    live = start_server(tmp_path_factory.mktemp("trust-server"), env=clean_env())
-    yield live
-    live.stop()
+# The clones below build their environment offline, from the wheelhouse.
+needs_wheelhouse = pytest.mark.skipif(not any(WHEELHOUSE.glob("ipykernel-*.whl")),
+                                      reason="no wheelhouse: run scripts/wheelhouse.sh (make test does)")
 
 
 def env(tmp_path: Path) -> dict[str, str]:
@@ -71,7 +65,7 @@ def nbshare(tmp_path: Path, *args) -> subprocess.CompletedProcess:
                           capture_output=True, timeout=900, stdin=subprocess.DEVNULL, env=env(tmp_path))
 
 
-def publish(server, tmp_path: Path, *, setup_py: bool) -> tuple[str, Path]:
+def publish_hostile(server, tmp_path: Path, *, setup_py: bool) -> tuple[str, Path]:
     markers = tmp_path / "markers"
     markers.mkdir()
     project = hostile_bundle(tmp_path, markers, setup_py=setup_py)
@@ -94,8 +88,9 @@ def publish_folder(server, project: Path) -> str:
 
 
 @pytest.mark.slow
+@needs_wheelhouse
 def test_a_share_without_an_environment_runs_none_of_its_files(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=False)
+    url, markers = publish_hostile(server, tmp_path, setup_py=False)
     r = nbshare(tmp_path, "clone", url, tmp_path / "copy")
     assert r.returncode == 0, r.stderr
     assert "declares no environment" in r.stderr
@@ -105,8 +100,9 @@ def test_a_share_without_an_environment_runs_none_of_its_files(server, tmp_path)
 
 
 @pytest.mark.slow
+@needs_wheelhouse
 def test_setup_py_is_refused_without_a_terminal_and_runs_with_trust(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=True)
+    url, markers = publish_hostile(server, tmp_path, setup_py=True)
     refused = nbshare(tmp_path, "clone", url, tmp_path / "refused")
     assert refused.returncode == 1, refused.stderr
     assert "would run code that came with the share" in refused.stderr
@@ -127,8 +123,9 @@ def test_setup_py_is_refused_without_a_terminal_and_runs_with_trust(server, tmp_
 
 @pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+@needs_wheelhouse
 def test_on_a_terminal_answering_no_runs_nothing(server, tmp_path):
-    url, markers = publish(server, tmp_path, setup_py=True)
+    url, markers = publish_hostile(server, tmp_path, setup_py=True)
     terminal = Terminal([sys.executable, "-m", "nbshare", "clone", url, str(tmp_path / "copy"), "--check"],
                         env=env(tmp_path))
     terminal.expect(f"pip install -e {tmp_path / 'copy'}: runs its build backend", timeout=300)
@@ -349,12 +346,13 @@ def ipykernel_wheel(folder: Path, markers: Path) -> None:
 
 
 @pytest.mark.slow
+@needs_wheelhouse
 def test_a_find_links_line_hidden_after_a_comment_is_seen_and_refused(server, tmp_path):
     markers = tmp_path / "markers"
     markers.mkdir()
     project = tmp_path / "hidden"
     project.mkdir()
-    (project / "a.ipynb").write_text(NOTEBOOK)
+    (project / "a.ipynb").write_bytes(NOTEBOOK)
     # A comment ending in "\" does not continue in pip: pip reads --find-links wheels.
     (project / "requirements.txt").write_text("# pinned \\\n--find-links wheels\nipykernel\n")
     ipykernel_wheel(project / "wheels", markers)

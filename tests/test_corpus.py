@@ -42,7 +42,19 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from markdown_it import MarkdownIt
 
-from conftest import CORPUS, PUBLIC_URL, TEST_HOSTS, corpus_notebooks, needs_corpus, publish, stored_state
+from helpers import (
+    CORPUS,
+    PUBLIC_URL,
+    TEST_HOSTS,
+    code,
+    corpus_notebooks,
+    markdown,
+    needs_corpus,
+    notebook,
+    output_cell,
+    publish,
+    stored_state,
+)
 from nbshare.app import create_app
 from nbshare.settings import Settings
 
@@ -625,19 +637,12 @@ def test_widget_state_loads_the_local_widget_manager(ok):
 def _render(cells: list[dict], **metadata) -> str:
     from nbshare.render import render_page
 
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}
-    return render_page(json.dumps(nb).encode(), filename="t.ipynb", static_url="/static").html.decode()
+    return render_page(notebook(*cells, **metadata), filename="t.ipynb", static_url="/static").html.decode()
 
 
 def _widget_cell(model_id: str) -> dict:
     view = {"version_major": 2, "version_minor": 0, "model_id": model_id}
-    return {
-        "cell_type": "code", "id": "w", "metadata": {}, "execution_count": 1, "source": "slider",
-        "outputs": [{
-            "output_type": "display_data", "metadata": {},
-            "data": {"application/vnd.jupyter.widget-view+json": view, "text/plain": "IntSlider(value=3)"},
-        }],
-    }
+    return output_cell({WIDGET_VIEW: view, "text/plain": "IntSlider(value=3)"}, "w", source="slider")
 
 
 def test_old_ipywidgets_state_renders_without_a_widget_manager():
@@ -663,14 +668,8 @@ def test_colab_widget_state_is_drawn():
 
 def test_heading_anchor_avoids_ids_the_notebook_already_uses():
     # pandas-bokeh/Documentation.ipynb: <p id="lineplot"></p> right above "## Lineplot".
-    def markdown(cell_id: str, source: str) -> dict:
-        return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
-
-    output = {"output_type": "display_data", "metadata": {},
-              "data": {"text/html": '<div id="output">x</div>'}}
-    code = {"cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "x",
-            "outputs": [output]}
-    cells = [markdown("a", '<p id="lineplot"></p>\n\n## Lineplot'), markdown("b", "## Output"), code]
+    cells = [markdown('<p id="lineplot"></p>\n\n## Lineplot', "a"), markdown("## Output", "b"),
+             output_cell({"text/html": '<div id="output">x</div>'}, "c")]
     html = _render(cells)
     ids = Counter(re.findall(r'\sid="([^"]*)"', html))
     assert ids["lineplot"] == 1 and ids["lineplot-1"] == 1 and ids["output-1"] == 1
@@ -680,8 +679,6 @@ def test_heading_anchor_avoids_ids_the_notebook_already_uses():
 
 def test_stdin_stream_is_shown():
     # pypi-nbsphinx/pre-executed.ipynb: input() prompts and the answers typed.
-    html = _render([{
-        "cell_type": "code", "id": "c", "metadata": {}, "execution_count": 1, "source": "input('Name?')",
-        "outputs": [{"output_type": "stream", "name": "stdin", "text": "Name? Sir Lancelot\n"}],
-    }])
+    html = _render([code("input('Name?')", "c",
+                         [{"output_type": "stream", "name": "stdin", "text": "Name? Sir Lancelot\n"}])])
     assert "Sir Lancelot" in html

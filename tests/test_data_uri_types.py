@@ -5,11 +5,9 @@ gave a 500."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from conftest import minimal_notebook, nb_bytes, publish
+from helpers import markdown, minimal_notebook, nb_bytes, publish
 from nbshare.render.assets import decode_data_uri, valid_media_type
 
 HOSTILE_TYPES = [
@@ -20,10 +18,8 @@ HOSTILE_TYPES = [
 
 def download_notebook(media_type: str) -> bytes:
     nb = minimal_notebook()
-    nb["cells"].append({
-        "cell_type": "markdown", "id": "dl", "metadata": {},
-        "source": f'<a download="report.bin" href="data:{media_type};base64,QUJD">report</a>',
-    })
+    link = f'<a download="report.bin" href="data:{media_type};base64,QUJD">report</a>'
+    nb["cells"].append(markdown(link, "dl"))
     return nb_bytes(nb)
 
 
@@ -47,9 +43,10 @@ def test_a_download_with_a_hostile_type_is_stored_and_served_as_octet_stream(cli
 @pytest.mark.parametrize("media_type", ["image/ħpng", "image/png\r\nX-Injected: yes"])
 def test_an_attachment_with_a_hostile_type_is_served_as_octet_stream(client, media_type):
     nb = minimal_notebook()
-    nb["cells"].append({"cell_type": "markdown", "id": "att", "metadata": {},
-                        "source": "![p](attachment:p.png)", "attachments": {"p.png": {media_type: "QUJD"}}})
-    r = publish(client, json.dumps(nb).encode())
+    attachment = markdown("![p](attachment:p.png)", "att")
+    attachment["attachments"] = {"p.png": {media_type: "QUJD"}}
+    nb["cells"].append(attachment)
+    r = publish(client, nb_bytes(nb))
     assert r.status_code == 201, r.text
     entry, served = fetch_only_file(client, r.json(), "attachment")
     assert entry["media_type"] == "application/octet-stream"

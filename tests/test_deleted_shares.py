@@ -5,24 +5,16 @@ as raw bytes after the share is gone: its title must not be in any of them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import minimal_notebook, nb_bytes
+from helpers import Clock, minimal_notebook, nb_bytes, published
 from nbshare.app import create_app
 
 TITLE = "Okapi-Zq81-deleted-title"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -38,11 +30,7 @@ def client(settings, renderer, clock):
 
 
 def create(client, title: str = TITLE, **params) -> dict:
-    r = client.post("/api/v1/shares", params={"filename": f"{title}.ipynb", "title": title, **params},
-                    content=nb_bytes(minimal_notebook()),
-                    headers={"Content-Type": "application/x-ipynb+json"})
-    assert r.status_code == 201, r.text
-    return r.json()
+    return published(client, nb_bytes(minimal_notebook()), f"{title}.ipynb", title=title, **params)
 
 
 def holders(folder: Path) -> list[str]:

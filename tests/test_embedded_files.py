@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from conftest import PUBLIC_URL, publish
+from helpers import PUBLIC_URL, published
 from nbshare import download_link
 from nbshare.views.pages import served_type
 
@@ -69,9 +69,7 @@ def objects() -> list[tuple[object, str | None]]:
 
 
 def share_of(client, cells: list) -> dict:
-    r = publish(client, notebook_bytes(cells))
-    assert r.status_code == 201, r.text
-    return r.json()
+    return published(client, notebook_bytes(cells))
 
 
 def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(client, tmp_path):
@@ -252,6 +250,15 @@ def nbconvert_size(data: bytes) -> int:
     return len(html.encode())
 
 
+def published_small(client, data: bytes) -> tuple[dict, bytes]:
+    """(the share, its page) of `data`, once the page is found under 5 % of nbconvert's."""
+    share = published(client, data)
+    page = client.get(f"/n/{share['id']}/content").content
+    reference = nbconvert_size(data)
+    assert len(page) < 0.05 * reference, (len(page), reference)
+    return share, page
+
+
 def test_a_20_mb_embedded_download_leaves_a_page_under_5_percent_of_nbconvert(client):
     payload = os.urandom(20 * 1024 * 1024)
     with pytest.warns(UserWarning, match="MB"):
@@ -261,12 +268,7 @@ def test_a_20_mb_embedded_download_leaves_a_page_under_5_percent_of_nbconvert(cl
         new_code_cell("download_link(df)", outputs=[new_output(
             "display_data", data={"text/html": link._repr_html_(), "text/plain": "link"})]),
     ])
-    r = publish(client, data)
-    assert r.status_code == 201, r.text
-    share = r.json()
-    page = client.get(f"/n/{share['id']}/content").content
-    reference = nbconvert_size(data)
-    assert len(page) < 0.05 * reference, (len(page), reference)
+    share, _ = published_small(client, data)
     url = next(f["url"] for f in share["files"] if f["name"] == "table.bin")
     assert client.get(url.removeprefix(PUBLIC_URL)).content == payload
 
@@ -281,12 +283,7 @@ def test_100_plots_leave_a_page_under_5_percent_of_nbconvert(client):
         cells.append(new_code_cell(f"plot({i})", outputs=[new_output("display_data", data={
             "image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "<Figure>"})]))
     data = notebook_bytes(cells)
-    r = publish(client, data)
-    assert r.status_code == 201, r.text
-    share = r.json()
-    page = client.get(f"/n/{share['id']}/content").content
-    reference = nbconvert_size(data)
-    assert len(page) < 0.05 * reference, (len(page), reference)
+    share, page = published_small(client, data)
     soup = BeautifulSoup(page, "html.parser")
     sources = [img["src"] for img in soup.select(".jp-OutputArea img")]
     assert len(sources) == 100

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
+from helpers import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, publish, share_rows
 from nbshare.app import create_app
 from nbshare.errors import OutOfSpace
 from nbshare.settings import Settings
@@ -44,16 +44,15 @@ def mounted_tmpfs(folder: Path, options: str):
         subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
-def notebook(n: int) -> bytes:
+def incompressible_notebook(n: int) -> bytes:
     """About 200 KB that compress badly, so the disk fills in a few uploads."""
     nb = minimal_notebook()
     nb["cells"][0]["source"] = f"# Notebook {n}\n\n" + random.Random(n).randbytes(100_000).hex()  # noqa: S311 - test data
     return nb_bytes(nb)
 
 
-def publish(client, n: int):
-    return client.post("/api/v1/shares", params={"filename": f"nb{n}.ipynb"}, content=notebook(n),
-                       headers={"Content-Type": "application/x-ipynb+json"})
+def publish_nth(client, n: int):
+    return publish(client, incompressible_notebook(n), f"nb{n}.ipynb")
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -67,7 +66,7 @@ def test_a_full_disk_answers_507_stores_nothing_and_recovers(small_disk, rendere
     stored: list[dict] = []
     with TestClient(app, raise_server_exceptions=False) as client:
         for n in range(40):
-            r = publish(client, n)
+            r = publish_nth(client, n)
             if r.status_code != 201:
                 break
             stored.append(r.json())
@@ -80,18 +79,18 @@ def test_a_full_disk_answers_507_stores_nothing_and_recovers(small_disk, rendere
         assert {key.split("/")[1] for key in service.blobs.keys()} == set(ids)
         assert leftovers(small_disk) == []
         # More tries while full: the same answer, and the connection stays usable.
-        assert publish(client, 99).status_code == 507
-        assert client.get(f"/n/{stored[0]['id']}.ipynb").content == notebook(0)
+        assert publish_nth(client, 99).status_code == 507
+        assert client.get(f"/n/{stored[0]['id']}.ipynb").content == incompressible_notebook(0)
 
         # Free space the way an operator would: delete shares.
         for body in stored[:3]:
             owner = {"Authorization": f"Bearer {body['owner_token']}"}
             assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner).status_code == 204
-        r = publish(client, 100)
+        r = publish_nth(client, 100)
         assert r.status_code == 201, r.text
-        assert client.get(f"/n/{r.json()['id']}.ipynb").content == notebook(100)
+        assert client.get(f"/n/{r.json()['id']}.ipynb").content == incompressible_notebook(100)
         for n, body in enumerate(stored[3:], start=3):
-            assert client.get(f"/n/{body['id']}.ipynb").content == notebook(n)
+            assert client.get(f"/n/{body['id']}.ipynb").content == incompressible_notebook(n)
 
 
 def fill(folder: Path) -> Path:
@@ -107,20 +106,18 @@ def fill(folder: Path) -> Path:
 
 
 def test_a_full_disk_under_the_database_answers_out_of_space(small_disk):
-    from test_store import _rows
-
     store = MetadataStore(f"sqlite:///{small_disk / 'nbshare.db'}")
     try:
         store.migrate()
-        store.add_share(*_rows("a" * 24))
+        store.add_share(*share_rows("a" * 24))
         store._scrub()  # an empty log, so the next write needs new space
         filler = fill(small_disk)
         with pytest.raises(OutOfSpace) as caught:
-            store.add_share(*_rows("b" * 24))
+            store.add_share(*share_rows("b" * 24))
         assert caught.value.status == 507 and caught.value.message.lower().rstrip(".") == MESSAGE
         filler.unlink()
         assert store.count() == (1, 1)
-        store.add_share(*_rows("b" * 24))
+        store.add_share(*share_rows("b" * 24))
         assert store.count() == (2, 2)
     finally:
         store.close()
@@ -146,7 +143,7 @@ def test_running_out_of_files_while_making_a_share_folder_is_507_too(few_inodes,
     with TestClient(app, raise_server_exceptions=False) as client:
         stored = []
         for n in range(60):
-            r = publish(client, n)
+            r = publish_nth(client, n)
             if r.status_code != 201:
                 break
             stored.append(r.json()["id"])

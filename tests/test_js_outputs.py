@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import minimal_notebook, nb_bytes, publish
-from js_outputs import altair_cell, bokeh_notebook, notebook
+from helpers import minimal_notebook, nb_bytes, published
+from js_outputs import altair_cell, bokeh_notebook, saved_notebook
 from nbshare.errors import BadNotebook
 from nbshare.notebook import parse
 
@@ -34,13 +34,11 @@ def altair_notebook() -> tuple[bytes, dict]:
     outputs[0]["data"][V6] = spec
     older[0]["data"][V5] = spec
     older[0]["metadata"] = {V5: {"embed_options": {"actions": False}}}
-    return notebook([(source, outputs), (source, older), altair_cell("html")]), spec
+    return saved_notebook([(source, outputs), (source, older), altair_cell("html")]), spec
 
 
 def content(client, data: bytes) -> str:
-    r = publish(client, data)
-    assert r.status_code == 201, r.text
-    return client.get(f"/n/{r.json()['id']}/content").text
+    return client.get(f"/n/{published(client, data)['id']}/content").text
 
 
 def loaded_urls(soup: BeautifulSoup) -> list[str]:
@@ -88,10 +86,10 @@ def test_altair_6_specs_pass_validation_as_objects_only():
     """nbformat wants text under a mime type without `+json`; altair 6 saves an object."""
     source, outputs = altair_cell("mimetype")
     outputs[0]["data"][V6] = outputs[0]["data"].pop(spec_mime(outputs))
-    parse(notebook([(source, outputs)]))
+    parse(saved_notebook([(source, outputs)]))
     outputs[0]["data"][V6] = 5
     with pytest.raises(BadNotebook, match="not valid"):
-        parse(notebook([(source, outputs)]))
+        parse(saved_notebook([(source, outputs)]))
 
 
 def test_bokeh_with_inline_resources_runs_its_own_bokehjs(client):

@@ -8,23 +8,31 @@ The acknowledged shares are untouched throughout."""
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import subprocess
 import sys
-import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import LiveServer, free_port, minimal_notebook, nb_bytes
+from helpers import (
+    SRC,
+    ZIP_TYPE,
+    Clock,
+    LiveServer,
+    free_port,
+    minimal_notebook,
+    nb_bytes,
+    publish_live,
+    published,
+    zip_of,
+)
 from nbshare.app import create_app
 
-SRC = Path(__file__).parent.parent / "src"
 LAUNCHER = """
 import os, sys
 from datetime import UTC, datetime, timedelta
@@ -77,17 +85,8 @@ def start(folder: Path, *, kill_after: int = 0, shift_hours: float = 0) -> LiveS
 def bundle(seed: int) -> bytes:
     """A notebook and a few files that do not compress: several blobs, a few MB."""
     rng = random.Random(seed)  # noqa: S311 - test data
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("analysis.ipynb", nb_bytes(minimal_notebook()))
-        for n in range(4):
-            archive.writestr(f"data/part{n}.bin", rng.randbytes(700_000))
-    return buffer.getvalue()
-
-
-def upload(url: str, data: bytes, filename: str, content_type: str) -> httpx.Response:
-    return httpx.post(f"{url}/api/v1/shares", params={"filename": filename}, content=data,
-                      headers={"Content-Type": content_type}, timeout=120)
+    parts = {f"data/part{n}.bin": rng.randbytes(700_000) for n in range(4)}
+    return zip_of({"analysis.ipynb": nb_bytes(minimal_notebook()), **parts})
 
 
 def leftovers(data: Path) -> list[str]:
@@ -98,18 +97,17 @@ def leftovers(data: Path) -> list[str]:
 def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, kill_after):
     server = start(tmp_path)
     try:
-        acknowledged = {
-            "nb": upload(server.url, nb_bytes(minimal_notebook()), "a.ipynb", "application/x-ipynb+json"),
-            "bundle": upload(server.url, bundle(1), "b.zip", "application/zip"),
+        acknowledged = {  # each answered 201
+            "nb": publish_live(server, nb_bytes(minimal_notebook()), "a.ipynb"),
+            "bundle": publish_live(server, bundle(1), "b.zip", content_type=ZIP_TYPE),
         }
-        assert all(r.status_code == 201 for r in acknowledged.values())
     finally:
         server.stop()
     kept = leftovers(server.data_dir)
 
     server = start(tmp_path, kill_after=kill_after)
     with pytest.raises(httpx.HTTPError):  # the server dies in the middle of storing it
-        upload(server.url, bundle(2), "c.zip", "application/zip")
+        publish_live(server, bundle(2), "c.zip", content_type=ZIP_TYPE)
     assert server.process.wait(timeout=60) == 1
     crashed = sorted(set(leftovers(server.data_dir)) - set(kept))
     assert any("/.tmp-" in path for path in crashed), crashed  # a blob cut short, and perhaps whole ones
@@ -119,20 +117,12 @@ def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, 
         try:
             assert sorted(set(leftovers(server.data_dir)) - set(kept)) == expected
             assert set(kept) <= set(leftovers(server.data_dir))
-            assert httpx.get(f"{server.url}/n/{acknowledged['nb'].json()['id']}.ipynb").content == nb_bytes(
+            assert httpx.get(f"{server.url}/n/{acknowledged['nb']['id']}.ipynb").content == nb_bytes(
                 minimal_notebook())
-            assert httpx.get(f"{server.url}/n/{acknowledged['bundle'].json()['id']}.zip").status_code == 200
+            assert httpx.get(f"{server.url}/n/{acknowledged['bundle']['id']}.zip").status_code == 200
         finally:
             server.stop()
     assert not [p for p in (server.data_dir / "blobs").rglob("*") if p.is_dir() and not any(p.iterdir())]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.mark.parametrize("backend", ["file", "obstore-memory"])
@@ -143,11 +133,7 @@ def test_the_purge_sweeps_blobs_without_a_row_once_an_hour_old(settings, rendere
     clock = Clock()
     app = create_app(settings, renderer=renderer, blobs=blobs, clock=clock)
     with TestClient(app) as client:
-        r = client.post("/api/v1/shares", params={"filename": "a.ipynb"},
-                        content=nb_bytes(minimal_notebook()),
-                        headers={"Content-Type": "application/x-ipynb+json"})
-        assert r.status_code == 201
-        live = r.json()["id"]
+        live = published(client, nb_bytes(minimal_notebook()), "a.ipynb")["id"]
         kept = sorted(blobs.keys())
         # What crashes leave: a share whose row never came, and a version of a live share
         # whose row never came (an update cut short).

@@ -20,11 +20,10 @@ import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
-from conftest import minimal_notebook, nb_bytes, start_server
+from helpers import SRC, fresh_postgres_database, minimal_notebook, nb_bytes, start_server
 from nbshare.store import MetadataStore
 from nbshare.store.metadata import MIGRATIONS
 
-SRC = Path(__file__).parent.parent / "src"
 # The newest revision: every run, stopped or not, must end there.
 HEAD = max(p.name.split("_", 1)[0] for p in (Path(MIGRATIONS) / "versions").glob("0*.py"))
 # Imports once, then migrates the k-th database in a forked child stopped after statement k
@@ -154,8 +153,6 @@ def pg_schema(url: str) -> list:
 
 
 def test_on_postgresql_a_migration_stopped_after_any_statement_runs_again(tmp_path, postgres_url):
-    from test_store import fresh_postgres_database
-
     launcher = tmp_path / "launch.py"
     reference = fresh_postgres_database(postgres_url)
     counted, status = migrate_in_processes([reference], first_k=0, launcher=launcher)[:2]

@@ -17,7 +17,19 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes, stored_state
+from helpers import (
+    PUBLIC_URL,
+    TEST_HOSTS,
+    Clock,
+    as_owner,
+    code,
+    markdown,
+    minimal_notebook,
+    nb_bytes,
+    published,
+    stored_state,
+    update,
+)
 from nbshare.app import create_app
 from nbshare.security import crypto, grants
 from nbshare.security.lanes import Lane, SlowLanes
@@ -33,19 +45,6 @@ NEW_PASSWORD = "second-Pw9!rotation"  # noqa: S105
 WRONG = "not-the-password-1"
 GONE = "does not exist or has expired"
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    """The service's idea of now, moved by hand."""
-
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -73,11 +72,9 @@ def secret_notebook(marker: str = MARKER) -> dict:
     """The marker in the title, a markdown cell, a code cell and an output."""
     nb = minimal_notebook(title=f"Notes {marker}")
     nb["cells"] = [
-        {"cell_type": "markdown", "id": "md", "metadata": {},
-         "source": f"# Heading {marker}\n\nText {marker}"},
-        {"cell_type": "code", "id": "code", "metadata": {}, "execution_count": 1,
-         "source": f"print('{marker}')",
-         "outputs": [{"output_type": "stream", "name": "stdout", "text": f"{marker}\n"}]},
+        markdown(f"# Heading {marker}\n\nText {marker}", "md"),
+        code(f"print('{marker}')", "code",
+             [{"output_type": "stream", "name": "stdout", "text": f"{marker}\n"}]),
     ]
     return nb
 
@@ -99,17 +96,9 @@ def shown(r) -> bytes:
 
 
 def create(client, data: bytes = SECRET, *, password: str | None = None, **params) -> dict:
-    headers = {"Content-Type": "application/x-ipynb+json"}
-    if password is not None:
-        headers[PASSWORD_HEADER] = password
-    params = {"filename": f"{MARKER}.ipynb", "title": f"T {MARKER}", **params}
-    r = client.post("/api/v1/shares", params=params, content=data, headers=headers)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def owner(body: dict) -> dict:
-    return {"Authorization": f"Bearer {body['owner_token']}"}
+    headers = {} if password is None else {PASSWORD_HEADER: password}
+    params = {"title": f"T {MARKER}", **params}
+    return published(client, data, f"{MARKER}.ipynb", headers=headers, **params)
 
 
 def unlock(client, share_id: str, password: str):
@@ -122,14 +111,9 @@ def grant_for(client, share_id: str, password: str = PASSWORD) -> str:
     return r.json()["grant"]
 
 
-def update(client, body: dict, data: bytes):
-    return client.put(f"/api/v1/shares/{body['id']}", content=data,
-                      headers={**owner(body), "Content-Type": "application/x-ipynb+json"})
-
-
 def owner_cookie(client, body: dict) -> str:
     """The owner-session cookie, as a Cookie header for another client."""
-    r = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=owner(body))
+    r = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=as_owner(body))
     assert r.status_code == 204, r.text
     name = grants.cookie_name(body["id"], owner=True)
     return f"{name}={r.cookies[name]}"
@@ -261,7 +245,7 @@ def test_secrets_in_the_url_are_refused(client, name):
         ("GET", f"/n/{share_id}/content"), ("GET", f"/n/{share_id}.ipynb"), ("POST", f"/n/{share_id}/unlock"),
         ("GET", f"/n/{share_id}/manage"),
     ]:
-        r = client.request(method, path, params=query, headers=owner(body))
+        r = client.request(method, path, params=query, headers=as_owner(body))
         assert r.status_code == 400, (method, path, r.status_code)
         if path.startswith("/api/"):
             assert r.json()["error"]["code"] == "secret_in_url", (method, path)
@@ -463,7 +447,7 @@ def test_unknown_expired_deleted_and_burned_shares_answer_the_same_404(client, c
     expired = create(client, public, expires="1h")["id"]
     expired_protected = create(client, expires="1h", password=PASSWORD)["id"]
     deleted = create(client, public)
-    assert client.delete(f"/api/v1/shares/{deleted['id']}", headers=owner(deleted)).status_code == 204
+    assert client.delete(f"/api/v1/shares/{deleted['id']}", headers=as_owner(deleted)).status_code == 204
     burned = create(client, public, max_views=1)["id"]
     assert client.get(f"/n/{burned}/content").status_code == 200
     clock.advance(hours=1)
@@ -510,7 +494,7 @@ def test_the_operators_max_expiry_is_enforced(tmp_path, renderer, clock):
         default = create(client, data)
         assert datetime.fromisoformat(default["expires_at"]) == T0 + timedelta(days=7)
         assert create(client, data, expires="2026-06-07")["expires_at"]
-        r = client.patch(f"/api/v1/shares/{default['id']}", json={"expires": None}, headers=owner(default))
+        r = client.patch(f"/api/v1/shares/{default['id']}", json={"expires": None}, headers=as_owner(default))
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry"
 
 
@@ -525,7 +509,7 @@ def test_expiries_too_far_away_are_a_clear_400_everywhere(client, far):
     assert form.status_code == 400 and "never" in form.text
     assert stored_state(client.app) == ((0, 0), [])
     share = create(client, data)
-    r = client.patch(f"/api/v1/shares/{share['id']}", json={"expires": far}, headers=owner(share))
+    r = client.patch(f"/api/v1/shares/{share['id']}", json={"expires": far}, headers=as_owner(share))
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_expiry", r.text
 
 
@@ -652,7 +636,7 @@ def test_the_last_view_is_served_then_the_share_is_gone(client, app, clock):
     second = TestClient(app)
     assert second.get(content).status_code == 200
     assert second.get(content).status_code == 200  # a reload inside the same view
-    info = client.get(f"/api/v1/shares/{share_id}", headers=owner(body)).json()
+    info = client.get(f"/api/v1/shares/{share_id}", headers=as_owner(body)).json()
     assert info["views"] == 2  # a forged owner cookie is still a visitor
     last = TestClient(app)
     r = last.get(content)
@@ -669,7 +653,7 @@ def test_a_wrong_bearer_token_gets_no_owner_fields(client):
     body = create(client, nb_bytes(minimal_notebook()), max_views=5)
     r = client.get(f"/api/v1/shares/{body['id']}", headers={"Authorization": "Bearer nope"})
     assert "views" not in r.json() and "versions_public" not in r.json()
-    assert client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()["views"] == 0
+    assert client.get(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).json()["views"] == 0
 
 
 # --- updates and versions -------------------------------------------------------------------
@@ -704,7 +688,7 @@ def test_earlier_versions_are_for_the_owner_unless_made_public(client, visitor):
         assert r.status_code == 404 and not reveals(shown(r)), path
     preview = owner_cookie(client, body)
     assert MARKER in visitor.get(old_paths[1], headers={"Cookie": preview}).text
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=owner(body))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=as_owner(body))
     assert r.status_code == 200 and r.json()["versions_public"] is True
     assert visitor.get(old_paths[2]).content == SECRET
     assert visitor.get("/n/{id}/v/3".format(id=body["id"])).status_code == 404
@@ -716,11 +700,11 @@ def test_deleting_an_old_version_removes_its_blobs_but_not_the_current_one(clien
     update(client, body, SECRET)
     update(client, body, SECRET)
     base = f"/api/v1/shares/{share_id}/versions"
-    current = client.delete(f"{base}/3", headers=owner(body))
+    current = client.delete(f"{base}/3", headers=as_owner(body))
     assert current.status_code == 409 and current.json()["error"]["code"] == "current_version"
-    assert client.delete(f"{base}/1", headers=owner(body)).status_code == 204
-    assert client.delete(f"{base}/1", headers=owner(body)).status_code == 404
-    listed = client.get(base, headers=owner(body)).json()
+    assert client.delete(f"{base}/1", headers=as_owner(body)).status_code == 204
+    assert client.delete(f"{base}/1", headers=as_owner(body)).status_code == 404
+    listed = client.get(base, headers=as_owner(body)).json()
     assert [v["version"] for v in listed] == [2, 3] and listed[0]["title"] == f"Notes {MARKER}"
     keys = stored_state(app)[1]
     assert not any("/v1/" in k for k in keys) and len([k for k in keys if "/v2/" in k]) == 3
@@ -731,7 +715,7 @@ def test_deleting_an_old_version_removes_its_blobs_but_not_the_current_one(clien
 def test_delete_removes_every_row_and_blob(client, app, settings):
     body = create(client, password=PASSWORD, max_views=10, expires="7d")
     update(client, body, SECRET)
-    assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
+    assert client.delete(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).status_code == 204
     assert stored_state(app) == ((0, 0), [])
     assert files_under(settings.blob_dir) == []
     for path in PATHS[:6]:
@@ -753,7 +737,7 @@ def test_changing_the_password_reencrypts_and_revokes_the_old_one(client, app, v
     owner_cookie(client, body)  # the owner's browser keeps this session cookie
     old_row = app.state.service.metadata.get_share(body["id"])[0]
     before = blob_bytes(settings)
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": NEW_PASSWORD}, headers=owner(body))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": NEW_PASSWORD}, headers=as_owner(body))
     assert r.status_code == 200 and r.json()["protected"] is True
     after = blob_bytes(settings)
     assert len(after) == len(before) == 6 and not set(before.values()) & set(after.values())
@@ -769,15 +753,15 @@ def test_changing_the_password_reencrypts_and_revokes_the_old_one(client, app, v
     grant_for(visitor, body["id"], NEW_PASSWORD)
     assert visitor.get(f"/n/{body['id']}.ipynb").content == SECRET
     assert client.get(f"/n/{body['id']}/v/1/content").status_code == 401  # the old session is void
-    info = client.get(f"/api/v1/shares/{body['id']}", headers=owner(body))  # ...and ignored
+    info = client.get(f"/api/v1/shares/{body['id']}", headers=as_owner(body))  # ...and ignored
     assert info.status_code == 200 and info.json()["title"] == f"Notes {MARKER}"
-    versions = client.get(f"/api/v1/shares/{body['id']}/versions", headers=owner(body)).json()
+    versions = client.get(f"/api/v1/shares/{body['id']}/versions", headers=as_owner(body)).json()
     assert [v["title"] for v in versions] == [f"T {MARKER}", f"Notes {MARKER}"]  # sealed meta reads back
 
 
 def test_removing_the_password_makes_the_share_public_again(client, app, visitor, settings):
     body = create(client, password=PASSWORD)
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": None}, headers=owner(body))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": None}, headers=as_owner(body))
     assert r.status_code == 200 and r.json()["protected"] is False
     content = visitor.get(f"/n/{body['id']}/content")
     assert content.status_code == 200 and MARKER in content.text
@@ -795,7 +779,7 @@ def test_adding_a_password_encrypts_every_version(client, visitor, settings):
     body = create(client)
     update(client, body, nb_bytes(secret_notebook("Okapi-r4Wz9-newer")))
     assert reveals(b"".join(blob_bytes(settings).values()))
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=owner(body))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=as_owner(body))
     assert r.status_code == 200 and r.json()["protected"] is True
     stored = b"".join(blob_bytes(settings).values())
     assert not reveals(stored) and not reveals(stored, "Okapi-r4Wz9-newer")
@@ -810,7 +794,7 @@ def test_adding_a_password_encrypts_every_version(client, visitor, settings):
 def test_adding_a_password_leaves_no_plaintext_metadata_in_the_database_file(client, settings):
     body = create(client, title=f"Title {MARKER}")
     assert reveals(b"".join(p.read_bytes() for p in files_under(settings.data_dir)))
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=owner(body))
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": PASSWORD}, headers=as_owner(body))
     assert r.status_code == 200
     for path in files_under(settings.data_dir):  # secure_delete + a WAL checkpoint scrub the old rows
         assert not reveals(path.read_bytes()), path
@@ -870,10 +854,10 @@ def test_logs_never_show_a_password_token_or_grant(client, caplog):
     assert client.get(f"/n/{share_id}/content").status_code == 200
     secrets.append(owner_cookie(client, body).split("=", 1)[1])
     assert client.patch(f"/api/v1/shares/{share_id}", json={"password": NEW_PASSWORD},
-                        headers=owner(body)).status_code == 200
+                        headers=as_owner(body)).status_code == 200
     secrets.append(grant_for(client, share_id, NEW_PASSWORD))
     assert update(client, body, SECRET).status_code == 200
-    assert client.delete(f"/api/v1/shares/{share_id}", headers=owner(body)).status_code == 204
+    assert client.delete(f"/api/v1/shares/{share_id}", headers=as_owner(body)).status_code == 204
     assert caplog.records
     for record in caplog.records:
         text = record.getMessage() + str(vars(record))

@@ -5,19 +5,30 @@ errors that leave the connection usable, and burns under real concurrency."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, free_port, start_server, stored_state, zip_of
+from helpers import (
+    PUBLIC_URL,
+    TEST_HOSTS,
+    ZIP_TYPE,
+    as_owner,
+    b64,
+    markdown,
+    notebook,
+    output_cell,
+    published,
+    serve_in_thread,
+    start_server,
+    stored_state,
+    zip_of,
+)
 from nbshare.app import create_app
 from nbshare.security import grants
 from nbshare.shares import MAX_VIEWS, VIEW_LIFETIME
@@ -29,44 +40,19 @@ DOWNLOAD = os.urandom(9_000)
 HUGE = 1180591620717411303424
 
 
-def notebook(*cells: dict) -> bytes:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}).encode()
-
-
-def md(source: str, cell_id: str = "m") -> dict:
-    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
-
-
-def output_cell(data: dict, cell_id: str) -> dict:
-    return {"cell_type": "code", "id": cell_id, "metadata": {}, "execution_count": 1, "source": "x",
-            "outputs": [{"output_type": "display_data", "metadata": {}, "data": data}]}
-
-
 NOTEBOOK = notebook(
-    md(f"# {MARKER}\n\nText", "a"),
-    output_cell({"image/png": base64.b64encode(IMAGE).decode()}, "img"),
+    markdown(f"# {MARKER}\n\nText", "a"),
+    output_cell({"image/png": b64(IMAGE)}, "img"),
     output_cell({"text/html": f'<a download="data.bin" href="data:application/octet-stream;base64,'
-                              f'{base64.b64encode(DOWNLOAD).decode()}">data</a>'}, "dl"),
+                              f'{b64(DOWNLOAD)}">data</a>'}, "dl"),
 )
 
 
 BUNDLE = zip_of({
     "README.md": f"# {MARKER}\nSee [the analysis](analysis.ipynb).".encode(),
-    "analysis.ipynb": notebook(md(f"# Analysis {MARKER}")),
+    "analysis.ipynb": notebook(markdown(f"# Analysis {MARKER}")),
     "data.csv": b"a,b\n1,2\n",
 })
-
-
-def publish(client, data: bytes, content_type: str = "application/x-ipynb+json", **params) -> dict:
-    filename = "b.zip" if content_type == "application/zip" else "nb.ipynb"
-    r = client.post("/api/v1/shares", params={"filename": filename, **params}, content=data,
-                    headers={"Content-Type": content_type})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def owner(body: dict) -> dict:
-    return {"Authorization": f"Bearer {body['owner_token']}"}
 
 
 def files_of(app, share_id: str) -> dict[str, dict]:
@@ -95,11 +81,6 @@ def bundle_routes(share_id: str) -> list[str]:
     ]
 
 
-@pytest.fixture
-def app(settings, renderer):
-    return create_app(settings, renderer=renderer)
-
-
 def reader(app) -> TestClient:
     """A new browser: its own cookie jar."""
     return TestClient(app, base_url="http://testserver")
@@ -110,7 +91,7 @@ def reader(app) -> TestClient:
 
 @pytest.mark.parametrize("first", range(7))
 def test_every_notebook_route_gives_one_view_and_the_second_reader_nothing(client, app, first):
-    body = publish(client, NOTEBOOK, max_views=1)
+    body = published(client, NOTEBOOK, max_views=1)
     routes = notebook_routes(app, body["id"])
     reader_one, reader_two = reader(app), reader(app)
     r = reader_one.get(routes[first])
@@ -125,7 +106,7 @@ def test_every_notebook_route_gives_one_view_and_the_second_reader_nothing(clien
 
 @pytest.mark.parametrize("first", range(9))
 def test_every_bundle_route_gives_one_view_and_the_second_reader_nothing(client, app, first):
-    body = publish(client, BUNDLE, "application/zip", max_views=1)
+    body = published(client, BUNDLE, "b.zip", content_type=ZIP_TYPE, max_views=1)
     routes = bundle_routes(body["id"])
     reader_one, reader_two = reader(app), reader(app)
     assert reader_one.get(routes[first]).status_code == 200, routes[first]
@@ -136,19 +117,19 @@ def test_every_bundle_route_gives_one_view_and_the_second_reader_nothing(client,
 
 
 def test_file_routes_count_views_instead_of_answering_forever(client, app):
-    body = publish(client, NOTEBOOK, max_views=3)
+    body = published(client, NOTEBOOK, max_views=3)
     route = notebook_routes(app, body["id"])[4]
     assert [reader(app).get(route).status_code for _ in range(5)] == [200, 200, 200, 404, 404]
 
 
 def test_the_bundle_index_is_the_view_and_opens_its_notebooks_and_readme(client, app):
-    body = publish(client, BUNDLE, "application/zip", max_views=2)
+    body = published(client, BUNDLE, "b.zip", content_type=ZIP_TYPE, max_views=2)
     browser = reader(app)
     index = browser.get(f"/n/{body['id']}")
     assert index.status_code == 200 and index.headers["cache-control"] == "private, no-store"
     for route in bundle_routes(body["id"])[:5]:
         assert browser.get(route).status_code == 200, route
-    info = client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()
+    info = client.get(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).json()
     assert info["views"] == 1
 
 
@@ -160,7 +141,7 @@ def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_o
                         allowed_hosts=TEST_HOSTS)
     app = create_app(settings, renderer=renderer)
     with TestClient(app) as client:
-        body = publish(client, NOTEBOOK, max_views=5)
+        body = published(client, NOTEBOOK, max_views=5)
         page = client.get(f"/n/{body['id']}").text
         assert f'data-src="{PUBLIC_URL}/n/{body["id"]}/content"' in page  # where the view grant lives
         frame = client.get(f"/n/{body['id']}/content").text
@@ -169,19 +150,19 @@ def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_o
         file_link = r"/n/{}(/v/\d+)?/f/[0-9a-f]{{64}}/"
         assert not re.search(file_link.format(body["id"]), frame)
         assert base64.b64encode(IMAGE).decode() in frame
-        unlimited = publish(client, NOTEBOOK)
+        unlimited = published(client, NOTEBOOK)
         unlimited_frame = client.get(f"/n/{unlimited['id']}/content").text
         assert re.search(file_link.format(unlimited["id"]), unlimited_frame)  # only limited shares pay
 
 
 def test_the_owner_reads_every_route_without_using_a_view(client, app):
-    body = publish(client, NOTEBOOK, max_views=1)
-    session = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=owner(body))
+    body = published(client, NOTEBOOK, max_views=1)
+    session = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=as_owner(body))
     assert session.status_code == 204
     for route in notebook_routes(app, body["id"]):
         r = client.get(route)
         assert r.status_code == 200 and "set-cookie" not in r.headers, route
-    assert client.get(f"/api/v1/shares/{body['id']}", headers=owner(body)).json()["views"] == 0
+    assert client.get(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).json()["views"] == 0
     assert reader(app).get(f"/n/{body['id']}/content").status_code == 200  # the one view is left
 
 
@@ -202,7 +183,7 @@ def clocked(tmp_path, renderer):
 
 def test_a_burnt_share_is_deleted_when_its_last_view_ends(clocked):
     app, client, offset = clocked
-    body = publish(client, NOTEBOOK, max_views=1)
+    body = published(client, NOTEBOOK, max_views=1)
     browser = reader(app)
     assert browser.get(f"/n/{body['id']}/content").status_code == 200
     assert app.state.service.purge() == 0  # its reader is still reading
@@ -219,13 +200,13 @@ def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_d
     from datetime import timedelta
 
     app, client, offset = clocked
-    body = publish(client, NOTEBOOK, max_views=1)
+    body = published(client, NOTEBOOK, max_views=1)
     browser = reader(app)
     assert browser.get(f"/n/{body['id']}/content").status_code == 200
     offset[0] = -timedelta(minutes=2)
     assert app.state.service.purge() == 0
     assert browser.get(f"/n/{body['id']}.ipynb").status_code == 200
-    assert client.delete(f"/api/v1/shares/{body['id']}", headers=owner(body)).status_code == 204
+    assert client.delete(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).status_code == 204
     assert stored_state(app) == ((0, 0), [])
 
 
@@ -240,8 +221,8 @@ def test_out_of_range_view_limits_are_a_clear_400_everywhere(client, views):
     assert "1 to 1,000,000,000" in r.json()["error"]["message"]
     r = client.post("/upload", files={"file": ("nb.ipynb", NOTEBOOK)}, data={"max_views": str(views)})
     assert r.status_code == 400 and "max_views" in r.text
-    body = publish(client, NOTEBOOK)
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"max_views": views}, headers=owner(body))
+    body = published(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"max_views": views}, headers=as_owner(body))
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_max_views", r.text
     assert stored_state(client.app)[0] == (1, 1)
 
@@ -255,22 +236,22 @@ def test_a_view_limit_in_the_api_form_is_checked_like_the_query(client, views):
 
 
 def test_huge_version_numbers_are_404_not_500(client):
-    body = publish(client, NOTEBOOK)
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=owner(body))
+    body = published(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json={"versions_public": True}, headers=as_owner(body))
     assert r.status_code == 200
     for number in (HUGE, 2**63, 2**31, 0, -1):
         for suffix in ("", ".ipynb", "/content", ".zip", "/files/x", "/f/abc/x"):
             r = client.get(f"/n/{body['id']}/v/{number}{suffix}")
             assert r.status_code == 404, (number, suffix)
-        r = client.delete(f"/api/v1/shares/{body['id']}/versions/{number}", headers=owner(body))
+        r = client.delete(f"/api/v1/shares/{body['id']}/versions/{number}", headers=as_owner(body))
         assert r.status_code == 404, number
 
 
 @pytest.mark.parametrize("change", [{"versions_public": 0}, {"versions_public": "yes"},
                                     {"max_views": True}, {"max_views": 2.0}, {"max_views": "3"}])
 def test_settings_take_only_real_json_types(client, change):
-    body = publish(client, NOTEBOOK)
-    r = client.patch(f"/api/v1/shares/{body['id']}", json=change, headers=owner(body))
+    body = published(client, NOTEBOOK)
+    r = client.patch(f"/api/v1/shares/{body['id']}", json=change, headers=as_owner(body))
     assert r.status_code == 400, r.text
     assert next(iter(change)) in r.json()["error"]["message"]
 
@@ -289,7 +270,7 @@ def test_trace_and_other_methods_get_405_with_allow(client):
 
 
 def test_files_are_revalidated_so_a_cache_cannot_outlive_a_password(client, app):
-    body = publish(client, NOTEBOOK)
+    body = published(client, NOTEBOOK)
     route = notebook_routes(app, body["id"])[5]
     r = client.get(route)
     assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
@@ -297,17 +278,18 @@ def test_files_are_revalidated_so_a_cache_cannot_outlive_a_password(client, app)
     again = client.get(route, headers={"If-None-Match": etag})
     assert again.status_code == 304 and not again.content
     r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"},
-                     headers=owner(body))
+                     headers=as_owner(body))
     assert r.status_code == 200
     assert reader(app).get(route, headers={"If-None-Match": etag}).status_code == 401
 
 
 def test_a_locked_share_answers_the_same_for_every_version_number(client):
-    body = publish(client, NOTEBOOK)
+    body = published(client, NOTEBOOK)
     publish_update = client.put(f"/api/v1/shares/{body['id']}", content=NOTEBOOK,
-                                headers={**owner(body), "Content-Type": "application/x-ipynb+json"})
+                                headers={**as_owner(body), "Content-Type": "application/x-ipynb+json"})
     assert publish_update.status_code == 200
-    client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"}, headers=owner(body))
+    client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"},
+                 headers=as_owner(body))
     stranger = reader(client.app)
     for suffix in ("", ".ipynb", "/content"):
         answers = {stranger.get(f"/n/{body['id']}/v/{n}{suffix}").status_code for n in (1, 2, 3, 99, HUGE)}
@@ -319,8 +301,8 @@ ACTIVE = {"app.js": b"alert(1)", "mod.mjs": b"export default 1", "page.html": b"
 
 
 def test_active_bundle_files_are_served_as_plain_text_attachments(client):
-    body = publish(client, zip_of({**ACTIVE, "a.ipynb": notebook(md("# A")), "d.csv": b"a\n1\n"}),
-                   "application/zip")
+    body = published(client, zip_of({**ACTIVE, "a.ipynb": notebook(markdown("# A")), "d.csv": b"a\n1\n"}),
+                     "b.zip", content_type=ZIP_TYPE)
     for name in ACTIVE:
         r = client.get(f"/n/{body['id']}/files/{name}")
         assert r.status_code == 200 and r.content == ACTIVE[name]
@@ -352,7 +334,7 @@ def test_the_counted_reader_gets_the_content_when_readers_race_for_the_last_view
     server = start_server(tmp_path)
     try:
         with httpx.Client(base_url=server.url, timeout=60) as client:
-            ids = [publish(client, notebook(md(f"# {MARKER}")), max_views=1)["id"] for _ in range(20)]
+            ids = [published(client, notebook(markdown(f"# {MARKER}")), max_views=1)["id"] for _ in range(20)]
         outcomes = []
         for share_id in ids:
             start = threading.Barrier(8)
@@ -380,21 +362,11 @@ class BrokenMetadata(MetadataStore):
 
 def test_a_500_answers_cleanly_and_the_next_request_on_the_connection_succeeds(settings, renderer):
     app = create_app(settings, renderer=renderer, metadata=BrokenMetadata(settings.database_url))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not server.started:
-            assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-            time.sleep(0.05)
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30) as client:
-            for _ in range(3):
-                failed = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
-                assert failed.status_code == 500 and "nothing was stored" in failed.text
-                assert client.get("/healthz").status_code == 200
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    # The app's own lifespan runs, as in `nbshare serve`; its 500s are logged, not shown.
+    with (serve_in_thread(app, lifespan="auto", log_level="critical") as url,
+          httpx.Client(base_url=url, limits=limits, timeout=30) as client):
+        for _ in range(3):
+            failed = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
+            assert failed.status_code == 500 and "nothing was stored" in failed.text
+            assert client.get("/healthz").status_code == 200

@@ -8,7 +8,7 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import fixture_bytes, publish
+from helpers import fixture_bytes, markdown, notebook, plotly_cell, publish
 from nbshare.errors import BadNotebook
 from nbshare.render import render_page
 from nbshare.render.headings import HeadingIndex, slugify
@@ -22,20 +22,8 @@ PLOTLY_FIGURE = {
 
 
 def plotly_notebook() -> bytes:
-    return json.dumps({
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-        "cells": [{
-            "cell_type": "code", "id": "fig", "metadata": {}, "execution_count": 1, "source": "fig",
-            "outputs": [{
-                "output_type": "display_data", "metadata": {},
-                "data": {
-                    "application/vnd.plotly.v1+json": PLOTLY_FIGURE,
-                    "text/html": "<script src='https://cdn.plot.ly/plotly-latest.min.js'></script>",
-                    "text/plain": "Figure()",
-                },
-            }],
-        }],
-    }).encode()
+    cdn = "<script src='https://cdn.plot.ly/plotly-latest.min.js'></script>"
+    return notebook(plotly_cell(PLOTLY_FIGURE, html=cdn))
 
 
 def test_plotly_figures_render_from_json_with_local_plotly():
@@ -80,9 +68,8 @@ def test_cells_without_ids_get_positional_permalinks():
 
 
 def test_missing_attachment_renders_as_broken_image_not_an_error():
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "![x](attachment:gone.png)"}]}
-    page = render_page(json.dumps(nb).encode(), filename="a.ipynb", static_url="/static")
+    data = notebook(markdown("![x](attachment:gone.png)"))
+    page = render_page(data, filename="a.ipynb", static_url="/static")
     assert b'src="attachment:gone.png"' in page.html
 
 
@@ -120,10 +107,8 @@ def test_attachments_with_spaces_and_other_scripts_in_their_names_show():
     """mistune percent-encodes image URLs before nbconvert looks the attachment up."""
     png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5E"
            "rkJggg==")
-    cell = {"cell_type": "markdown", "id": "a", "metadata": {},
-            "source": "![a](<attachment:图 2.png>) ![b](attachment:image%201.png)",
-            "attachments": {"image 1.png": {"image/png": png}, "图 2.png": {"image/png": png}}}
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
-    page = render_page(json.dumps(nb).encode(), filename="a.ipynb", static_url="/static")
+    cell = markdown("![a](<attachment:图 2.png>) ![b](attachment:image%201.png)", "a")
+    cell["attachments"] = {"image 1.png": {"image/png": png}, "图 2.png": {"image/png": png}}
+    page = render_page(notebook(cell), filename="a.ipynb", static_url="/static")
     images = BeautifulSoup(page.html, "html.parser").select(".jp-RenderedMarkdown img")
     assert [img["src"] for img in images] == [f"data:image/png;base64,{png}"] * 2

@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 from nbconvert.filters.strings import strip_files_prefix as nbconvert_strip_files_prefix
 
-from conftest import PUBLIC_URL, TEST_HOSTS, minimal_notebook, nb_bytes
+from helpers import PUBLIC_URL, TEST_HOSTS, markdown, minimal_notebook, nb_bytes, notebook
 from nbshare.app import create_app
 from nbshare.render.files_prefix import strip_files_prefix
 from nbshare.render.pool import RenderPool
@@ -42,10 +42,7 @@ def pool():
 
 
 def markdown_notebook(*sources: str) -> bytes:
-    nb = minimal_notebook()
-    nb["cells"] = [{"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": source}
-                   for i, source in enumerate(sources)]
-    return nb_bytes(nb)
+    return notebook(*(markdown(source, f"c{i}") for i, source in enumerate(sources)))
 
 
 def render(pool: RenderPool, data: bytes):

@@ -16,20 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import minimal_notebook, nb_bytes
+from helpers import minimal_notebook, nb_bytes, slow_notebook
 from nbshare.errors import RenderFailed
 from nbshare.render.pool import RenderPool
 
 pytestmark = pytest.mark.slow
-
-
-def slow(lines: int) -> bytes:
-    """A notebook with one code cell of `lines` dense lines: about 4 ms a line here."""
-    nb = minimal_notebook()
-    source = "".join(f"value_{i} = compute({i}, 'text', [1, 2.5, None])  # note\n" for i in range(lines))
-    nb["cells"] = [{"cell_type": "code", "id": "slow", "metadata": {}, "execution_count": 1,
-                    "source": source, "outputs": []}]
-    return nb_bytes(nb)
 
 
 async def render(pool: RenderPool, data: bytes) -> str:
@@ -69,7 +60,7 @@ def pool():
 def test_time_spent_queued_does_not_count_against_the_timeout(pool):
     """Two uploads for one worker: the second waits for the first, then renders in time."""
     async def scenario():
-        data = slow(300)
+        data = slow_notebook(300)
         alone = await seconds_to_render(pool, data)
         pool.timeout = max(1.5 * alone, alone + 0.5)  # room for one render, not for two
         return alone, await asyncio.gather(render(pool, data), render(pool, data))
@@ -83,7 +74,7 @@ def test_a_timeout_stops_only_that_render_and_keeps_the_worker(pool):
 
     async def scenario():
         pool.timeout = 0.5
-        stuck = asyncio.create_task(render(pool, slow(2000)))
+        stuck = asyncio.create_task(render(pool, slow_notebook(2000)))
         await asyncio.sleep(0.1)
         innocent = asyncio.create_task(render(pool, nb_bytes(minimal_notebook())))
         return await stuck, await innocent
@@ -106,7 +97,7 @@ def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
     pool.warm_up("/static", wait=True)
     try:
         async def scenario():
-            data = slow(500)
+            data = slow_notebook(500)
             tasks = [asyncio.create_task(render(pool, data)) for _ in range(3)]
             await asyncio.sleep(0.3)
             os.kill(next(iter(workers(pool))), signal.SIGKILL)

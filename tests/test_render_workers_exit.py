@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import minimal_notebook, nb_bytes, start_server
+from helpers import minimal_notebook, nb_bytes, start_server
 
 pytestmark = pytest.mark.slow
 

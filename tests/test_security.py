@@ -11,7 +11,7 @@ import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
+from helpers import PUBLIC_URL, TEST_HOSTS, fixture_bytes, minimal_notebook, nb_bytes, publish, stored_state
 from nbshare.app import create_app
 from nbshare.logs import RedactShareIds
 from nbshare.security.tokens import new_share_id, redact_id

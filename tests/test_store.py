@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from obstore.store import LocalStore
 
-from conftest import fixture_bytes, publish, stored_state
-from nbshare.store import FileBlobStore, MetadataStore, ObjectBlobStore, ShareRow, VersionRow
+from helpers import fixture_bytes, fresh_postgres_database, publish, share_rows, stored_state
+from nbshare.store import FileBlobStore, MetadataStore, ObjectBlobStore
 from nbshare.store.blobs import check_key
 
 
@@ -75,15 +75,6 @@ def test_file_store_leaves_no_temporary_files(tmp_path):
     assert [p.name for p in (tmp_path / "shares/a/v1").iterdir()] == ["x"]
 
 
-def _rows(share_id="s" * 24, **share_fields):
-    now = datetime.now(UTC)
-    share = ShareRow(share_id, "h" * 64, now, now, 1, **share_fields)
-    version = VersionRow(share_id, 1, now, "a.ipynb", "A", 10, "0" * 64, "4.5", "Python 3", "python",
-                         1, [{"level": 1, "text": "Ä", "anchor": "ä"}], "k1", "k2",
-                         manifest={"files": [{"name": "x.csv", "size": 3}]})
-    return share, version
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def metadata(request, tmp_path):
     """A migrated, empty metadata store on each database nbshare supports."""
@@ -97,23 +88,9 @@ def metadata(request, tmp_path):
     store.close()
 
 
-def fresh_postgres_database(server_url: str) -> str:
-    """A new database on the session's PostgreSQL server, so each test starts empty."""
-    import uuid
-
-    import sqlalchemy
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    admin.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 def test_metadata_roundtrip_and_delete(metadata):
     metadata.migrate()  # running migrations twice is harmless
-    share, version = _rows()
+    share, version = share_rows()
     metadata.add_share(share, version)
     got_share, got_version = metadata.get_share(share.id)
     assert got_share == share and got_version == version  # datetimes come back as aware UTC
@@ -126,14 +103,14 @@ def test_metadata_roundtrip_and_delete(metadata):
 
 
 def test_a_share_id_is_unique(metadata):
-    metadata.add_share(*_rows())
+    metadata.add_share(*share_rows())
     with pytest.raises(Exception):  # noqa: B017 - each driver names its integrity error
-        metadata.add_share(*_rows())
+        metadata.add_share(*share_rows())
     assert metadata.count() == (1, 1)
 
 
 def test_versions_move_only_from_the_expected_current_one(metadata):
-    share, version = _rows()
+    share, version = share_rows()
     metadata.add_share(share, version)
     second = replace(version, number=2, title="B")
     now = datetime.now(UTC)
@@ -149,9 +126,9 @@ def test_versions_move_only_from_the_expected_current_one(metadata):
 
 
 def test_conditional_updates_and_expiry(metadata):
-    share, version = _rows(expires_at=datetime(2026, 6, 1, tzinfo=UTC))
+    share, version = share_rows(expires_at=datetime(2026, 6, 1, tzinfo=UTC))
     metadata.add_share(share, version)
-    metadata.add_share(*_rows("t" * 24))
+    metadata.add_share(*share_rows("t" * 24))
     assert not metadata.update_share(share.id, expected={"access_epoch": 5}, max_views=3)
     assert metadata.update_share(share.id, {1: {"title": "Sealed"}}, expected={"access_epoch": 0},
                                  max_views=3, access_epoch=1)
@@ -165,7 +142,7 @@ def test_views_are_counted_exactly_under_concurrency(metadata):
     """Several app instances counting at once: each view counted once, none past the limit."""
     from concurrent.futures import ThreadPoolExecutor
 
-    share, version = _rows(max_views=25)
+    share, version = share_rows(max_views=25)
     metadata.add_share(share, version)
     with ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: metadata.count_view(share.id), range(40)))

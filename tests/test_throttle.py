@@ -14,7 +14,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PUBLIC_URL, TEST_HOSTS, clean_env, minimal_notebook, nb_bytes, start_server
+from helpers import PUBLIC_URL, TEST_HOSTS, Clock, clean_env, minimal_notebook, nb_bytes, start_server
 from nbshare.app import create_app
 from nbshare.errors import WrongPassword
 from nbshare.security import crypto
@@ -125,23 +125,12 @@ def test_addresses_in_one_ipv6_64_are_one_client(tmp_path, renderer):
     assert unlock("::ffff:192.0.2.1") == 429  # the same IPv4 client, written as IPv6
 
 
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 def test_a_flood_of_first_time_addresses_is_slowed_bounded_and_cannot_pass_a_reader(
         tmp_path, renderer, monkeypatch):
     """1000 addresses, each in its own /64 and guessing for the first time, on one share.
     The share's slow lane holds its pauses until the test opens a gate, and each pause moves
     the service's clock by a second: so the counts below do not depend on machine speed."""
-    clock = Clock()
+    clock = Clock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
     app, share_id = in_process(tmp_path, renderer, clock, unlock_attempts=5, unlock_attempts_per_share=3,
                                max_concurrent_hashes=1)
     service = app.state.service
@@ -159,7 +148,7 @@ def test_a_flood_of_first_time_addresses_is_slowed_bounded_and_cannot_pass_a_rea
 
         async def pause(seconds: float) -> None:
             await gate.wait()
-            clock.advance(seconds)
+            clock.advance(seconds=seconds)
 
         nonlocal lane
         service.slow_lanes = SlowLanes(pause=1.0, waiting=8, sleep=pause)

@@ -14,22 +14,29 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 from fastapi.testclient import TestClient
 
-from conftest import minimal_notebook, nb_bytes, publish, serve_in_thread
+from helpers import (
+    ZIP_TYPE,
+    Clock,
+    markdown,
+    minimal_notebook,
+    nb_bytes,
+    published,
+    serve_in_thread,
+    update,
+)
 from nbshare.app import create_app
 from nbshare.protection import VersionMeta, version_blob_keys
 from nbshare.views.common import PASSWORD_HEADER
 
-NB = {"Content-Type": "application/x-ipynb+json"}
 
-
-def notebook(text: str) -> bytes:
+def notebook_saying(text: str) -> bytes:
     nb = minimal_notebook()
-    nb["cells"].append({"cell_type": "markdown", "id": "body", "metadata": {}, "source": text})
+    nb["cells"].append(markdown(text, "body"))
     return nb_bytes(nb)
 
 
@@ -61,21 +68,16 @@ def blob_names(app) -> set[str]:
 def test_two_concurrent_updates_one_wins_whole_and_the_other_leaves_nothing(settings, renderer):
     gated = GatedRenderer(renderer)
     app = create_app(settings, renderer=gated)
-    contents = {"A": notebook("UPDATE-A " * 2000), "B": notebook("UPDATE-B")}
+    contents = {"A": notebook_saying("UPDATE-A " * 2000), "B": notebook_saying("UPDATE-B")}
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=180) as client:
-        r = client.post("/api/v1/shares", params={"filename": "a.ipynb"}, content=notebook("orig"),
-                        headers=NB)
-        assert r.status_code == 201
-        share_id, token = r.json()["id"], r.json()["owner_token"]
+        share = published(client, notebook_saying("orig"), "a.ipynb")
+        share_id = share["id"]
         before = blob_names(app)
         gated.armed = True
 
         def put(which: str) -> tuple[str, int]:
             with httpx.Client(base_url=url, timeout=180) as one:
-                answer = one.put(f"/api/v1/shares/{share_id}", params={"filename": "a.ipynb"},
-                                 content=contents[which],
-                                 headers={**NB, "Authorization": f"Bearer {token}"})
-                return which, answer.status_code
+                return which, update(one, share, contents[which], filename="a.ipynb").status_code
 
         with ThreadPoolExecutor(2) as pool:
             outcomes = dict(pool.map(put, "AB"))
@@ -97,8 +99,8 @@ def test_the_sweep_removes_an_old_crashed_update_but_not_its_retry(settings, ren
     afterwards, and the leftovers are gone, including names the retry did not write again."""
     app = create_app(settings, renderer=renderer)
     client = TestClient(app, base_url="http://testserver")  # no lifespan: no purge of its own
-    body = publish(client, notebook("orig"), "a.ipynb").json()
-    share_id, token = body["id"], body["owner_token"]
+    body = published(client, notebook_saying("orig"), "a.ipynb")
+    share_id = body["id"]
     service = app.state.service
     kept = blob_names(app)
 
@@ -126,10 +128,9 @@ def test_the_sweep_removes_an_old_crashed_update_but_not_its_retry(settings, ren
 
     monkeypatch.setattr(service.blobs, "modified", modified)
     monkeypatch.setattr(service.metadata, "add_version", add_version)
-    retry = notebook("RETRY")
+    retry = notebook_saying("RETRY")
     with ThreadPoolExecutor(1) as pool:
-        answer = pool.submit(client.put, f"/api/v1/shares/{share_id}", params={"filename": "a.ipynb"},
-                             content=retry, headers={**NB, "Authorization": f"Bearer {token}"})
+        answer = pool.submit(update, client, body, retry, filename="a.ipynb")
         try:
             swept = service.sweep()
         finally:
@@ -146,7 +147,7 @@ def test_the_sweep_removes_an_old_crashed_update_but_not_its_retry(settings, ren
 def bundle() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("a.ipynb", notebook("# A"))
+        archive.writestr("a.ipynb", notebook_saying("# A"))
         archive.writestr("data.csv", "a,b\n1,2\n")
         archive.writestr("README.md", "# Read me")
     return buffer.getvalue()
@@ -156,22 +157,13 @@ def test_the_sweep_never_touches_what_a_live_version_references(settings, render
     """Old blobs of live versions stay, public or sealed (a sealed version's file names are
     only in its sealed metadata), and whether stored before or after per-upload names."""
 
-    class Clock:
-        now = datetime.now(UTC)
-
-        def __call__(self):
-            return self.now
-
     clock = Clock()
     app = create_app(settings, renderer=renderer, clock=clock)
     client = TestClient(app, base_url="http://testserver")
     data = bundle()
 
     def upload(**headers) -> dict:
-        r = client.post("/api/v1/shares", params={"filename": "b.zip"}, content=data,
-                        headers={"Content-Type": "application/zip", **headers})
-        assert r.status_code == 201, r.text
-        return r.json()
+        return published(client, data, "b.zip", content_type=ZIP_TYPE, headers=headers)
 
     public, sealed, legacy = upload(), upload(**{PASSWORD_HEADER: "correct horse"}), upload()
     service = app.state.service

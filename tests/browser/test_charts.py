@@ -7,10 +7,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
-from test_page import open_share, publish
 
-from conftest import start_server
-from js_outputs import altair_cell, bokeh_notebook, notebook
+from helpers import open_share, publish_live, start_server
+from js_outputs import altair_cell, bokeh_notebook, saved_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -48,8 +47,8 @@ def roomy_server(tmp_path_factory):
 
 
 def test_altair_charts_draw_and_answer_the_pointer_offline(server, context, requests):
-    charts = notebook([altair_cell("mimetype", "mime bars"), altair_cell("html", "html bars")])
-    share = publish(server, charts)
+    charts = saved_notebook([altair_cell("mimetype", "mime bars"), altair_cell("html", "html bars")])
+    share = publish_live(server, charts)
     page = context.new_page()
     frame = open_share(page, share["url"])
     # The mime bundle is drawn by content.js; altair's HTML draws itself, through the
@@ -80,7 +79,7 @@ def bokeh_state(frame) -> dict:
 
 
 def test_a_bokeh_plot_with_inline_bokehjs_draws_and_its_tools_work_offline(roomy_server, context, requests):
-    share = publish(roomy_server, bokeh_notebook())
+    share = publish_live(roomy_server, bokeh_notebook())
     page = context.new_page()
     frame = open_share(page, share["url"])
     frame.get_by_text("successfully loaded").wait_for()

@@ -36,6 +36,8 @@ from urllib.parse import unquote, urlsplit
 import httpx
 import pytest
 
+from helpers import html_cell, markdown, notebook, plotly_cell, publish_live
+
 PASSWORD = "correct horse battery"  # noqa: S105 - a test share's password
 SECRET_PROTECTED = "secret-protected-" + secrets.token_hex(4)
 SECRET_PUBLIC = "secret-public-" + secrets.token_hex(4)
@@ -68,20 +70,8 @@ ATTACKS = (
 
 # --- notebooks ---------------------------------------------------------------------------
 
-def cell_md(source: str, cid: str) -> dict:
-    return {"cell_type": "markdown", "id": cid, "metadata": {}, "source": source}
-
-
-def cell_html(html: str, cid: str) -> dict:
-    return {
-        "cell_type": "code", "id": cid, "metadata": {}, "execution_count": 1, "source": "attack()",
-        "outputs": [{"output_type": "display_data", "metadata": {},
-                     "data": {"text/html": html, "text/plain": "<attack>"}}],
-    }
-
-
-def notebook(cells: list[dict], **metadata) -> bytes:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}).encode()
+def attack_cell(html: str, cell_id: str) -> dict:
+    return html_cell(html, cell_id, source="attack()", plain="<attack>")
 
 
 # Defines the reporting helpers every later cell uses. A success is reported in every
@@ -242,40 +232,40 @@ attempt("message-spoof", "postMessage", function () {
   });
 });""",
     }
-    cells = [cell_html(PRELUDE, "prelude")]
+    cells = [attack_cell(PRELUDE, "prelude")]
     for name, js in attacks.items():
         if only is not None and name not in only:
             continue
         js = js.replace("PROTECTED", p).replace("PUBLIC", v)
-        cells.append(cell_html(f"<div class='attack' id='attack-{name}'><script>{js}</script></div>", name))
+        cells.append(attack_cell(f"<div class='attack' id='attack-{name}'><script>{js}</script></div>", name))
     # Markdown and HTML payloads, some of which only work if a reader clicks them.
     steal = ("(function(){var s='';try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}"
              "catch(e){}try{top.document.title='PWNED'}catch(e){}return s})()")
     if only is not None:
         return cells
     cells += [
-        cell_md(f"## Markdown script\n\n<script>tried('markdown-script');"
+        markdown(f"## Markdown script\n\n<script>tried('markdown-script');"
                 f"attempt('markdown-script', 'cookie+storage', function () {{ return {steal}; }});</script>",
                 "md-script"),
-        cell_md(f"<img src='x:nothing' onerror=\"tried('markdown-onerror');"
+        markdown(f"<img src='x:nothing' onerror=\"tried('markdown-onerror');"
                 f"attempt('markdown-onerror', 'onerror', function () {{ return {steal}; }})\">",
                 "md-onerror"),
-        cell_md("<svg width='10' height='10'><script>tried('svg-script');"
+        markdown("<svg width='10' height='10'><script>tried('svg-script');"
                 f"attempt('svg-script', 'svg', function () {{ return {steal}; }});</script>"
                 "<rect width='10' height='10' onclick=\"top.location='/pwned/svg-click'\"/></svg>"
                 "<svg onload=\"tried('svg-script'); try { top.document.title = 'PWNED' } catch (e) {}\"></svg>",
                 "md-svg"),
-        cell_md(f"[markdown js link]({JS_URL})\n\n"
+        markdown(f"[markdown js link]({JS_URL})\n\n"
                 f"<a id='js-link' href=\"{JS_URL}\">html js link</a>\n\n"
                 f"<a id='top-js-link' target='_top' href=\"{JS_URL}\">top js link</a>\n\n"
                 f"<a id='blank-js-link' target='_blank' href=\"{JS_URL}\">blank js link</a>\n\n"
                 "<a id='top-link' target='_top' href='/pwned/top-link'>top link</a>\n\n"
                 "<a id='parent-link' target='_parent' href='/pwned/parent-link'>parent link</a>",
                 "md-links"),
-        cell_md("<base href='http://127.0.0.1:9/pwned/base/'>\n\n<a id='base-link' href='relative'>rel</a>"
+        markdown("<base href='http://127.0.0.1:9/pwned/base/'>\n\n<a id='base-link' href='relative'>rel</a>"
                 "\n\n<script>tried('base-tag'); if (document.baseURI.indexOf('/pwned/') >= 0) "
                 "won('base-tag', document.baseURI);</script>", "md-base"),
-        cell_md("<form id='md-form' method='post' action='/upload'><input name='title' value='pwned'>"
+        markdown("<form id='md-form' method='post' action='/upload'><input name='title' value='pwned'>"
                 "<button id='md-submit'>submit</button></form>\n\n"
                 "<form id='md-form-top' method='post' action='/upload' target='_top'>"
                 "<button id='md-submit-top'>submit top</button></form>", "md-forms"),
@@ -285,24 +275,10 @@ attempt("message-spoof", "postMessage", function () {
 
 def benign_plotly() -> list[dict]:
     figure = {"data": [{"type": "bar", "y": [2, 3, 1], "name": "bars"}], "layout": {"title": {"text": "bars"}}}
-    return [{
-        "cell_type": "code", "id": "fig", "metadata": {}, "execution_count": 1, "source": "fig",
-        "outputs": [{"output_type": "display_data", "metadata": {}, "data": {
-            "application/vnd.plotly.v1+json": figure, "text/plain": "Figure()"}}],
-    }]
+    return [plotly_cell(figure)]
 
 
 # --- the scene ---------------------------------------------------------------------------
-
-def api_publish(server, data: bytes, filename: str, **params) -> dict:
-    headers = {"Content-Type": "application/x-ipynb+json"}
-    if "password" in params:
-        headers["X-Nbshare-Password"] = params.pop("password")
-    r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": filename, **params},
-                   content=data, headers=headers, timeout=60)
-    r.raise_for_status()
-    return r.json()
-
 
 def views(server, share: dict) -> int:
     r = httpx.get(f"{server.url}/api/v1/shares/{share['id']}",
@@ -333,28 +309,28 @@ class Scene:
 def scene(browser, server):
     s = Scene()
     s.server = server
-    s.protected = api_publish(
-        server, notebook([cell_md(f"# Protected\n\n{SECRET_PROTECTED}", "p")]), "protected.ipynb",
-        password=PASSWORD, max_views=50,
+    s.protected = publish_live(
+        server, notebook(markdown(f"# Protected\n\n{SECRET_PROTECTED}", "p")), "protected.ipynb",
+        headers={"X-Nbshare-Password": PASSWORD}, max_views=50,
     )
-    s.public = api_publish(server, notebook([cell_md(f"# Public\n\n{SECRET_PUBLIC}", "v")]), "public.ipynb")
+    s.public = publish_live(server, notebook(markdown(f"# Public\n\n{SECRET_PUBLIC}", "v")), "public.ipynb")
     prefixes = {share["id"][:4] for share in (s.protected, s.public)}
-    s.hostile = api_publish(
-        server, notebook(attack_cells(s.protected["id"], s.public["id"]) + benign_plotly(),
+    s.hostile = publish_live(
+        server, notebook(*attack_cells(s.protected["id"], s.public["id"]), *benign_plotly(),
                          title="Hostile"), "hostile.ipynb",
     )
     assert len(prefixes | {s.hostile["id"][:4]}) == 3, "log lines tell the shares apart by id prefix"
     # Notebooks that navigate their own frame to the protected share (this replaces the
     # notebook, so each gets its own share): by a markdown <meta refresh>, and by script.
     target = f"/n/{s.protected['id']}/content"
-    s.refresher = api_publish(server, notebook([
-        cell_md(f"<meta http-equiv='refresh' content='0;url={target}'>\n\nrefreshing", "meta")]), "meta.ipynb")
+    s.refresher = publish_live(server, notebook(
+        markdown(f"<meta http-equiv='refresh' content='0;url={target}'>\n\nrefreshing", "meta")), "meta.ipynb")
     # The same attacks from a notebook opened directly, as the top page, not framed.
-    s.direct = api_publish(server, notebook(attack_cells(
+    s.direct = publish_live(server, notebook(*attack_cells(
         s.protected["id"], s.public["id"], only={"cookie-read", "storage-read", "storage-write", "credentialed-api"}
     )), "direct.ipynb")
-    s.navigator = api_publish(server, notebook([
-        cell_html(f"<script>location.href = '{target}';</script>", "nav")]), "nav.ipynb")
+    s.navigator = publish_live(server, notebook(
+        attack_cell(f"<script>location.href = '{target}';</script>", "nav")), "nav.ipynb")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     # The share page may write the clipboard, so a spoofed "copy" takes the path that shows
@@ -756,7 +732,7 @@ def test_the_content_url_opened_directly_is_still_an_opaque_origin(scene):
 def test_plotly_stays_interactive_inside_the_sandbox(scene):
     """Containment does not break interactivity: a plotly figure draws, hovers and has its
     modebar, in the same profile as the attacks."""
-    share = api_publish(scene.server, notebook(benign_plotly()), "plot.ipynb")
+    share = publish_live(scene.server, notebook(*benign_plotly()), "plot.ipynb")
     page = scene.context.new_page()
     page.goto(share["url"])
     page.locator("#notebook").wait_for()
@@ -809,9 +785,9 @@ def test_hostile_names_are_text_on_the_share_page(scene):
                        "language": "<svg onload=alert(1)>"},
         "language_info": {"name": "<script>alert('lang')</script>"},
     }
-    cells = [cell_md("# Names\n\nhostile names", "names")]
+    cells = [markdown("# Names\n\nhostile names", "names")]
     filename = "<img id='pwned-file' src=x onerror=alert(1)>\"; filename=evil.html; x=\".ipynb"
-    share = api_publish(scene.server, notebook(cells, **hostile_meta), filename)
+    share = publish_live(scene.server, notebook(*cells, **hostile_meta), filename)
     page = scene.context.new_page()
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -883,12 +859,12 @@ def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
         f"![quotes](attachment:{HOSTILE_ATTACHMENTS[0]})",
         f"![missing](attachment:{MISSING_ATTACHMENT})",
     ])
-    cell = cell_md(refs, "att")
+    cell = markdown(refs, "att")
     cell["attachments"] = {name: {"image/png": PNG} for name in ("ok.png", *HOSTILE_ATTACHMENTS)}
     csv = base64.b64encode(b"a,b\n1,2\n").decode()
-    download = cell_html(f"<a data-nbshare-download='{html.escape(HOSTILE_DOWNLOAD, quote=True)}' "
+    download = attack_cell(f"<a data-nbshare-download='{html.escape(HOSTILE_DOWNLOAD, quote=True)}' "
                          f"href='data:text/csv;base64,{csv}'>data</a>", "download")
-    share = api_publish(scene.server, notebook([cell_html(PRELUDE, "prelude"), cell, download]), "att.ipynb")
+    share = publish_live(scene.server, notebook(attack_cell(PRELUDE, "prelude"), cell, download), "att.ipynb")
     page = scene.context.new_page()
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

@@ -10,14 +10,13 @@ import json
 import re
 import struct
 import time
-import zlib
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import zip_of
+from helpers import ZIP_TYPE, html_cell, markdown, notebook, notebook_frame, png, publish_live, zip_of
 from nbshare import download_link
 
 pytestmark = pytest.mark.browser
@@ -33,35 +32,7 @@ PART_TWO = "part-two"
 # --- building notebooks and bundles ----------------------------------------------------
 
 
-def png(width: int, height: int, rgb: tuple[int, int, int] = (30, 120, 200)) -> bytes:
-    """A PNG of one colour, without an imaging library."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = (b"\x00" + bytes(rgb) * width) * height
-    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + body
-
-
 PLOT = png(40, 24)
-
-
-def md(source: str, cell_id: str) -> dict:
-    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
-
-
-def html_cell(html: str, cell_id: str) -> dict:
-    return {
-        "cell_type": "code", "id": cell_id, "metadata": {}, "execution_count": 1, "source": "show()",
-        "outputs": [{"output_type": "display_data", "metadata": {},
-                     "data": {"text/html": html, "text/plain": "<output>"}}],
-    }
-
-
-def notebook(*cells: dict) -> bytes:
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": list(cells)}).encode()
 
 
 def study_bundle() -> bytes:
@@ -69,38 +40,21 @@ def study_bundle() -> bytes:
     prose = "\n\n".join(f"Paragraph {i}: words that take up room on the page." for i in range(40))
     return zip_of({
         "README.md": b"# Study\n\nStart with [the analysis](a.ipynb).\n",
-        "a.ipynb": notebook(md(
+        "a.ipynb": notebook(markdown(
             "# Analysis\n\n"
             f"Read on: [next](sub/b.ipynb#{PART_TWO}). The [data](data/x.csv). ![plot](img/p.png)", "a")),
-        "sub/b.ipynb": notebook(md(f"# Part one\n\n{prose}", "b1"),
-                                md(f"## Part two\n\nThe target.\n\n{prose}", "b2")),
+        "sub/b.ipynb": notebook(markdown(f"# Part one\n\n{prose}", "b1"),
+                                markdown(f"## Part two\n\nThe target.\n\n{prose}", "b2")),
         "data/x.csv": CSV,
         "img/p.png": PLOT,
     })
 
 
-def publish(server, data: bytes, name: str, content_type: str = "application/x-ipynb+json",
-            **headers: str) -> dict:
-    r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": name}, content=data,
-                   headers={"Content-Type": content_type, **headers}, timeout=60)
-    r.raise_for_status()
-    return r.json()
-
-
 def publish_zip(server, data: bytes, name: str = "study.zip", **headers: str) -> dict:
-    return publish(server, data, name, "application/zip", **headers)
+    return publish_live(server, data, name, content_type=ZIP_TYPE, headers=headers)
 
 
 # --- the browser ------------------------------------------------------------------------
-
-
-def notebook_frame(page):
-    """The content frame of the page shown now, once its script has run."""
-    page.wait_for_load_state()
-    frame = page.frame(name="notebook")
-    assert frame is not None, page.url
-    frame.wait_for_function("() => document.readyState === 'complete'")
-    return frame
 
 
 def download(page, click) -> tuple[bytes, str]:
@@ -149,7 +103,7 @@ def test_embedded_sound_leaves_the_page_and_still_plays(server, page):
     audio = (f'<audio controls="controls"><source src="data:audio/wav;base64,'
              f'{base64.encodebytes(sound).decode()}" type="audio/wav" />Your browser does not support the '
              "audio element.</audio>")
-    share = publish(server, notebook(md("# A tone", "t"), html_cell(audio, "a")), "tone.ipynb")
+    share = publish_live(server, notebook(markdown("# A tone", "t"), html_cell(audio, "a")), "tone.ipynb")
     page.goto(share["url"])
     frame = notebook_frame(page)
     source = frame.locator("audio source")
@@ -166,11 +120,11 @@ def test_embedded_sound_leaves_the_page_and_still_plays(server, page):
 @pytest.fixture(scope="module")
 def with_downloads(server) -> dict:
     data = notebook(
-        md("# Results\n\nThe files behind the figures.", "intro"),
+        markdown("# Results\n\nThe files behind the figures.", "intro"),
         html_cell(download_link(SMALL, "small.csv")._repr_html_(), "small"),
         html_cell(download_link(BIG, "big.bin")._repr_html_(), "big"),
     )
-    return publish(server, data, "results.ipynb")
+    return publish_live(server, data, "results.ipynb")
 
 
 def test_embedded_downloads_inline_and_taken_out_give_the_exact_bytes(with_downloads, page):
@@ -312,9 +266,9 @@ def hostile_bundle(victim_id: str, paths: list[str]) -> bytes:
              f" · [unknown share](/n/{OTHER}/files/x) · [script](javascript:parent.postMessage("
              f"{{nbshare:'open',path:'/n/{victim_id}/nb/a.ipynb'}},'*')) · [the API](/api/v1/shares)")
     return zip_of({
-        "evil.ipynb": notebook(md(f"# Evil\n\n{links}", "links"), html_cell(script, "attack"),
-                               md("[fine](ok.ipynb)", "ok")),
-        "ok.ipynb": notebook(md("# Fine", "fine")),
+        "evil.ipynb": notebook(markdown(f"# Evil\n\n{links}", "links"), html_cell(script, "attack"),
+                               markdown("[fine](ok.ipynb)", "ok")),
+        "ok.ipynb": notebook(markdown("# Fine", "fine")),
     })
 
 

@@ -3,17 +3,24 @@ on a wide screen and a phone, in light and dark, and the pages that lead to it."
 
 from __future__ import annotations
 
-import base64
 import io
-import json
-import struct
-import zlib
 
-import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from conftest import fixture_bytes
+from helpers import (
+    PYTHON_KERNEL,
+    b64,
+    code,
+    display_data,
+    fixture_bytes,
+    markdown,
+    notebook,
+    open_share,
+    plotly_cell,
+    png,
+    publish_live,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,50 +28,12 @@ pytestmark = pytest.mark.browser
 # --- notebooks ------------------------------------------------------------------------
 
 
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> str:
-    """A base64 PNG of one colour, without an imaging library."""
-    row = b"\x00" + bytes(rgb) * width
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    data = (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
-    return base64.b64encode(data).decode()
-
-
 def md(source: str, n: int) -> dict:
-    return {"cell_type": "markdown", "id": f"md-{n}", "metadata": {}, "source": source}
+    return markdown(source, f"md-{n}")
 
 
-def code(source: str, n: int, outputs: list | None = None) -> dict:
-    return {
-        "cell_type": "code",
-        "id": f"code-{n}",
-        "metadata": {},
-        "execution_count": n,
-        "source": source,
-        "outputs": outputs or [],
-    }
-
-
-def notebook(cells: list[dict]) -> bytes:
-    return json.dumps(
-        {
-            "nbformat": 4,
-            "nbformat_minor": 5,
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                "language_info": {"name": "python"},
-            },
-            "cells": cells,
-        }
-    ).encode()
+def code_cell(source: str, n: int, outputs: list | None = None) -> dict:
+    return code(source, f"code-{n}", outputs, execution_count=n)
 
 
 def long_notebook(sections: int = 30) -> bytes:
@@ -73,8 +42,8 @@ def long_notebook(sections: int = 30) -> bytes:
     cells = []
     for s in range(1, sections + 1):
         cells.append(md(f"## Section {s}\n\n{text}", s))
-        cells.append(code(f"def section_{s}():\n    return {s}", s))
-    return notebook(cells)
+        cells.append(code_cell(f"def section_{s}():\n    return {s}", s))
+    return notebook(*cells, **PYTHON_KERNEL)
 
 
 PLOTLY_FIGURE = {
@@ -92,39 +61,16 @@ def image_notebook(images: int = 40, plotly: bool = False) -> bytes:
         colour = (40 + 5 * i, 120, 200 - 4 * i)
         if i % 4 == 3:
             cells.append(
-                md(f"A figure: ![figure {i}](data:image/png;base64,{png(500, 350, colour)})", 1000 + i)
+                md(f"A figure: ![figure {i}](data:image/png;base64,{b64(png(500, 350, colour))})", 1000 + i)
             )
         else:
-            cells.append(
-                code(
-                    f"plot({i})",
-                    i + 1,
-                    [
-                        {
-                            "output_type": "display_data",
-                            "metadata": {},
-                            "data": {"image/png": png(600, 400, colour), "text/plain": "<Figure>"},
-                        }
-                    ],
-                )
-            )
+            image = display_data({"image/png": b64(png(600, 400, colour)), "text/plain": "<Figure>"})
+            cells.append(code_cell(f"plot({i})", i + 1, [image]))
     if plotly:
-        cells.append(
-            code(
-                "fig",
-                998,
-                [
-                    {
-                        "output_type": "display_data",
-                        "metadata": {},
-                        "data": {"application/vnd.plotly.v1+json": PLOTLY_FIGURE, "text/plain": "Figure()"},
-                    }
-                ],
-            )
-        )
+        cells.append(plotly_cell(PLOTLY_FIGURE, "code-998", execution_count=998))
     cells.append(md("## The target\n\nThe reader came for this.", 999))
     cells += [md(f"Closing remark {i}.\n\n" + "More words. " * 80, 2000 + i) for i in range(6)]
-    return notebook(cells)
+    return notebook(*cells, **PYTHON_KERNEL)
 
 
 def wide_notebook() -> bytes:
@@ -134,62 +80,27 @@ def wide_notebook() -> bytes:
         f'<table class="dataframe"><thead><tr>{columns}</tr></thead><tbody><tr>{cells_}</tr></tbody></table>'
     )
     return notebook(
-        [
-            md("# Wide things\n\n" + "averyveryverylongwordwithoutanyspaces" * 6, 1),
-            code(
-                "x = " + " + ".join(f"value_{i}" for i in range(60)),
-                2,
-                [
-                    {
-                        "output_type": "execute_result",
-                        "execution_count": 2,
-                        "metadata": {},
-                        "data": {"text/html": table, "text/plain": "table"},
-                    },
-                    {"output_type": "stream", "name": "stdout", "text": "-" * 400 + "\n"},
-                ],
-            ),
-            md("## After", 3),
-        ]
+        md("# Wide things\n\n" + "averyveryverylongwordwithoutanyspaces" * 6, 1),
+        code_cell(
+            "x = " + " + ".join(f"value_{i}" for i in range(60)),
+            2,
+            [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 2,
+                    "metadata": {},
+                    "data": {"text/html": table, "text/plain": "table"},
+                },
+                {"output_type": "stream", "name": "stdout", "text": "-" * 400 + "\n"},
+            ],
+        ),
+        md("## After", 3),
+        **PYTHON_KERNEL,
     )
 
 
 def plotly_notebook() -> bytes:
-    return notebook(
-        [
-            code(
-                "fig",
-                1,
-                [
-                    {
-                        "output_type": "display_data",
-                        "metadata": {},
-                        "data": {"application/vnd.plotly.v1+json": PLOTLY_FIGURE, "text/plain": "Figure()"},
-                    }
-                ],
-            )
-        ]
-    )
-
-
-def publish(server, data: bytes, name: str = "nb.ipynb", **headers) -> dict:
-    r = httpx.post(
-        f"{server.url}/api/v1/shares",
-        params={"filename": name},
-        content=data,
-        headers={"Content-Type": "application/x-ipynb+json", **headers},
-        timeout=60,
-    )
-    r.raise_for_status()
-    return r.json()
-
-
-def open_share(page, url: str):
-    """Open a share page and wait until the notebook's script has started in the frame."""
-    page.goto(url)
-    frame = page.frame(name="notebook")
-    frame.wait_for_function("() => document.readyState === 'complete'")
-    return frame
+    return notebook(plotly_cell(PLOTLY_FIGURE, "code-1"), **PYTHON_KERNEL)
 
 
 def current_entry(page) -> str | None:
@@ -202,7 +113,7 @@ def current_entry(page) -> str | None:
 
 
 def test_the_contents_highlight_the_section_being_read_and_keep_it_in_view(server, browser):
-    share = publish(server, long_notebook())
+    share = publish_live(server, long_notebook())
     context = browser.new_context(viewport={"width": 1280, "height": 700})
     try:
         page = context.new_page()
@@ -240,7 +151,7 @@ def test_the_contents_highlight_the_section_being_read_and_keep_it_in_view(serve
 
 
 def test_on_a_phone_the_contents_are_a_menu(server, browser):
-    share = publish(server, long_notebook(8))
+    share = publish_live(server, long_notebook(8))
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -264,7 +175,7 @@ def test_on_a_phone_the_contents_are_a_menu(server, browser):
 
 def test_a_permalink_click_copies_the_share_link_and_updates_the_address(server, context, page):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
-    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
     frame = open_share(page, share["url"])
 
     frame.locator("#six").hover()
@@ -294,7 +205,7 @@ NO_SCROLL_ANCHORING = """addEventListener('DOMContentLoaded', () => {
 
 
 def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(server, context, page):
-    share = publish(server, image_notebook(plotly=True))
+    share = publish_live(server, image_notebook(plotly=True))
     context.add_init_script(NO_SCROLL_ANCHORING)
     page.goto(f"{share['url']}#the-target")
     frame = page.frame(name="notebook")
@@ -318,7 +229,7 @@ def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(se
 
 
 def test_images_load_lazily_with_their_size_reserved(server, page):
-    share = publish(server, image_notebook())
+    share = publish_live(server, image_notebook())
     frame = open_share(page, share["url"])
     images = frame.evaluate("""() => [...document.images].map(i => ({
         loading: i.loading, decoding: i.decoding, alt: i.alt, markdown: !!i.closest('.jp-RenderedMarkdown'),
@@ -339,7 +250,7 @@ def test_images_load_lazily_with_their_size_reserved(server, page):
 
 
 def test_hide_code_hides_inputs_and_is_remembered(server, page):
-    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
     frame = open_share(page, share["url"])
     code_input = frame.locator("#cell-id\\=code-1 .jp-Cell-inputWrapper")
     output = frame.locator("#cell-id\\=code-1 .jp-OutputArea")
@@ -364,7 +275,7 @@ def luminance(css_color: str) -> float:
 
 
 def test_the_dark_theme_follows_the_system_setting(server, browser):
-    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
     context = browser.new_context(color_scheme="dark")
     try:
         page = context.new_page()
@@ -398,7 +309,7 @@ def test_the_dark_theme_follows_the_system_setting(server, browser):
 
 
 def test_nothing_scrolls_sideways_on_a_phone_but_wide_outputs(server, browser):
-    share = publish(server, wide_notebook())
+    share = publish_live(server, wide_notebook())
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     try:
         page = context.new_page()
@@ -415,7 +326,7 @@ def test_nothing_scrolls_sideways_on_a_phone_but_wide_outputs(server, browser):
 
 
 def test_print_prints_the_notebook_without_permalinks(server, page):
-    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
     frame = open_share(page, share["url"])
     frame.evaluate("window.print = () => { window.nbsPrinted = true; }")
     page.locator("#print").click()
@@ -427,7 +338,7 @@ def test_print_prints_the_notebook_without_permalinks(server, page):
 
 
 def test_ctrl_p_prints_the_notebook_from_the_page_and_from_inside_the_frame(server, page):
-    share = publish(server, long_notebook(3))
+    share = publish_live(server, long_notebook(3))
     frame = open_share(page, share["url"])
     # (Wrapped: Playwright calls a function that a bare expression evaluates to.)
     frame.evaluate("() => { window.print = () => { window.nbsPrinted = (window.nbsPrinted || 0) + 1; }; }")
@@ -446,7 +357,7 @@ def test_the_browsers_own_print_of_the_page_has_the_whole_notebook(server, page)
     while printing, the frame takes the notebook's length, and the PDF has every section."""
     from pypdf import PdfReader
 
-    share = publish(server, long_notebook(40))
+    share = publish_live(server, long_notebook(40))
     frame = open_share(page, share["url"])
     tall = frame.evaluate("document.documentElement.scrollHeight")
     page.wait_for_function(f"() => document.getElementById('notebook').offsetHeight < {tall}")
@@ -462,7 +373,7 @@ def test_the_browsers_own_print_of_the_page_has_the_whole_notebook(server, page)
 
 
 def test_landmarks_skip_link_and_keyboard_contents(server, page):
-    share = publish(server, long_notebook(5))
+    share = publish_live(server, long_notebook(5))
     open_share(page, share["url"])
     assert page.locator("header.share-header").count() == 1
     assert page.locator("nav[aria-label='Table of contents']").count() == 1
@@ -482,7 +393,7 @@ def test_landmarks_skip_link_and_keyboard_contents(server, page):
 
 
 def test_a_plotly_figure_is_interactive(server, page):
-    share = publish(server, plotly_notebook())
+    share = publish_live(server, plotly_notebook())
     frame = open_share(page, share["url"])
     bar = frame.locator(".nbs-plotly .point path").nth(1)
     bar.wait_for()
@@ -496,9 +407,8 @@ def test_a_plotly_figure_is_interactive(server, page):
 
 
 def test_the_unlock_page(server, page):
-    share = publish(
-        server, fixture_bytes("headings.ipynb"), "headings.ipynb", **{"X-Nbshare-Password": "open sesame"}
-    )
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb",
+                         headers={"X-Nbshare-Password": "open sesame"})
     page.goto(share["url"])
     assert page.locator("h1").inner_text() == "This notebook is protected"
     page.fill("#password", "wrong")
@@ -512,7 +422,7 @@ def test_the_unlock_page(server, page):
 
 
 def test_the_owner_gets_a_manage_button_that_works(server, browser, page):
-    share = publish(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
     page.goto(share["manage_url"])
     page.wait_for_function("() => document.getElementById('manage-status').textContent.includes('owner')")
     frame = open_share(page, share["url"])

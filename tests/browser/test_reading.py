@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
-
-from conftest import fixture_bytes
+from helpers import fixture_bytes, publish_live
 
 
-def publish(server, name: str = "headings.ipynb", **headers) -> dict:
-    r = httpx.post(
-        f"{server.url}/api/v1/shares", params={"filename": name}, content=fixture_bytes(name),
-        headers={"Content-Type": "application/x-ipynb+json", **headers}, timeout=60,
-    )
-    r.raise_for_status()
-    return r.json()
+def publish_headings(server) -> dict:
+    return publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
 
 
 def test_a_deep_link_opens_the_notebook_at_that_heading(server, page):
-    share = publish(server)
+    share = publish_headings(server)
     page.goto(f"{share['url']}#results-1")
     frame = page.frame(name="notebook")
     heading = frame.locator("#results-1")
@@ -27,7 +20,7 @@ def test_a_deep_link_opens_the_notebook_at_that_heading(server, page):
 
 
 def test_the_table_of_contents_navigates_the_frame_and_the_address(server, page):
-    share = publish(server)
+    share = publish_headings(server)
     page.goto(share["url"])
     page.frame(name="notebook").locator("#six").wait_for()
     page.locator("nav.toc a[data-anchor='six']").click()
@@ -41,7 +34,7 @@ def test_the_table_of_contents_navigates_the_frame_and_the_address(server, page)
 
 
 def test_the_download_button_gives_the_exact_original(server, page):
-    share = publish(server)
+    share = publish_headings(server)
     page.goto(share["url"])
     with page.expect_download() as download:
         page.locator("#download").click()

@@ -13,9 +13,8 @@ import json
 
 import httpx
 import pytest
-from test_page import open_share, publish
 
-from conftest import CORPUS, needs_corpus
+from helpers import CORPUS, markdown, needs_corpus, notebook, open_share, output_cell, publish_live
 
 STATE_MIME = "application/vnd.jupyter.widget-state+json"
 VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -29,11 +28,8 @@ def model(name: str, module: str, **state) -> dict:
 
 
 def view_cell(model_id: str, text: str) -> dict:
-    return {
-        "cell_type": "code", "id": model_id, "metadata": {}, "execution_count": 1, "source": model_id,
-        "outputs": [{"output_type": "display_data", "metadata": {}, "data": {
-            VIEW_MIME: {"version_major": 2, "version_minor": 0, "model_id": model_id}, "text/plain": text}}],
-    }
+    view = {"version_major": 2, "version_minor": 0, "model_id": model_id}
+    return output_cell({VIEW_MIME: view, "text/plain": text}, model_id, source=model_id)
 
 
 def widget_notebook() -> bytes:
@@ -57,15 +53,14 @@ def widget_notebook() -> bytes:
                     layout="IPY_MODEL_layout-ok", style="IPY_MODEL_style-ok"),
     }
     cells = [
-        {"cell_type": "markdown", "id": "intro", "metadata": {}, "source": "# Widgets"},
+        markdown("# Widgets", "intro"),
         view_cell("slider", "IntSlider(value=5, description='n', max=10)"),
         view_cell("copy", "IntText(value=5, description='copy')"),
         view_cell("pick", "Dropdown(description='pick', options=('alpha', 'beta', 'gamma'), value='alpha')"),
         view_cell("ok", "Button(description='ok', icon='check', style=ButtonStyle())"),
     ]
     saved = {"version_major": 2, "version_minor": 0, "state": state}
-    metadata = {"title": "Widgets", "widgets": {STATE_MIME: saved}}
-    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": cells}).encode()
+    return notebook(*cells, title="Widgets", widgets={STATE_MIME: saved})
 
 
 def watch_fonts(page) -> tuple[list, list]:
@@ -95,7 +90,7 @@ def test_saved_widgets_are_drawn_and_respond_inside_the_sandbox(server, page):
     /n/<id>/@jupyter-widgets/, which answers 404 without a CORS header; the font never
     loaded and this test and the corpus one failed (the corpus one on
     ".../n/<id>/@jupyter-widgets/1551f4f60c37af51121f.woff2 net::ERR_FAILED")."""
-    share = publish(server, widget_notebook(), "widgets.ipynb")
+    share = publish_live(server, widget_notebook(), "widgets.ipynb")
     fonts, font_failures = watch_fonts(page)
     frame = open_share(page, share["url"])
     assert frame.evaluate("origin") == "null", "the widgets run in the sandbox's opaque origin"
@@ -167,7 +162,7 @@ def test_a_corpus_widget_notebook_is_drawn_and_responds(server, page):
     path = CORPUS / "nbconvert-tests" / "Widget_List.ipynb"
     if not path.is_file():
         pytest.skip(f"{path} is absent")
-    share = publish(server, path.read_bytes(), "Widget_List.ipynb")
+    share = publish_live(server, path.read_bytes(), "Widget_List.ipynb")
     fonts, font_failures = watch_fonts(page)
     frame = open_share(page, share["url"])
     # ipywidgets 7 sliders are jQuery UI's.
