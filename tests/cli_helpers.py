@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +26,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from conftest import FIXTURES, TEST_HOSTS, clean_env
+from helpers import FIXTURES, TEST_HOSTS, clean_env
 from nbshare.app import create_app
 from nbshare.cli import Connections, main
 from nbshare.settings import Settings
@@ -32,7 +34,7 @@ from nbshare.settings import Settings
 NOTEBOOK = FIXTURES / "headings.ipynb"
 # The in-process app answers with links to the name Starlette's TestClient sends as Host.
 APP_URL = f"http://{TEST_HOSTS}"
-UPLOAD_LIMIT = 5 * 1024 * 1024  # as conftest.start_server gives the real server
+UPLOAD_LIMIT = 5 * 1024 * 1024  # as helpers.start_server gives the real server
 
 
 def share_url_re(server_url: str) -> str:
@@ -179,3 +181,46 @@ def cli_columns() -> int:
 @pytest.fixture
 def app_cli(tmp_path, app_server, cli_columns) -> AppCli:
     return AppCli(tmp_path / "xdg", Seen(), app_server, columns=cli_columns)
+
+
+class Terminal:
+    """A command on a pseudo-terminal (its own session: getpass reads this terminal, never
+    the one running the tests), driven like `expect`."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]):
+        self.master, replica = os.openpty()
+        self.process = subprocess.Popen(argv, stdin=replica, stdout=replica, stderr=replica, env=env,
+                                        start_new_session=True)
+        os.close(replica)
+        self.output = b""
+        self.seen = 0
+
+    def _read(self, deadline: float) -> bytes:
+        ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            return b""
+        try:
+            return os.read(self.master, 4096)
+        except OSError:  # EIO: the program closed the terminal
+            return b""
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while (at := self.output.find(text.encode(), self.seen)) < 0:
+            data = self._read(deadline)
+            if not data:
+                got = self.output.decode(errors="replace")
+                raise AssertionError(f"no {text!r} on the terminal; got {got!r}")
+            self.output += data
+        self.seen = at + len(text)
+
+    def type(self, line: str) -> None:
+        os.write(self.master, line.encode() + b"\n")
+
+    def finish(self, timeout: float = 120) -> tuple[int, str]:
+        deadline = time.monotonic() + timeout
+        while data := self._read(deadline):
+            self.output += data
+        code = self.process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        os.close(self.master)
+        return code, self.output.decode(errors="replace").replace("\r\n", "\n")

@@ -14,20 +14,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-# FIXTURES, LiveServer, minimal_notebook, nb_bytes and serve_in_thread are here only for
-# test_cli.py, test_cli_private.py and test_cli_token_server.py, which still import them from
-# conftest; once they import helpers, they go.
-from helpers import (  # noqa: F401
-    FIXTURES,
+from helpers import (
     PUBLIC_URL,
     S3_ENV,
     TEST_HOSTS,
-    LiveServer,
     clean_env,
     free_port,
-    minimal_notebook,
-    nb_bytes,
-    serve_in_thread,
     start_server,
 )
 from nbshare.app import create_app

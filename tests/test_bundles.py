@@ -134,6 +134,15 @@ def test_files_download_exactly_as_attachments_and_images_show(client, bundle):
     assert client.get(f"/n/{sid}.ipynb").status_code == 404  # a bundle has no single .ipynb
 
 
+def test_the_manage_button_on_a_notebook_page_goes_to_the_shares_manage_page(client, bundle):
+    sid = bundle["id"]
+    owner = {"Authorization": f"Bearer {bundle['owner_token']}"}
+    client.post(f"/api/v1/shares/{sid}/owner-session", headers=owner)
+    for path in (f"/n/{sid}", f"/n/{sid}/nb/analysis.ipynb", f"/n/{sid}/nb/sub/report.ipynb"):
+        button = BeautifulSoup(client.get(path).text, "html.parser").find(id="manage")
+        assert button is not None and button["href"] == f"{PUBLIC_URL}/n/{sid}/manage", path
+
+
 def test_download_all_is_the_archive_the_checksum_describes(client, bundle):
     r = client.get(f"/n/{bundle['id']}.zip")
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"

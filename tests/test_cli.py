@@ -38,7 +38,7 @@ from cli_helpers import (
     share_url_re,
     token_of,
 )
-from conftest import clean_env, free_port, minimal_notebook, nb_bytes, start_server
+from helpers import clean_env, free_port, minimal_notebook, nb_bytes
 from nbshare.cli import main
 
 # The in-process app and the CLI run against it (80 columns wide), as fixtures.
@@ -52,15 +52,6 @@ SEEN = Seen()
 
 
 # --- fixtures -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """Like conftest's `live_server`, but one process for the module and unbuffered logs
-    (uvicorn writes access lines to stdout, which a file would otherwise buffer)."""
-    live = start_server(tmp_path_factory.mktemp("cli-server"), env=clean_env())  # 5 MB upload limit
-    yield live
-    live.stop()
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ last test checks that no password, owner token or grant reached the server's log
 from __future__ import annotations
 
 import json
-import os
 import re
-import select
 import subprocess
 import sys
 import time
@@ -24,8 +22,8 @@ import httpx
 import pytest
 
 import cli_helpers
-from cli_helpers import NOTEBOOK, AppServer, Cli, Seen, assert_one_error_line, token_of
-from conftest import LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
+from cli_helpers import NOTEBOOK, AppServer, Cli, Seen, Terminal, assert_one_error_line, token_of
+from helpers import LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
 
 # The in-process app and the CLI run against it, as fixtures.
 app_server, app_cli = cli_helpers.app_server, cli_helpers.app_cli
@@ -105,49 +103,6 @@ def notebook_titled(tmp_path: Path, title: str, name: str = "analysis.ipynb") ->
     path = tmp_path / name
     path.write_bytes(nb_bytes(nb))
     return path
-
-
-class Terminal:
-    """A command on a pseudo-terminal (its own session: getpass reads this terminal, never
-    the one running the tests), driven like `expect`."""
-
-    def __init__(self, argv: list[str], env: dict[str, str]):
-        self.master, replica = os.openpty()
-        self.process = subprocess.Popen(argv, stdin=replica, stdout=replica, stderr=replica, env=env,
-                                        start_new_session=True)
-        os.close(replica)
-        self.output = b""
-        self.seen = 0
-
-    def _read(self, deadline: float) -> bytes:
-        ready, _, _ = select.select([self.master], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            return b""
-        try:
-            return os.read(self.master, 4096)
-        except OSError:  # EIO: the program closed the terminal
-            return b""
-
-    def expect(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while (at := self.output.find(text.encode(), self.seen)) < 0:
-            data = self._read(deadline)
-            if not data:
-                got = self.output.decode(errors="replace")
-                raise AssertionError(f"no {text!r} on the terminal; got {got!r}")
-            self.output += data
-        self.seen = at + len(text)
-
-    def type(self, line: str) -> None:
-        os.write(self.master, line.encode() + b"\n")
-
-    def finish(self, timeout: float = 120) -> tuple[int, str]:
-        deadline = time.monotonic() + timeout
-        while data := self._read(deadline):
-            self.output += data
-        code = self.process.wait(timeout=max(1.0, deadline - time.monotonic()))
-        os.close(self.master)
-        return code, self.output.decode(errors="replace").replace("\r\n", "\n")
 
 
 # --- passwords --------------------------------------------------------------------------

@@ -17,16 +17,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cli_helpers import Cli, Seen
-from conftest import clean_env, minimal_notebook, nb_bytes, serve_in_thread, start_server
+from helpers import minimal_notebook, nb_bytes, serve_in_thread
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    live = start_server(tmp_path_factory.mktemp("token-server"), env=clean_env())
-    yield live
-    live.stop()
 
 
 @pytest.fixture

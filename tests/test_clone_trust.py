@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import Terminal
 from helpers import WHEELHOUSE, clean_env, notebook
 from nbshare.bundle.environment import build_environment, plan_environment
 from nbshare.bundle.trust import logical_lines, names_packages_only, scan_conda_spec, scan_requirements
 from nbshare.client import NbshareClient
-from test_cli_private import Terminal
 
 # setuptools for pip's isolated build of the share's setup.py, offline (only with --trust).
 BUNDLED = Path(ensurepip.__file__).parent / "_bundled"
