@@ -38,17 +38,39 @@ def synthetic(plots: int, download_mb: int) -> dict[str, bytes]:
         fig.add_subplot().plot(walk)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=100)
-        cells.append(new_code_cell(f"plot({i})", outputs=[new_output("display_data", data={
-            "image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "<Figure>"})]))
+        cells.append(
+            new_code_cell(
+                f"plot({i})",
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={
+                            "image/png": base64.b64encode(buffer.getvalue()).decode(),
+                            "text/plain": "<Figure>",
+                        },
+                    )
+                ],
+            )
+        )
     found = {f"{plots} matplotlib plots": nbformat.writes(new_notebook(cells=cells)).encode()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         link = download_link(os.urandom(download_mb * 1024 * 1024), "table.bin")
-    found[f"{download_mb} MB download_link"] = nbformat.writes(new_notebook(cells=[
-        new_markdown_cell("# Export"),
-        new_code_cell("download_link(df)", outputs=[new_output("display_data", data={
-            "text/html": link._repr_html_(), "text/plain": "link"})]),
-    ])).encode()
+    found[f"{download_mb} MB download_link"] = nbformat.writes(
+        new_notebook(
+            cells=[
+                new_markdown_cell("# Export"),
+                new_code_cell(
+                    "download_link(df)",
+                    outputs=[
+                        new_output(
+                            "display_data", data={"text/html": link._repr_html_(), "text/plain": "link"}
+                        )
+                    ],
+                ),
+            ]
+        )
+    ).encode()
     return found
 
 
@@ -75,8 +97,9 @@ def measure(name: str, data: bytes) -> tuple:
         render_page(data, filename="n.ipynb", static_url="/static")
         plain_s = time.perf_counter() - start
         start = time.perf_counter()
-        page = render_page(data, filename="n.ipynb", static_url="/static",
-                           assets=AssetPolicy(4 * 1024, "/n/x/v/1"))
+        page = render_page(
+            data, filename="n.ipynb", static_url="/static", assets=AssetPolicy(4 * 1024, "/n/x/v/1")
+        )
         extract_s = time.perf_counter() - start
     out = [f for f in page.files if f.role == "image" or len(f.data) > 4 * 1024]
     return (name, len(data), len(reference.encode()), len(page.html), len(out), plain_s, extract_s)
@@ -87,8 +110,9 @@ def mb(n: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="10 plots and a 2 MB download, no corpus")
     parser.add_argument("--corpus", type=int, default=4, help="how many of the largest corpus notebooks")
     args = parser.parse_args()
@@ -99,12 +123,28 @@ def main() -> None:
     from rich.table import Table
 
     table = Table(title="Page weight: nbconvert single-file HTML vs nbshare's stored page")
-    for column in ("notebook", ".ipynb", "nbconvert HTML", "nbshare page", "page / nbconvert",
-                   "files taken out", "render", "render + extraction"):
+    for column in (
+        "notebook",
+        ".ipynb",
+        "nbconvert HTML",
+        "nbshare page",
+        "page / nbconvert",
+        "files taken out",
+        "render",
+        "render + extraction",
+    ):
         table.add_column(column, justify="left" if column == "notebook" else "right")
     for name, size, reference, page, files, plain_s, extract_s in rows:
-        table.add_row(name, mb(size), mb(reference), mb(page), f"{page / reference:.1%}", str(files),
-                      f"{plain_s:.2f} s", f"{extract_s:.2f} s")
+        table.add_row(
+            name,
+            mb(size),
+            mb(reference),
+            mb(page),
+            f"{page / reference:.1%}",
+            str(files),
+            f"{plain_s:.2f} s",
+            f"{extract_s:.2f} s",
+        )
     Console(width=150).print(table)
 
 

@@ -294,8 +294,9 @@ async def bench_publish(notebooks: list[Notebook], args, server: Server) -> None
                 nb.nbconvert_s.append(elapsed)
                 nb.nbconvert_bytes = len(html)
 
-        t = table(TITLES["publish"], "notebook", "size", "cells", "RenderPool", "nbconvert CLI",
-                  "pool faster by")
+        t = table(
+            TITLES["publish"], "notebook", "size", "cells", "RenderPool", "nbconvert CLI", "pool faster by"
+        )
         for nb in notebooks:
             if nb.failed:
                 t.add_row(nb.label, human(nb.size), str(nb.cells), "failed", "", nb.failed[:40])
@@ -303,10 +304,12 @@ async def bench_publish(notebooks: list[Notebook], args, server: Server) -> None
             p, c = statistics.median(nb.pool_s), statistics.median(nb.nbconvert_s)
             t.add_row(nb.label, human(nb.size), str(nb.cells), secs(p), secs(c), ratio(c / p))
         out.print(t)
-        note(f"Median of {plural(args.repeat, 'upload')} each, alternating pool and subprocess. "
-             f"After warm_up(), the first render in each worker ({smallest.label}) still took "
-             f"{secs(max(first))} vs {secs(statistics.median(smallest.pool_s or [0]))} later "
-             f"(one-time lazy set-up that warm_up did not reach).")
+        note(
+            f"Median of {plural(args.repeat, 'upload')} each, alternating pool and subprocess. "
+            f"After warm_up(), the first render in each worker ({smallest.label}) still took "
+            f"{secs(max(first))} vs {secs(statistics.median(smallest.pool_s or [0]))} later "
+            f"(one-time lazy set-up that warm_up did not reach)."
+        )
         out.print()
 
         ok = [nb for nb in notebooks if not nb.failed]
@@ -318,24 +321,34 @@ async def bench_publish(notebooks: list[Notebook], args, server: Server) -> None
         walls: dict[int, list[float]] = {1: [], 2: []}
         for r in range(args.rounds):  # 1,2 then 2,1 (ABBA): drift in load hits both alike
             for concurrency in (1, 2) if r % 2 == 0 else (2, 1):
-                progress(f"throughput: {len(jobs)} uploads, {concurrency} at a time "
-                         f"({r + 1}/{args.rounds})")
+                progress(f"throughput: {len(jobs)} uploads, {concurrency} at a time ({r + 1}/{args.rounds})")
                 walls[concurrency].append(await throughput(pool, jobs, concurrency))
         one_at_a_time, two_at_a_time = min(walls[1]), min(walls[2])
         cli = sum(statistics.median(nb.nbconvert_s) for nb in jobs)
-        t = table(TITLES["throughput"], "renderer", "uploads", "wall time", "uploads/s", "MB/s",
-                  "vs nbconvert CLI")
-        for name, wall in (("nbconvert CLI, 1 at a time (*)", cli),
-                           ("RenderPool, 1 at a time", one_at_a_time),
-                           ("RenderPool, 2 at a time", two_at_a_time)):
-            t.add_row(name, str(len(jobs)), secs(wall), f"{len(jobs) / wall:.2f}",
-                      f"{mb / wall:.2f}", ratio(cli / wall))
+        t = table(
+            TITLES["throughput"], "renderer", "uploads", "wall time", "uploads/s", "MB/s", "vs nbconvert CLI"
+        )
+        for name, wall in (
+            ("nbconvert CLI, 1 at a time (*)", cli),
+            ("RenderPool, 1 at a time", one_at_a_time),
+            ("RenderPool, 2 at a time", two_at_a_time),
+        ):
+            t.add_row(
+                name,
+                str(len(jobs)),
+                secs(wall),
+                f"{len(jobs) / wall:.2f}",
+                f"{mb / wall:.2f}",
+                ratio(cli / wall),
+            )
         out.print(t)
-        note(f"Each notebook once per pass, largest first; best of "
-             f"{plural(args.rounds, 'pass')} per row. (*) sum of the medians in table 1a. "
-             f"2 at a time vs 1 at a time: "
-             f"{ratio(one_at_a_time / two_at_a_time)} ({args.workers} pool workers, "
-             f"{usable_cores()} cores, shared with whatever else runs).")
+        note(
+            f"Each notebook once per pass, largest first; best of "
+            f"{plural(args.rounds, 'pass')} per row. (*) sum of the medians in table 1a. "
+            f"2 at a time vs 1 at a time: "
+            f"{ratio(one_at_a_time / two_at_a_time)} ({args.workers} pool workers, "
+            f"{usable_cores()} cores, shared with whatever else runs)."
+        )
         out.print()
     finally:
         pool.close()
@@ -359,8 +372,18 @@ class Server:
         self.log_path = tmp / "server.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")}
         env["NBSHARE_RENDER_WORKERS"] = "1"  # it renders only the uploads below
-        argv = [sys.executable, "-m", "nbshare", "serve", "--host", LOOPBACK,
-                "--port", str(self.port), "--data-dir", str(tmp / "server-data")]
+        argv = [
+            sys.executable,
+            "-m",
+            "nbshare",
+            "serve",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(tmp / "server-data"),
+        ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv
                 argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
@@ -394,9 +417,12 @@ class Server:
     def upload(self, notebooks: list[Notebook]) -> None:
         with self.client() as client:
             for nb in notebooks:
-                r = client.post("/api/v1/shares", params={"filename": nb.path.name},
-                                content=nb.data,
-                                headers={"Content-Type": "application/x-ipynb+json"})
+                r = client.post(
+                    "/api/v1/shares",
+                    params={"filename": nb.path.name},
+                    content=nb.data,
+                    headers={"Content-Type": "application/x-ipynb+json"},
+                )
                 if r.status_code == 201:
                     nb.share_id = r.json()["id"]
                 else:
@@ -480,22 +506,36 @@ def bench_read(notebooks: list[Notebook], args, server: Server, tmp: Path) -> in
             render_on_request(originals / nb.path.name)
             nb.on_request_s.append(time.perf_counter() - t0)
 
-    t = table(TITLES["read"], "notebook", "stored: median", "req/s", "render each: median",
-              "req/s", "stored faster by")
+    t = table(
+        TITLES["read"],
+        "notebook",
+        "stored: median",
+        "req/s",
+        "render each: median",
+        "req/s",
+        "stored faster by",
+    )
     for nb in notebooks:
         if nb.failed or not nb.served_s:
             continue
         served_rps = len(nb.served_s) / nb.served_wall
         render_rps = len(nb.on_request_s) / sum(nb.on_request_s)
-        t.add_row(nb.label, secs(statistics.median(nb.served_s)), f"{served_rps:.1f}",
-                  secs(statistics.median(nb.on_request_s)), f"{render_rps:.2f}",
-                  ratio(served_rps / render_rps))
+        t.add_row(
+            nb.label,
+            secs(statistics.median(nb.served_s)),
+            f"{served_rps:.1f}",
+            secs(statistics.median(nb.on_request_s)),
+            f"{render_rps:.2f}",
+            ratio(served_rps / render_rps),
+        )
     out.print(t)
-    note(f"Stored: {args.requests} sequential GET /n/{{id}}/content per notebook from a real "
-         f"`nbshare serve` over loopback HTTP (keep-alive). Render each: in process, no HTTP "
-         f"(which flatters it), up to {args.requests} requests or {args.render_budget:g} s per "
-         f"notebook, at least {args.min_render_requests}; "
-         f"{', '.join(str(len(nb.on_request_s)) for nb in ok)} were run.")
+    note(
+        f"Stored: {args.requests} sequential GET /n/{{id}}/content per notebook from a real "
+        f"`nbshare serve` over loopback HTTP (keep-alive). Render each: in process, no HTTP "
+        f"(which flatters it), up to {args.requests} requests or {args.render_budget:g} s per "
+        f"notebook, at least {args.min_render_requests}; "
+        f"{', '.join(str(len(nb.on_request_s)) for nb in ok)} were run."
+    )
     out.print()
     return css_bytes
 
@@ -504,19 +544,34 @@ def bench_read(notebooks: list[Notebook], args, server: Server, tmp: Path) -> in
 
 
 def report_weight(notebooks: list[Notebook], css_bytes: int) -> None:
-    t = table(TITLES["weight"], "notebook", ".ipynb", "nbshare page", "nbconvert single file",
-              "nbconvert larger by", "nbshare + its CSS")
+    t = table(
+        TITLES["weight"],
+        "notebook",
+        ".ipynb",
+        "nbshare page",
+        "nbconvert single file",
+        "nbconvert larger by",
+        "nbshare + its CSS",
+    )
     for nb in notebooks:
         if nb.failed or not nb.stored_bytes or not nb.nbconvert_bytes:
             continue
-        t.add_row(nb.label, human(nb.size), human(nb.stored_bytes), human(nb.nbconvert_bytes),
-                  ratio(nb.nbconvert_bytes / nb.stored_bytes), human(nb.stored_bytes + css_bytes))
+        t.add_row(
+            nb.label,
+            human(nb.size),
+            human(nb.stored_bytes),
+            human(nb.nbconvert_bytes),
+            ratio(nb.nbconvert_bytes / nb.stored_bytes),
+            human(nb.stored_bytes + css_bytes),
+        )
     out.print(t)
-    note(f"nbshare pages link {human(css_bytes)} of CSS from /static (cached by the browser for a "
-         f"day, shared by every notebook); nbconvert inlines its CSS into every file. Both load "
-         f"MathJax/require.js separately (nbconvert from a CDN), not counted. Images over 4 KB "
-         f"leave nbshare's page as cached files loaded lazily (not counted; see "
-         f"page_weight_bench.py); smaller ones, and data inside scripts, stay inline.")
+    note(
+        f"nbshare pages link {human(css_bytes)} of CSS from /static (cached by the browser for a "
+        f"day, shared by every notebook); nbconvert inlines its CSS into every file. Both load "
+        f"MathJax/require.js separately (nbconvert from a CDN), not counted. Images over 4 KB "
+        f"leave nbshare's page as cached files loaded lazily (not counted; see "
+        f"page_weight_bench.py); smaller ones, and data inside scripts, stay inline."
+    )
     out.print()
 
 
@@ -524,25 +579,38 @@ def report_weight(notebooks: list[Notebook], css_bytes: int) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--notebooks", type=int, default=DEFAULT_COUNT,
-                   help=f"how many of the default corpus notebooks (1-{len(DEFAULT_PICKS)})")
-    p.add_argument("--notebook", action="append", metavar="PATH",
-                   help="benchmark this notebook instead (repeatable)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument(
+        "--notebooks",
+        type=int,
+        default=DEFAULT_COUNT,
+        help=f"how many of the default corpus notebooks (1-{len(DEFAULT_PICKS)})",
+    )
+    p.add_argument(
+        "--notebook", action="append", metavar="PATH", help="benchmark this notebook instead (repeatable)"
+    )
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder")
     p.add_argument("--repeat", type=int, default=3, help="uploads per notebook and renderer")
-    p.add_argument("--rounds", type=int, default=2,
-                   help="passes over the notebooks per row of the throughput test")
+    p.add_argument(
+        "--rounds", type=int, default=2, help="passes over the notebooks per row of the throughput test"
+    )
     p.add_argument("--requests", type=int, default=50, help="GETs per notebook on the read path")
-    p.add_argument("--render-budget", type=float, default=4.0,
-                   help="seconds per notebook for render-on-every-request (it is slow)")
+    p.add_argument(
+        "--render-budget",
+        type=float,
+        default=4.0,
+        help="seconds per notebook for render-on-every-request (it is slow)",
+    )
     p.add_argument("--min-render-requests", type=int, default=3)
-    p.add_argument("--workers", type=int, default=2,
-                   help="RenderPool workers (the server's default is 2)")
+    p.add_argument("--workers", type=int, default=2, help="RenderPool workers (the server's default is 2)")
     p.add_argument("--nbconvert", default=None, help="jupyter-nbconvert executable")
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: one tiny fixture notebook, 2 repeats, 5 requests, 1 worker")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: one tiny fixture notebook, 2 repeats, 5 requests, 1 worker",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.repeat, args.requests, args.render_budget, args.min_render_requests = 2, 5, 0.0, 2
@@ -552,25 +620,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.nbconvert = str(beside) if beside.exists() else shutil.which("jupyter-nbconvert")
     if not args.nbconvert:
         p.error("jupyter-nbconvert not found; pass --nbconvert")
-    counts = (args.repeat, args.requests, args.rounds, args.notebooks, args.min_render_requests,
-              args.workers)
+    counts = (args.repeat, args.requests, args.rounds, args.notebooks, args.min_render_requests, args.workers)
     if min(counts) < 1:
         p.error("counts must be at least 1")
     return args
 
 
 def header(notebooks: list[Notebook], args) -> None:
-    out.print(f"[bold]nbshare render benchmark[/] — "
-              f"{datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
-    out.print(f"machine: {usable_cores()} usable cores ({os.cpu_count()} online), {cpu_model()}, "
-              f"{platform.system()} {platform.release()}, {load_avg()} at start")
+    out.print(f"[bold]nbshare render benchmark[/] — {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}")
+    out.print(
+        f"machine: {usable_cores()} usable cores ({os.cpu_count()} online), {cpu_model()}, "
+        f"{platform.system()} {platform.release()}, {load_avg()} at start"
+    )
     out.print(f"python {platform.python_version()}; {versions()}")
     out.print(f"nbconvert CLI: {args.nbconvert}")
-    out.print(f"notebooks: {len(notebooks)} ({human(sum(nb.size for nb in notebooks))}); "
-              f"repeat {args.repeat}, requests {args.requests}")
+    out.print(
+        f"notebooks: {len(notebooks)} ({human(sum(nb.size for nb in notebooks))}); "
+        f"repeat {args.repeat}, requests {args.requests}"
+    )
     if busy():
-        out.print("[yellow]other processes are using the CPU: absolute times are noisy, "
-                  "ratios (both sides measured in the same run) hold up better[/]")
+        out.print(
+            "[yellow]other processes are using the CPU: absolute times are noisy, "
+            "ratios (both sides measured in the same run) hold up better[/]"
+        )
     out.print()
 
 

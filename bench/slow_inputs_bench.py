@@ -58,8 +58,9 @@ def cpu_seconds(work: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="a tenth of the sizes (a smoke run)")
     scale = 0.1 if parser.parse_args().quick else 1.0
     n = lambda count: max(1, int(count * scale))  # noqa: E731
@@ -67,12 +68,18 @@ def main() -> None:
     links, brackets = "[a](" * n(20_000), "[" * n(60_000)
     math = "\\begin{a}" * n(20_000)
     rows = [
-        (f"{len(headings):,} identical headings",
-         lambda: old_anchors(headings), lambda: new_anchors(headings)),
+        (
+            f"{len(headings):,} identical headings",
+            lambda: old_anchors(headings),
+            lambda: new_anchors(headings),
+        ),
         (f"{n(20_000):,} `[a](` links", lambda: nbconvert_strip(links), lambda: strip_files_prefix(links)),
         (f"{len(brackets):,} `[`", lambda: nbconvert_strip(brackets), lambda: strip_files_prefix(brackets)),
-        (f"markdown cell of {len(math) // 1000} KB of `\\begin{{a}}`", lambda: markdown(math),
-         lambda: within_budget(markdown_seconds(len(math)), lambda: markdown(math))),
+        (
+            f"markdown cell of {len(math) // 1000} KB of `\\begin{{a}}`",
+            lambda: markdown(math),
+            lambda: within_budget(markdown_seconds(len(math)), lambda: markdown(math)),
+        ),
     ]
     table = Table(title="Slow inputs: CPU seconds, old code path against new")
     for column in ("input", "before", "after", "ratio"):

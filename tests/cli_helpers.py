@@ -92,11 +92,20 @@ class Cli:
         self.seen.argvs.append(argv)
         return argv
 
-    def __call__(self, *args, input: str | None = None, env: dict | None = None,
-                 ) -> subprocess.CompletedProcess:
+    def __call__(
+        self,
+        *args,
+        input: str | None = None,
+        env: dict | None = None,
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
-            self.argv(*args), input=input, capture_output=True, text=True, timeout=120,
-            env=self.env(**(env or {})), stdin=None if input is not None else subprocess.DEVNULL,
+            self.argv(*args),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=self.env(**(env or {})),
+            stdin=None if input is not None else subprocess.DEVNULL,
         )
 
     def ok(self, *args, **kw) -> subprocess.CompletedProcess:
@@ -138,8 +147,12 @@ class AppServer:
 
     def publish_via_api(self, data: bytes) -> dict:
         """A share published elsewhere: in no CLI history."""
-        r = self.http.post("/api/v1/shares", params={"filename": "elsewhere.ipynb"}, content=data,
-                           headers={"Content-Type": "application/x-ipynb+json"})
+        r = self.http.post(
+            "/api/v1/shares",
+            params={"filename": "elsewhere.ipynb"},
+            content=data,
+            headers={"Content-Type": "application/x-ipynb+json"},
+        )
         assert r.status_code == 201, r.text
         return r.json()
 
@@ -152,22 +165,31 @@ class AppCli(Cli):
         super().__init__(data_home, seen, columns=columns)
         self.server = server
 
-    def __call__(self, *args, input: str | None = None, env: dict | None = None,
-                 ) -> subprocess.CompletedProcess:
+    def __call__(
+        self,
+        *args,
+        input: str | None = None,
+        env: dict | None = None,
+    ) -> subprocess.CompletedProcess:
         argv = self.argv(*args)
         unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NBSHARE_")}
         environ = {**unset, "COLUMNS": str(self.columns), "XDG_DATA_HOME": str(self.data_home), **(env or {})}
         transport: httpx.BaseTransport = self.server.http._transport  # the TestClient's, to the app
-        result = CliRunner().invoke(main, argv[3:], input=input, env=environ, obj=Connections(transport),
-                                    catch_exceptions=False)
+        result = CliRunner().invoke(
+            main, argv[3:], input=input, env=environ, obj=Connections(transport), catch_exceptions=False
+        )
         return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
 def app_server(tmp_path, renderer) -> Iterator[AppServer]:
     """The in-process app, with the real test server's 5 MB upload limit."""
-    settings = Settings(data_dir=tmp_path / "app-data", public_url=APP_URL, allowed_hosts=TEST_HOSTS,
-                        max_upload_bytes=UPLOAD_LIMIT)
+    settings = Settings(
+        data_dir=tmp_path / "app-data",
+        public_url=APP_URL,
+        allowed_hosts=TEST_HOSTS,
+        max_upload_bytes=UPLOAD_LIMIT,
+    )
     with TestClient(create_app(settings, renderer=renderer), base_url=APP_URL) as http:
         yield AppServer(APP_URL, settings.data_dir, http)
 
@@ -189,8 +211,9 @@ class Terminal:
 
     def __init__(self, argv: list[str], env: dict[str, str]):
         self.master, replica = os.openpty()
-        self.process = subprocess.Popen(argv, stdin=replica, stdout=replica, stderr=replica, env=env,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            argv, stdin=replica, stdout=replica, stderr=replica, env=env, start_new_session=True
+        )
         os.close(replica)
         self.output = b""
         self.seen = 0

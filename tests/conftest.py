@@ -75,8 +75,9 @@ def postgres_url(tmp_path_factory):
     bin_dir = _postgres_bin()
     if bin_dir is None:
         if os.environ.get("CI"):
-            pytest.fail("CI: PostgreSQL is not installed "
-                        "(make test installs it: scripts/ensure-debian-package.sh)")
+            pytest.fail(
+                "CI: PostgreSQL is not installed (make test installs it: scripts/ensure-debian-package.sh)"
+            )
         pytest.skip("PostgreSQL is not installed")
     folder = tmp_path_factory.mktemp("postgres")
     as_user: list[str] = []
@@ -98,13 +99,27 @@ def postgres_url(tmp_path_factory):
 
     run(str(bin_dir / "initdb"), "-D", str(data), "-U", "nbshare", "--auth=trust", "-E", "UTF8")
     # fsync off: a test cluster, thrown away at the end; it only saves the disk's time.
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60", "start",
-        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off")
+    run(
+        str(bin_dir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(folder / "log"),
+        "-w",
+        "-t",
+        "60",
+        "start",
+        "-o",
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+    )
     try:
         yield f"postgresql+psycopg://nbshare@127.0.0.1:{port}/postgres"
     finally:
-        stopped = subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                                  "-w", "-t", "60", "stop"], capture_output=True, timeout=120)
+        stopped = subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "60", "stop"],
+            capture_output=True,
+            timeout=120,
+        )
         pid_file = data / "postmaster.pid"
         if stopped.returncode != 0 and pid_file.exists():  # a busy machine: make sure it is gone
             os.kill(int(pid_file.read_text().split()[0]), 9)

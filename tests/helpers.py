@@ -42,8 +42,12 @@ PYTHON_KERNEL = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
     "language_info": {"name": "python"},
 }
-S3_ENV = {"AWS_ACCESS_KEY_ID": "nbshare-test", "AWS_SECRET_ACCESS_KEY": "nbshare-test-secret",
-          "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true"}
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "nbshare-test",
+    "AWS_SECRET_ACCESS_KEY": "nbshare-test-secret",
+    "AWS_REGION": "us-east-1",
+    "AWS_ALLOW_HTTP": "true",
+}
 
 
 def corpus_notebooks() -> list[Path]:
@@ -66,10 +70,17 @@ def markdown(source: str, cell_id: str = "m") -> dict:
     return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source}
 
 
-def code(source: str | list[str], cell_id: str = "c", outputs: list | None = None, *,
-         execution_count: int = 1) -> dict:
-    return {"cell_type": "code", "id": cell_id, "metadata": {}, "execution_count": execution_count,
-            "source": source, "outputs": outputs or []}
+def code(
+    source: str | list[str], cell_id: str = "c", outputs: list | None = None, *, execution_count: int = 1
+) -> dict:
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "metadata": {},
+        "execution_count": execution_count,
+        "source": source,
+        "outputs": outputs or [],
+    }
 
 
 def display_data(data: dict) -> dict:
@@ -85,11 +96,15 @@ def html_cell(html: str, cell_id: str, *, source: str = "show()", plain: str = "
     return output_cell({"text/html": html, "text/plain": plain}, cell_id, source)
 
 
-def plotly_cell(figure: dict, cell_id: str = "fig", *, execution_count: int = 1,
-                html: str | None = None) -> dict:
+def plotly_cell(
+    figure: dict, cell_id: str = "fig", *, execution_count: int = 1, html: str | None = None
+) -> dict:
     """A cell that showed a plotly figure; `html` is the page a plotly version would add."""
-    data = {"application/vnd.plotly.v1+json": figure, **({"text/html": html} if html else {}),
-            "text/plain": "Figure()"}
+    data = {
+        "application/vnd.plotly.v1+json": figure,
+        **({"text/html": html} if html else {}),
+        "text/plain": "Figure()",
+    }
     return code("fig", cell_id, [display_data(data)], execution_count=execution_count)
 
 
@@ -161,9 +176,15 @@ def with_mode(name: str, mode: int) -> zipfile.ZipInfo:
 # --- publishing --------------------------------------------------------------------------
 
 
-def publish(client: httpx.Client, data: bytes, filename: str = "nb.ipynb", *,
-            content_type: str = NOTEBOOK_TYPE, headers: dict[str, str] | None = None,
-            **params) -> httpx.Response:
+def publish(
+    client: httpx.Client,
+    data: bytes,
+    filename: str = "nb.ipynb",
+    *,
+    content_type: str = NOTEBOOK_TYPE,
+    headers: dict[str, str] | None = None,
+    **params,
+) -> httpx.Response:
     """The API's answer to an upload of `data`; `client` is the in-process app's TestClient
     or an httpx.Client for a live server."""
     return client.post(
@@ -189,8 +210,12 @@ def publish_live(server: LiveServer, data: bytes, filename: str = "nb.ipynb", **
 
 def update(client: httpx.Client, share: dict, data: bytes, **params) -> httpx.Response:
     """The API's answer to the owner's upload of a new version of `share` (its JSON)."""
-    return client.put(f"/api/v1/shares/{share['id']}", params=params, content=data,
-                      headers={**as_owner(share), "Content-Type": NOTEBOOK_TYPE})
+    return client.put(
+        f"/api/v1/shares/{share['id']}",
+        params=params,
+        content=data,
+        headers={**as_owner(share), "Content-Type": NOTEBOOK_TYPE},
+    )
 
 
 def as_owner(share: dict) -> dict[str, str]:
@@ -227,9 +252,23 @@ def share_rows(share_id: str = "s" * 24, **share_fields) -> tuple[ShareRow, Vers
     """A share's row and its first version's, as the metadata store keeps them."""
     now = datetime.now(UTC)
     share = ShareRow(share_id, "h" * 64, now, now, 1, **share_fields)
-    version = VersionRow(share_id, 1, now, "a.ipynb", "A", 10, "0" * 64, "4.5", "Python 3", "python",
-                         1, [{"level": 1, "text": "Ä", "anchor": "ä"}], "k1", "k2",
-                         manifest={"files": [{"name": "x.csv", "size": 3}]})
+    version = VersionRow(
+        share_id,
+        1,
+        now,
+        "a.ipynb",
+        "A",
+        10,
+        "0" * 64,
+        "4.5",
+        "Python 3",
+        "python",
+        1,
+        [{"level": 1, "text": "Ä", "anchor": "ä"}],
+        "k1",
+        "k2",
+        manifest={"files": [{"name": "x.csv", "size": 3}]},
+    )
     return share, version
 
 
@@ -263,8 +302,9 @@ def serve_in_thread(app, *, lifespan: str = "off", log_level: str = "warning") -
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level,
-                                           lifespan=lifespan))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level, lifespan=lifespan)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60  # generous: the test machine may be busy
@@ -332,7 +372,9 @@ def start_server(folder: Path, env: dict[str, str] | None = None, **env_override
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "nbshare", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir).wait_until_serving()
 

@@ -54,19 +54,26 @@ def run(source: str) -> list[NotebookNode]:
         raise RuntimeError(captured.stdout)
     # Not new_output(): it validates, and altair 6's `.v6.json` spec is not a string,
     # which nbformat's schema wants for a mime type without `+json`. Jupyter saves it anyway.
-    outputs = [nbformat.from_dict({"output_type": "display_data", "data": dict(o.data),
-                                   "metadata": dict(o.metadata or {})}) for o in captured.outputs]
+    outputs = [
+        nbformat.from_dict(
+            {"output_type": "display_data", "data": dict(o.data), "metadata": dict(o.metadata or {})}
+        )
+        for o in captured.outputs
+    ]
     if captured.stdout:
         stream = {"output_type": "stream", "name": "stdout", "text": captured.stdout}
         outputs.append(nbformat.from_dict(stream))
     return outputs
 
 
-def saved_notebook(cells: list[tuple[str, list[NotebookNode]]],
-                   heading: str = "# JavaScript outputs") -> bytes:
+def saved_notebook(
+    cells: list[tuple[str, list[NotebookNode]]], heading: str = "# JavaScript outputs"
+) -> bytes:
     """A notebook of `cells` (source, outputs) under a heading, as Jupyter saves it."""
-    code_cells = [code(source, f"code-{n}", outputs, execution_count=n)
-                  for n, (source, outputs) in enumerate(cells, start=1)]
+    code_cells = [
+        code(source, f"code-{n}", outputs, execution_count=n)
+        for n, (source, outputs) in enumerate(cells, start=1)
+    ]
     nb = nbformat.from_dict(notebook_dict(markdown(heading, "heading"), *code_cells, **PYTHON_KERNEL))
     # What nbformat.writes (and so Jupyter) saves, without the log line it writes about
     # altair 6's specs.
@@ -83,8 +90,9 @@ def bokeh_notebook() -> bytes:
     return saved_notebook([bokeh_cell()], heading="# Bokeh")
 
 
-def altair_cell(renderer: str = "mimetype", title: str = "altair bars",
-                third: str = "plums") -> tuple[str, list[NotebookNode]]:
+def altair_cell(
+    renderer: str = "mimetype", title: str = "altair bars", third: str = "plums"
+) -> tuple[str, list[NotebookNode]]:
     """A bar chart; `third` names the third bar (a test puts markup there)."""
     source = altair_source(renderer, title, third)
     return source, run(source)

@@ -11,7 +11,11 @@ from nbshare.security.tokens import hash_token
 
 
 def test_publish_answers_201_with_links_built_from_public_url(client):
-    r = publish(client, fixture_bytes("headings.ipynb"), "headings.ipynb",)
+    r = publish(
+        client,
+        fixture_bytes("headings.ipynb"),
+        "headings.ipynb",
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     for key in ("id", "url", "manage_url", "owner_token", "created_at", "title"):
@@ -26,9 +30,13 @@ def test_links_ignore_the_host_header(client):
     # An unknown Host is refused outright (test_security.py); one the service answers to,
     # such as a loopback name, still never makes its way into a link.
     r = client.post(
-        "/api/v1/shares?filename=a.ipynb", content=nb_bytes(minimal_notebook()),
-        headers={"Host": "localhost:9999", "X-Forwarded-Host": "evil.example",
-                 "Content-Type": "application/x-ipynb+json"},
+        "/api/v1/shares?filename=a.ipynb",
+        content=nb_bytes(minimal_notebook()),
+        headers={
+            "Host": "localhost:9999",
+            "X-Forwarded-Host": "evil.example",
+            "Content-Type": "application/x-ipynb+json",
+        },
     )
     assert r.status_code == 201
     assert "evil" not in r.text and "localhost" not in r.text
@@ -45,8 +53,9 @@ def test_ids_are_long_random_and_token_is_stored_only_as_hash(client, app):
     share = app.state.service.metadata.get_share(r.json()["id"])[0]
     assert share.owner_token_hash == hash_token(token) != token
     with app.state.service.metadata.engine.connect() as conn:
-        dump = "\n".join(str(row) for t in ("shares", "versions")
-                         for row in conn.exec_driver_sql(f"select * from {t}"))  # noqa: S608
+        dump = "\n".join(
+            str(row) for t in ("shares", "versions") for row in conn.exec_driver_sql(f"select * from {t}")
+        )  # noqa: S608
     assert token not in dump
 
 
@@ -77,8 +86,16 @@ def test_share_page_has_toc_frame_and_download(client):
     assert soup.select_one("#clone-command").get_text() == f"nbshare clone {PUBLIC_URL}/n/{share_id}"
     anchors = [a["data-anchor"] for a in soup.select("nav.toc a[data-anchor]")]
     assert anchors == [
-        "results", "results-1", "résumé-des-données", "数据分析", "math-x-2-in-a-heading",
-        "setext-heading", "html-heading", "bold-and-a-link", "six", "results-2",
+        "results",
+        "results-1",
+        "résumé-des-données",
+        "数据分析",
+        "math-x-2-in-a-heading",
+        "setext-heading",
+        "html-heading",
+        "bold-and-a-link",
+        "six",
+        "results-2",
     ]
     # nested: the h2 "Results" sits inside the h1 "Results"
     top = soup.select("nav.toc > ul > li")
@@ -142,8 +159,9 @@ def test_v3_notebook_is_upgraded_for_rendering_but_stored_as_uploaded(client):
 def test_cells_without_their_ids_are_accepted_as_jupyter_accepts_them(client):
     """nbformat 4.5 requires cell ids; some tools omit them and Jupyter opens the file anyway."""
     nb = minimal_notebook()
-    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [],
-                        "execution_count": None})  # no "id"
+    nb["cells"].append(
+        {"cell_type": "code", "metadata": {}, "source": "1 + 1", "outputs": [], "execution_count": None}
+    )  # no "id"
     data = nb_bytes(nb)
     r = publish(client, data, "loose.ipynb")
     assert r.status_code == 201, r.text
@@ -196,13 +214,21 @@ def test_delete_needs_the_owner_token_and_removes_everything(client, app):
     r = publish(client, fixture_bytes("headings.ipynb")).json()
     share_id, token = r["id"], r["owner_token"]
     assert client.delete(f"/api/v1/shares/{share_id}").status_code == 403
-    assert client.delete(f"/api/v1/shares/{share_id}",
-                         headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert (
+        client.delete(f"/api/v1/shares/{share_id}", headers={"Authorization": "Bearer wrong"}).status_code
+        == 403
+    )
     assert client.get(f"/n/{share_id}").status_code == 200
-    assert client.delete(f"/api/v1/shares/{share_id}",
-                         headers={"Authorization": f"Bearer {token}"}).status_code == 204
-    for path in (f"/n/{share_id}", f"/n/{share_id}/content", f"/n/{share_id}.ipynb",
-                 f"/api/v1/shares/{share_id}"):
+    assert (
+        client.delete(f"/api/v1/shares/{share_id}", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 204
+    )
+    for path in (
+        f"/n/{share_id}",
+        f"/n/{share_id}/content",
+        f"/n/{share_id}.ipynb",
+        f"/api/v1/shares/{share_id}",
+    ):
         assert client.get(path).status_code == 404, path
     assert app.state.service.metadata.count() == (0, 0)
     assert list(app.state.service.blobs.keys()) == []

@@ -92,32 +92,64 @@ BAD = [
     pytest.param(b"[1, 2, 3]", 422, "not_a_notebook", "not a Jupyter notebook", id="json-list"),
     pytest.param(b'{"a": 1}', 422, "not_a_notebook", "not a Jupyter notebook", id="json-object"),
     pytest.param(b'"a string"', 422, "not_a_notebook", "not a Jupyter notebook", id="json-string"),
-    pytest.param(notebook_with(cells=[{"cell_type": "bogus"}]), 422, "invalid_notebook", "not valid",
-                 id="schema-bad-cell"),
-    pytest.param(notebook_with(cells=[{"cell_type": "markdown", "metadata": {}, "id": "a"}]), 422,
-                 "invalid_notebook", "'source' is a required property", id="schema-missing-source"),
-    pytest.param(CORPUS_INVALID.read_bytes() if CORPUS_INVALID.exists() else b"", 422, "invalid_notebook",
-                 "not valid", id="corpus-invalid",
-                 marks=pytest.mark.skipif(not CORPUS_INVALID.exists(), reason="shared corpus is absent")),
+    pytest.param(
+        notebook_with(cells=[{"cell_type": "bogus"}]),
+        422,
+        "invalid_notebook",
+        "not valid",
+        id="schema-bad-cell",
+    ),
+    pytest.param(
+        notebook_with(cells=[{"cell_type": "markdown", "metadata": {}, "id": "a"}]),
+        422,
+        "invalid_notebook",
+        "'source' is a required property",
+        id="schema-missing-source",
+    ),
+    pytest.param(
+        CORPUS_INVALID.read_bytes() if CORPUS_INVALID.exists() else b"",
+        422,
+        "invalid_notebook",
+        "not valid",
+        id="corpus-invalid",
+        marks=pytest.mark.skipif(not CORPUS_INVALID.exists(), reason="shared corpus is absent"),
+    ),
     pytest.param(cut_in_half(), 422, "truncated", "truncated", id="truncated"),
     pytest.param(cut_inside_a_character(), 422, "truncated", "truncated", id="truncated-mid-character"),
     pytest.param(b'{"cells": "\xff\xfe"}', 422, "not_utf8", "UTF-8", id="invalid-utf8"),
     pytest.param(json.dumps(minimal_notebook()).encode("utf-16"), 422, "not_utf8", "UTF-8", id="utf16"),
-    pytest.param(nb_bytes(minimal_notebook(title="\ud800")), 422, "not_utf8", "surrogate",
-                 id="lone-surrogate"),
+    pytest.param(
+        nb_bytes(minimal_notebook(title="\ud800")), 422, "not_utf8", "surrogate", id="lone-surrogate"
+    ),
     pytest.param(b"", 422, "empty", "empty", id="empty"),
     pytest.param(b" \n\t ", 422, "empty", "empty", id="whitespace"),
     pytest.param(nested_in_metadata(100_000), 422, "too_deep", "nested", id="100000-nested-arrays"),
-    pytest.param(in_metadata(b'{"a": ' * 100_000 + b"1" + b"}" * 100_000), 422, "too_deep", "nested",
-                 id="100000-nested-objects"),
+    pytest.param(
+        in_metadata(b'{"a": ' * 100_000 + b"1" + b"}" * 100_000),
+        422,
+        "too_deep",
+        "nested",
+        id="100000-nested-objects",
+    ),
     pytest.param(notebook_with(nbformat=5), 422, "unsupported_version", "version", id="nbformat-5"),
     pytest.param(notebook_with(nbformat="x"), 422, "unsupported_version", "version", id="nbformat-x"),
-    pytest.param(b'{"nbformat": 4, "nbformat_minor": ' + b"9" * 5000 + b', "metadata": {}, "cells": []}',
-                 422, "invalid_notebook", "digits", id="number-too-long"),
+    pytest.param(
+        b'{"nbformat": 4, "nbformat_minor": ' + b"9" * 5000 + b', "metadata": {}, "cells": []}',
+        422,
+        "invalid_notebook",
+        "digits",
+        id="number-too-long",
+    ),
     # Valid against the schema, but nbconvert's template calls .lower() on raw_mimetype.
-    pytest.param(notebook_with(cells=[{"cell_type": "raw", "id": "r", "metadata": {"raw_mimetype": 5},
-                                       "source": "x"}]),
-                 422, "render_failed", "could not be rendered", id="render-fails"),
+    pytest.param(
+        notebook_with(
+            cells=[{"cell_type": "raw", "id": "r", "metadata": {"raw_mimetype": 5}, "source": "x"}]
+        ),
+        422,
+        "render_failed",
+        "could not be rendered",
+        id="render-fails",
+    ),
 ]
 
 
@@ -145,17 +177,21 @@ def test_nesting_at_the_limit_is_accepted(client, settings):
 
 
 def test_unsupported_content_type_is_415(client, app):
-    r = client.post("/api/v1/shares", content=nb_bytes(minimal_notebook()),
-                    headers={"Content-Type": "image/png"})
+    r = client.post(
+        "/api/v1/shares", content=nb_bytes(minimal_notebook()), headers={"Content-Type": "image/png"}
+    )
     assert_refused(app, r, "raw", status=415, code="unsupported_media_type", word="Content-Type")
 
 
 @pytest.mark.parametrize("way", ("multipart", "form"))
-@pytest.mark.parametrize("form", [
-    pytest.param({"files": {"title": (None, "just a title")}}, id="no-file-field"),
-    pytest.param({"files": {"file": (None, "text, not a file")}}, id="file-is-text"),
-    pytest.param({"files": {"other": ("nb.ipynb", b"{}")}}, id="file-under-other-name"),
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param({"files": {"title": (None, "just a title")}}, id="no-file-field"),
+        pytest.param({"files": {"file": (None, "text, not a file")}}, id="file-is-text"),
+        pytest.param({"files": {"other": ("nb.ipynb", b"{}")}}, id="file-under-other-name"),
+    ],
+)
 def test_multipart_without_a_file_is_400(client, app, way, form):
     r = client.post("/api/v1/shares" if way == "multipart" else "/upload", **form)
     assert_refused(app, r, way, status=400, code="no_file", word="Choose a notebook file")
@@ -163,8 +199,11 @@ def test_multipart_without_a_file_is_400(client, app, way, form):
 
 @pytest.mark.parametrize("way", ("multipart", "form"))
 def test_broken_multipart_body_is_400(client, app, way):
-    r = client.post("/api/v1/shares" if way == "multipart" else "/upload", content=b"garbage",
-                    headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+    r = client.post(
+        "/api/v1/shares" if way == "multipart" else "/upload",
+        content=b"garbage",
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
     assert_refused(app, r, way, status=400, code="bad_request", word="multipart")
 
 
@@ -173,8 +212,9 @@ def test_broken_multipart_body_is_400(client, app, way):
 
 @pytest.fixture
 def small_app(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
-                        max_upload_bytes=LIMIT)
+    settings = Settings(
+        data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, max_upload_bytes=LIMIT
+    )
     return create_app(settings, renderer=renderer)
 
 
@@ -213,8 +253,11 @@ def test_chunked_upload_over_the_limit_is_413(small_client, small_app, size):
     # A generator body goes out with Transfer-Encoding: chunked and no Content-Length,
     # so only counting the bytes as they arrive can stop it. (A small Content-Length
     # that lies cannot be sent with TestClient, which always sends the real length.)
-    r = small_client.post("/api/v1/shares", content=chunks(notebook_of_size(size)),
-                          headers={"Content-Type": "application/x-ipynb+json"})
+    r = small_client.post(
+        "/api/v1/shares",
+        content=chunks(notebook_of_size(size)),
+        headers={"Content-Type": "application/x-ipynb+json"},
+    )
     assert "content-length" not in r.request.headers
     assert_refused(small_app, r, "raw", status=413, code="too_large", word="limit")
 

@@ -17,8 +17,15 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 # Each benchmark script, and what its --quick tables must show.
 TABLES = {
-    "render_bench.py": ("1a. Publishing one notebook", "1b. Publishing throughput", "2. Read path",
-                        "3. Page weight", "RenderPool", "nbconvert CLI", "headings.ipynb"),
+    "render_bench.py": (
+        "1a. Publishing one notebook",
+        "1b. Publishing throughput",
+        "2. Read path",
+        "3. Page weight",
+        "RenderPool",
+        "nbconvert CLI",
+        "headings.ipynb",
+    ),
     "page_weight_bench.py": ("nbconvert HTML", "nbshare page", "10 matplotlib plots", "2 MB download_link"),
     "slow_inputs_bench.py": ("identical headings", "`[a](` links", "`[`", "\\begin{a}"),
 }

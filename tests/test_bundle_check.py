@@ -24,6 +24,7 @@ STORED_PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n the author's figure").decode()
 ZERO = "division by zero"
 NAMES = ["analysis/clean.ipynb", "broken.ipynb", "teaching.ipynb"]
 
+
 def stream(text: str, name: str = "stdout"):
     return v4.new_output("stream", name=name, text=text)
 
@@ -37,27 +38,37 @@ def code(source: str, *outputs, cell_id: str | None = None):
 
 def clean_notebook():
     """Runs cleanly and reproduces, once noise is ignored; reads a file from its own folder."""
-    return v4.new_notebook(cells=[
-        v4.new_markdown_cell("# Analysis"),
-        code("class Thing:\n    pass\nprint(Thing())\nprint(open('data.txt').read().strip() + '   ')",
-             stream("<__main__.Thing object at 0x7f3a2b1c0d90>\nfrom the data file\n")),
-        code(f"import base64\nfrom IPython.display import Image, display\n"
-             f"display(Image(data=base64.b64decode({PNG!r})))",
-             v4.new_output("display_data", data={"image/png": STORED_PNG,
-                                                 "text/plain": "<IPython.core.display.Image object>"})),
-        code("6 * 7", v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=3)),
-        code("print('the author never ran this cell')"),
-    ])
+    return v4.new_notebook(
+        cells=[
+            v4.new_markdown_cell("# Analysis"),
+            code(
+                "class Thing:\n    pass\nprint(Thing())\nprint(open('data.txt').read().strip() + '   ')",
+                stream("<__main__.Thing object at 0x7f3a2b1c0d90>\nfrom the data file\n"),
+            ),
+            code(
+                f"import base64\nfrom IPython.display import Image, display\n"
+                f"display(Image(data=base64.b64decode({PNG!r})))",
+                v4.new_output(
+                    "display_data",
+                    data={"image/png": STORED_PNG, "text/plain": "<IPython.core.display.Image object>"},
+                ),
+            ),
+            code("6 * 7", v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=3)),
+            code("print('the author never ran this cell')"),
+        ]
+    )
 
 
 def broken_notebook():
     """One changed output, one failing cell, and a cell after it that still runs and matches."""
-    return v4.new_notebook(cells=[
-        code("x = int(open('numbers.txt').read())", cell_id="load"),
-        code("print(x + 1)", stream("42\n"), cell_id="plus-one"),
-        code("undefined_name", cell_id="oops"),
-        code("print('after')", stream("after\n"), cell_id="after"),
-    ])
+    return v4.new_notebook(
+        cells=[
+            code("x = int(open('numbers.txt').read())", cell_id="load"),
+            code("print(x + 1)", stream("42\n"), cell_id="plus-one"),
+            code("undefined_name", cell_id="oops"),
+            code("print('after')", stream("after\n"), cell_id="after"),
+        ]
+    )
 
 
 def teaching_notebook():
@@ -178,13 +189,16 @@ def test_a_missing_kernel_or_notebook_is_reported_not_raised(env):
     assert format_report(checked).splitlines()[1] == "✗ nope.ipynb: " + no_file.error
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("<Foo object at 0x7f3a2b1c0d90>", "<Foo object at 0x...>"),
-    ("<function f at 0x10a2b3c4d>\n", "<function f at 0x...>"),
-    ("a  \nb\t\n\n", "a\nb"),
-    ("0x1f is a small number", "0x1f is a small number"),
-    ("  leading space stays", "  leading space stays"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<Foo object at 0x7f3a2b1c0d90>", "<Foo object at 0x...>"),
+        ("<function f at 0x10a2b3c4d>\n", "<function f at 0x...>"),
+        ("a  \nb\t\n\n", "a\nb"),
+        ("0x1f is a small number", "0x1f is a small number"),
+        ("  leading space stays", "  leading space stays"),
+    ],
+)
 def test_normalise_removes_addresses_and_trailing_whitespace_only(text, expected):
     assert normalise(text) == expected
 
@@ -198,7 +212,11 @@ def test_images_are_compared_by_presence():
     _compare_cell(result, 1, code("plot()", image, cell_id="gone"), code("plot()", text_only))
     [differing] = result.differing
     assert (differing.cell_id, differing.kind, differing.expected, differing.actual) == (
-        "gone", "image", "image/png", "(nothing)")
+        "gone",
+        "image",
+        "image/png",
+        "(nothing)",
+    )
 
 
 def test_a_cell_saved_without_outputs_is_not_compared():

@@ -19,6 +19,7 @@ from nbshare.bundle.environment import EnvironmentFailed, build_environment, ope
 OTHER_PYTHON = f"3.{sys.version_info.minor - 1}"
 BUILD_SYSTEM = '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
 
+
 def no_tools(name: str) -> str | None:
     """`shutil.which` on a machine with neither uv nor conda, whatever this one has."""
     return None
@@ -37,33 +38,41 @@ def offline(tmp_path_factory):
     if not any(WHEELHOUSE.glob("ipykernel-*.whl")):
         pytest.skip("no offline wheels: run scripts/wheelhouse.sh once (it needs PyPI)")
     local = tmp_path_factory.mktemp("wheels")
-    source = write(tmp_path_factory.mktemp("helperpkg"), {
-        "pyproject.toml": BUILD_SYSTEM + '[project]\nname = "helperpkg"\nversion = "1.0"\n',
-        "helperpkg.py": "ANSWER = 42\n",
-    })
+    source = write(
+        tmp_path_factory.mktemp("helperpkg"),
+        {
+            "pyproject.toml": BUILD_SYSTEM + '[project]\nname = "helperpkg"\nversion = "1.0"\n',
+            "helperpkg.py": "ANSWER = 42\n",
+        },
+    )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PIP_NO_INDEX", "1")
         mp.setenv("PIP_FIND_LINKS", f"{WHEELHOUSE} {local}")
         mp.setenv("JUPYTER_DATA_DIR", str(tmp_path_factory.mktemp("jupyter-user")))
         mp.setattr(environment.shutil, "which", no_tools)
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(local),
-                        str(source)], check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(local), str(source)],
+            check=True,
+        )
         yield mp
 
 
 @pytest.fixture(scope="module")
 def built(offline, tmp_path_factory):
     """One share with every kind of file at once, built once for the module."""
-    dest = write(tmp_path_factory.mktemp("clone") / "my analysis", {
-        "requirements.txt": "helperpkg\n",
-        "pyproject.toml": BUILD_SYSTEM + '[project]\nname = "sharedpkg"\nversion = "0.1"\n',
-        "src/sharedpkg/__init__.py": "NAME = 'shared'\n",
-        "binder/environment.yml": "dependencies:\n  - python=3.11\n  - r-base\n  - traitlets\n"
-                                  "  - no-such-conda-pkg-nbshare=1.0\n  - pip:\n    - helperpkg\n",
-        "runtime.txt": f"python-{OTHER_PYTHON}\n",
-        "apt.txt": "libgl1\n",
-        "postBuild": "#!/bin/sh\necho 'never run'\n",
-    })
+    dest = write(
+        tmp_path_factory.mktemp("clone") / "my analysis",
+        {
+            "requirements.txt": "helperpkg\n",
+            "pyproject.toml": BUILD_SYSTEM + '[project]\nname = "sharedpkg"\nversion = "0.1"\n',
+            "src/sharedpkg/__init__.py": "NAME = 'shared'\n",
+            "binder/environment.yml": "dependencies:\n  - python=3.11\n  - r-base\n  - traitlets\n"
+            "  - no-such-conda-pkg-nbshare=1.0\n  - pip:\n    - helperpkg\n",
+            "runtime.txt": f"python-{OTHER_PYTHON}\n",
+            "apt.txt": "libgl1\n",
+            "postBuild": "#!/bin/sh\necho 'never run'\n",
+        },
+    )
     lines: list[str] = []
     files = ["requirements.txt", "pyproject.toml", "binder/environment.yml", "runtime.txt", "apt.txt"]
     files.append("postBuild")
@@ -105,16 +114,21 @@ def test_opening_a_notebook_runs_no_launcher_from_its_folder_yet_cells_import_it
     (dest / "ipykernel_launcher.py").write_text(
         f"import os, pathlib, sys\npathlib.Path({str(marker)!r}).write_text('ran')\n"
         "sys.path[:] = [p for p in sys.path if p not in ('', os.getcwd())]\n"
-        "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n")
-    cell = code("import localhelper\nprint(localhelper.X)", "c1",
-                [{"output_type": "stream", "name": "stdout", "text": "7\n"}])
+        "from ipykernel import kernelapp\nkernelapp.launch_new_instance()\n"
+    )
+    cell = code(
+        "import localhelper\nprint(localhelper.X)",
+        "c1",
+        [{"output_type": "stream", "name": "stdout", "text": "7\n"}],
+    )
     (dest / "local_import.ipynb").write_bytes(notebook(cell))
     # ipykernel imports these while it starts, after the launcher has run: they must not
     # come from the folder either (the folder is back on the path only for the cells).
     for module in ("debugpy", "psutil"):
         (dest / f"{module}.py").write_text(
             f"import pathlib\npathlib.Path({str(marker)!r} + '-{module}').write_text('ran')\n"
-            "raise ImportError('a share module, not the real one')\n")
+            "raise ImportError('a share module, not the real one')\n"
+        )
     result = check_notebooks(dest, ["local_import.ipynb"], env=report, timeout=120, echo=lambda line: None)
     assert result.ok, result
     assert sorted(p.name for p in tmp_path.glob("launcher-ran*")) == []
@@ -160,7 +174,10 @@ def test_an_environment_shipped_with_the_files_is_never_used(tmp_path):
 
 
 def test_environment_yml_without_conda_plans_a_venv_with_what_pip_can_install(tmp_path):
-    write(tmp_path, {"binder/environment.yml": """
+    write(
+        tmp_path,
+        {
+            "binder/environment.yml": """
 name: demo
 channels: [conda-forge]
 dependencies:
@@ -176,7 +193,9 @@ dependencies:
     - -e ./tools
     - -r extra.txt
     - https://example.org/pkg.whl
-"""})
+"""
+        },
+    )
     plan = plan_environment(tmp_path, ["binder/environment.yml"], which=no_tools)
     assert (plan.kind, plan.tool, plan.env_dir) == ("venv", "pip", ".venv")
     assert plan.python_request == ("3.10", "binder/environment.yml")
@@ -184,7 +203,9 @@ dependencies:
     assert plan.pip_args == [] and [scan.requirements for scan in plan.scans] == [["helperpkg==1.0"]]
     # The rest names files of the share (or a URL): installed only with the person's consent.
     assert [step.pip_args for step in plan.local] == [
-        ["-e", str(binder / "tools")], ["-r", str(binder / "extra.txt")], ["https://example.org/pkg.whl"]
+        ["-e", str(binder / "tools")],
+        ["-r", str(binder / "extra.txt")],
+        ["https://example.org/pkg.whl"],
     ]
     assert [spec for spec, _ in plan.best_effort] == ["numpy==1.26.*", "pandas>=2", "scipy==1.11.2", "torch"]
     assert plan.not_reproduced == [("binder/environment.yml", "conda packages pip cannot install: libgdal")]
@@ -222,8 +243,9 @@ def test_with_conda_the_environment_is_a_conda_prefix(tmp_path, monkeypatch):
     write(tmp_path, {"environment.yml": "dependencies: [numpy]\n", "requirements.txt": "helperpkg\n"})
     commands: list[list[str]] = []
     monkeypatch.setattr(environment.shutil, "which", {"conda": "/opt/conda/bin/conda"}.get)
-    monkeypatch.setattr(environment._Runner, "__call__",
-                        lambda self, argv, check=True, cwd=None: commands.append(argv))
+    monkeypatch.setattr(
+        environment._Runner, "__call__", lambda self, argv, check=True, cwd=None: commands.append(argv)
+    )
     files = ["environment.yml", "requirements.txt"]
     report = build_environment(tmp_path, env_files=files, echo=lambda s: None)
     conda, prefix = "/opt/conda/bin/conda", str(tmp_path / ".conda-env")
@@ -234,10 +256,29 @@ def test_with_conda_the_environment_is_a_conda_prefix(tmp_path, monkeypatch):
     assert commands == [
         [conda, "env", "create", "--prefix", prefix, "--file", str(neutral / "environment.yml")],
         [conda, "install", "--prefix", prefix, "--yes", "ipykernel"],
-        [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "-r",
-         str(neutral / "0-requirements.txt")],
-        [python, "-I", "-m", "ipykernel", "install", "--prefix", prefix, "--name", kernel,
-         "--display-name", f"Python ({tmp_path.name}, nbshare)"],
+        [
+            python,
+            "-I",
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "-r",
+            str(neutral / "0-requirements.txt"),
+        ],
+        [
+            python,
+            "-I",
+            "-m",
+            "ipykernel",
+            "install",
+            "--prefix",
+            prefix,
+            "--name",
+            kernel,
+            "--display-name",
+            f"Python ({tmp_path.name}, nbshare)",
+        ],
     ]
     assert (report.kind, report.tool, report.installed_from) == ("conda", "conda", files)
 
@@ -250,14 +291,17 @@ def test_uv_is_given_pips_index_settings_as_flags(monkeypatch):
     assert environment._uv_index_options() == ["--find-links", "/a", "--find-links", "/b", "--no-index"]
 
 
-@pytest.mark.parametrize(("conda", "pip"), [
-    ("numpy", ("numpy", "")),
-    ("numpy=1.26", ("numpy", "==1.26.*")),
-    ("numpy 1.26.*", ("numpy", "==1.26.*")),
-    ("numpy==1.26.4=py311h", ("numpy", "==1.26.4")),
-    ("conda-forge::pandas >=2,<3", ("pandas", ">=2,<3")),
-    ("matplotlib-base=3.8", ("matplotlib", "==3.8.*")),
-])
+@pytest.mark.parametrize(
+    ("conda", "pip"),
+    [
+        ("numpy", ("numpy", "")),
+        ("numpy=1.26", ("numpy", "==1.26.*")),
+        ("numpy 1.26.*", ("numpy", "==1.26.*")),
+        ("numpy==1.26.4=py311h", ("numpy", "==1.26.4")),
+        ("conda-forge::pandas >=2,<3", ("pandas", ">=2,<3")),
+        ("matplotlib-base=3.8", ("matplotlib", "==3.8.*")),
+    ],
+)
 def test_conda_specs_become_pip_specs(conda, pip):
     assert environment._conda_to_pip(conda) == pip
 

@@ -32,8 +32,11 @@ PNG = base64.b64decode(
 
 
 ANALYSIS = notebook(
-    markdown("# Analysis\n## Results\nSee [the report](sub/report.ipynb#Report), [the data](data/x.csv) and"
-             " ![a plot](img/plot.png). [Outside](../../etc/passwd) stays as written.", "a"),
+    markdown(
+        "# Analysis\n## Results\nSee [the report](sub/report.ipynb#Report), [the data](data/x.csv) and"
+        " ![a plot](img/plot.png). [Outside](../../etc/passwd) stays as written.",
+        "a",
+    ),
 )
 REPORT = notebook(markdown("# Report\n[Back](../analysis.ipynb) ![up](../img/plot.png)", "r"))
 FILES = {
@@ -67,8 +70,10 @@ def test_a_zip_becomes_a_bundle_with_notebooks_files_and_environment(bundle):
     assert bundle["title"] == "Churn study"  # from the README's first heading
     assert bundle["filename"] == "churn.zip"
     assert bundle["size"] == sum(len(v) for v in FILES.values())
-    assert {n["path"]: n["title"] for n in bundle["notebooks"]} == {"analysis.ipynb": "Analysis",
-                                                                    "sub/report.ipynb": "Report"}
+    assert {n["path"]: n["title"] for n in bundle["notebooks"]} == {
+        "analysis.ipynb": "Analysis",
+        "sub/report.ipynb": "Report",
+    }
     assert sorted(f["name"] for f in bundle["files"] if f["role"] == "bundle") == sorted(FILES)
     assert [e["path"] for e in bundle["environment"]] == ["requirements.txt"]
     assert bundle["download_url"].endswith(f"/n/{bundle['id']}.zip")
@@ -78,10 +83,14 @@ def test_a_zip_becomes_a_bundle_with_notebooks_files_and_environment(bundle):
 def test_index_page_lists_notebooks_files_environment_and_clone_command(client, bundle):
     soup = BeautifulSoup(client.get(path_of(bundle["url"])).text, "html.parser")
     notebooks = {a.get_text(): a["href"] for a in soup.select("ul.notebooks a")}
-    assert notebooks == {"Analysis": f"{bundle['url']}/nb/analysis.ipynb",
-                         "Report": f"{bundle['url']}/nb/sub/report.ipynb"}
-    rows = {tr.td.get_text(strip=True): tr.find_all("td")[1].get_text()
-            for tr in soup.select("table.files tbody tr")}
+    assert notebooks == {
+        "Analysis": f"{bundle['url']}/nb/analysis.ipynb",
+        "Report": f"{bundle['url']}/nb/sub/report.ipynb",
+    }
+    rows = {
+        tr.td.get_text(strip=True): tr.find_all("td")[1].get_text()
+        for tr in soup.select("table.files tbody tr")
+    }
     assert rows["data/x.csv"] == "8 bytes" and len(rows) == len(FILES)
     assert soup.select_one("#download-all")["href"] == bundle["download_url"]
     assert soup.select_one("#clone-command").get_text() == bundle["clone_command"]
@@ -155,8 +164,12 @@ def test_download_all_is_the_archive_the_checksum_describes(client, bundle):
 def test_a_bundle_can_replace_a_notebook_and_versions_keep_their_files(client, bundle):
     sid, token = bundle["id"], bundle["owner_token"]
     changed = dict(FILES, **{"data/x.csv": b"a,b\n3,4\n"})
-    r = client.put(f"/api/v1/shares/{sid}", params={"filename": "churn.zip"}, content=zip_of(changed),
-                   headers={"Content-Type": "application/zip", "Authorization": f"Bearer {token}"})
+    r = client.put(
+        f"/api/v1/shares/{sid}",
+        params={"filename": "churn.zip"},
+        content=zip_of(changed),
+        headers={"Content-Type": "application/zip", "Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200, r.text
     assert client.get(f"/n/{sid}/files/data/x.csv").content == b"a,b\n3,4\n"
     owner = {"Authorization": f"Bearer {token}"}
@@ -254,8 +267,13 @@ def test_bundle_limits_are_settings(tmp_path, renderer):
     from nbshare.app import create_app
     from nbshare.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
-                        max_bundle_files=2, max_bundle_file_bytes=1000)
+    settings = Settings(
+        data_dir=tmp_path,
+        public_url=PUBLIC_URL,
+        allowed_hosts=TEST_HOSTS,
+        max_bundle_files=2,
+        max_bundle_file_bytes=1000,
+    )
     with TestClient(create_app(settings, renderer=renderer)) as small:
         many = publish_zip(small, zip_of({"a.txt": b"1", "b.txt": b"2", "c.txt": b"3"}))
         assert many.status_code == 413 and "2" in many.json()["error"]["message"]

@@ -218,6 +218,7 @@ def test_error_when_the_server_is_down(cli):
 def not_nbshare():
     """Some other web server on loopback: an HTML page for every GET and POST, HTML errors
     for /missing, like a mistyped --server or a captive proxy."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -296,8 +297,10 @@ def test_error_when_the_link_is_not_an_nbshare_link(cli):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux") or not shutil.which("script"),
-                    reason="needs util-linux `script` for a pseudo-terminal")
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not shutil.which("script"),
+    reason="needs util-linux `script` for a pseudo-terminal",
+)
 def test_progress_bar_only_on_a_terminal(server, cli, tmp_path):
     nb = minimal_notebook(padding="x" * (1536 * 1024))  # 1.5 MB that renders fast
     path = tmp_path / "big.ipynb"
@@ -306,8 +309,14 @@ def test_progress_bar_only_on_a_terminal(server, cli, tmp_path):
     out = tmp_path / "stdout.txt"
     argv = [sys.executable, "-m", "nbshare", "publish", str(path), "--server", server.url]
     command = f"{shlex.join(argv)} > {shlex.quote(str(out))}"
-    tty = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True,
-                         text=True, timeout=120, env=cli.env(), stdin=subprocess.DEVNULL)
+    tty = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli.env(),
+        stdin=subprocess.DEVNULL,
+    )
     assert tty.returncode == 0, tty.stdout
     assert "Uploading big.ipynb" in tty.stdout
     assert re.search(r"(\d\.\d)/\1 MB", tty.stdout)  # the bar reached the file's size
@@ -352,7 +361,8 @@ def test_no_option_takes_a_secret_on_the_command_line():
         for param in command.params:
             if any(word in (param.name or "") for word in ("token", "password", "grant", "secret")):
                 assert isinstance(param, click.Option) and param.is_flag, (
-                    f"{name} {param.opts} would put a secret in argv")
+                    f"{name} {param.opts} would put a secret in argv"
+                )
 
 
 # --- no server needed -----------------------------------------------------------------
@@ -389,8 +399,9 @@ def test_console_scripts_are_installed():
 @pytest.mark.skipif(not (BIN / "jupyter").exists(), reason="jupyter_core's `jupyter` is absent")
 def test_jupyter_nbshare_subcommand():
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    r = subprocess.run([str(BIN / "jupyter"), "nbshare", "--help"], capture_output=True, text=True,
-                       timeout=60, env=env)
+    r = subprocess.run(
+        [str(BIN / "jupyter"), "nbshare", "--help"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert r.returncode == 0, r.stderr
     assert "Example:" in r.stdout
 
@@ -430,8 +441,7 @@ def test_list_with_a_corrupt_history_file(tmp_path):
 def test_serve_refuses_a_bad_setting_with_one_line(tmp_path, variable, value, expected):
     env = clean_env(**{variable: value, "XDG_DATA_HOME": str(tmp_path)})
     argv = [sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path / "d")]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env,
-                       stdin=subprocess.DEVNULL)
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
     assert_one_error_line(r, expected)
     assert not (tmp_path / "d").exists()  # refused before touching anything
 

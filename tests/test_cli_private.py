@@ -114,7 +114,11 @@ def test_publish_with_password_stdin_keeps_it_out_of_the_process_list(server, cl
     SEEN.passwords.add(password)
     process = subprocess.Popen(
         cli.argv("publish", NOTEBOOK, "--server", server.url, "--password-stdin", "--json"),
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli.env(),
     )
     proc = Path(f"/proc/{process.pid}")
     seen = [(proc / "cmdline").read_bytes()]
@@ -209,7 +213,8 @@ def test_password_errors_are_one_line_and_publish_nothing(server, cli):
     # --password without a terminal reads a line; with nothing there it says what to do.
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--password", input=""),
-        "--password-stdin", "NBSHARE_PASSWORD",
+        "--password-stdin",
+        "NBSHARE_PASSWORD",
     )
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--password", "--password-stdin", input="x\n"),
@@ -218,7 +223,8 @@ def test_password_errors_are_one_line_and_publish_nothing(server, cli):
     too_long = "x" * 1025
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--password-stdin", input=too_long + "\n"),
-        "longer than 1024", "HTTP 400",
+        "longer than 1024",
+        "HTTP 400",
     )
     assert not cli.history_file.exists()
 
@@ -236,7 +242,11 @@ def test_expiry_and_view_limit_show_in_list_until_the_share_is_gone(server, cli)
     listed = cli.listing()[share_id]
     assert listed["status"] == "live"
     assert (listed["expires_at"], listed["max_views"], listed["views"], listed["version"]) == (
-        answer["expires_at"], 2, 0, 1)
+        answer["expires_at"],
+        2,
+        0,
+        1,
+    )
 
     assert view(url) == 200  # one view of the notebook; the share page itself does not count
     assert httpx.get(url, timeout=30).status_code == 200
@@ -266,15 +276,18 @@ def test_expiry_and_view_limit_show_in_list_until_the_share_is_gone(server, cli)
 def test_bad_expiry_and_view_limit_are_the_servers_one_line_errors(server, cli):
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--expires", "soon"),
-        "Cannot read the expiry 'soon'", "HTTP 400",
+        "Cannot read the expiry 'soon'",
+        "HTTP 400",
     )
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--expires", "2001-01-01"),
-        "in the past", "HTTP 400",
+        "in the past",
+        "HTTP 400",
     )
     assert_one_error_line(
         cli("publish", NOTEBOOK, "--server", server.url, "--max-views", "0"),
-        "max_views", "HTTP 400",
+        "max_views",
+        "HTTP 400",
     )
     assert not cli.history_file.exists()
 
@@ -282,10 +295,23 @@ def test_bad_expiry_and_view_limit_are_the_servers_one_line_errors(server, cli):
 def test_list_shows_saved_values_when_a_server_is_down(cli):
     down = f"http://127.0.0.1:{free_port()}"
     entries = [
-        {"id": f"{c}" * 24, "url": f"{down}/n/{c * 24}", "server": down, "manage_url": "",
-         "owner_token": "t" * 43, "title": f"Title {c}", "filename": f"{c}.ipynb", "path": f"/x/{c}.ipynb",
-         "created_at": "2026-01-01T00:00:00+00:00", "version": 3, "views": 4, "max_views": 9,
-         "expires_at": None, "protected": False, "checked_at": "2026-01-02T00:00:00+00:00"}
+        {
+            "id": f"{c}" * 24,
+            "url": f"{down}/n/{c * 24}",
+            "server": down,
+            "manage_url": "",
+            "owner_token": "t" * 43,
+            "title": f"Title {c}",
+            "filename": f"{c}.ipynb",
+            "path": f"/x/{c}.ipynb",
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "version": 3,
+            "views": 4,
+            "max_views": 9,
+            "expires_at": None,
+            "protected": False,
+            "checked_at": "2026-01-02T00:00:00+00:00",
+        }
         for c in "AB"
     ]
     cli.history_file.parent.mkdir(parents=True)
@@ -332,10 +358,16 @@ def test_update_keeps_the_link_and_bumps_the_version(app_server, app_cli, tmp_pa
     r = cli.ok("delete", url, "--version", "1", "--yes")
     assert [v["version"] for v in json.loads(cli.ok("versions", url, "--json").stdout)] == [2, 3]
 
-    assert_one_error_line(cli("update", share_id, second, "--token-stdin", "--server", app_server.url,
-                              input="x" * 43 + "\n"), "does not match", "HTTP 403")
-    assert_one_error_line(cli("update", "A" * 24, second, "--token-stdin", "--server", app_server.url,
-                              input="x" * 43 + "\n"), "does not exist", "HTTP 404")
+    assert_one_error_line(
+        cli("update", share_id, second, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n"),
+        "does not match",
+        "HTTP 403",
+    )
+    assert_one_error_line(
+        cli("update", "A" * 24, second, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n"),
+        "does not exist",
+        "HTTP 404",
+    )
     assert_one_error_line(cli("update", "B" * 24, second, "--server", app_server.url), "--token-stdin")
     assert_one_error_line(cli("update", url, tmp_path / "missing.ipynb"), "No such file")
 
@@ -376,8 +408,7 @@ def test_set_changes_password_expiry_views_and_versions(server, cli):
     assert_one_error_line(cli("set", url, "--expires", "later"), "Cannot read the expiry", "HTTP 400")
     assert_one_error_line(cli("set", url, "--no-password", "--password"), "Choose one")
     assert_one_error_line(cli("set", url, "--password-stdin", input="\n"), "No password")
-    assert_one_error_line(cli("set", url, "--password-stdin", "--token-stdin", input="x\n"),
-                          "standard input")
+    assert_one_error_line(cli("set", url, "--password-stdin", "--token-stdin", input="x\n"), "standard input")
 
 
 def test_publishing_a_file_again_offers_to_update_it(server, cli, tmp_path):
@@ -410,8 +441,9 @@ def test_publishing_a_file_again_offers_to_update_it(server, cli, tmp_path):
 
     assert_one_error_line(cli("publish", path, "--server", server.url, "--update", "--new"), "Choose one")
     other = notebook_titled(tmp_path, "Never published", name="other.ipynb")
-    assert_one_error_line(cli("publish", other, "--server", server.url, "--update"),
-                          "No earlier share", "--update")
+    assert_one_error_line(
+        cli("publish", other, "--server", server.url, "--update"), "No earlier share", "--update"
+    )
 
 
 # --- purge ----------------------------------------------------------------------------------
@@ -454,12 +486,21 @@ def test_serve_purges_expired_shares_by_itself(tmp_path):
     live = start_server(tmp_path, env=clean_env(), NBSHARE_PURGE_INTERVAL="0.5")
     try:
         data = nb_bytes(minimal_notebook())
-        doomed = [httpx.post(f"{live.url}/api/v1/shares", params={"expires": "1h"}, content=data,
-                             headers=headers, timeout=60).json()
-                  for headers in ({}, {"X-Nbshare-Password": "correct horse"})]
+        doomed = [
+            httpx.post(
+                f"{live.url}/api/v1/shares",
+                params={"expires": "1h"},
+                content=data,
+                headers=headers,
+                timeout=60,
+            ).json()
+            for headers in ({}, {"X-Nbshare-Password": "correct horse"})
+        ]
         kept = httpx.post(f"{live.url}/api/v1/shares", content=data, timeout=60).json()
-        blobs = lambda share_id: [p for p in (live.data_dir / "blobs").rglob("*")  # noqa: E731
-                                  if share_id in str(p) and p.is_file()]
+
+        def blobs(share_id):
+            return [p for p in (live.data_dir / "blobs").rglob("*") if share_id in str(p) and p.is_file()]
+
         assert all(blobs(d["id"]) for d in doomed)
         # Their hour passes at once: the database is moved, not the clock, so a slow upload on
         # a busy machine cannot let the expiry pass before the shares exist.
@@ -490,8 +531,10 @@ def test_serve_purges_expired_shares_by_itself(tmp_path):
 
 def test_secrets_stay_out_of_the_server_log_argv_and_urls(server, cli):
     # Other clients may put secrets in a URL: refused (400), and the values never logged.
-    for path in ("/n/AbCdEfGhIjKlMnOpQrStUvWx?password=hunter2-in-a-url",
-                 "/api/v1/shares?token=tok-in-a-url&title=Secret+merger+plan"):
+    for path in (
+        "/n/AbCdEfGhIjKlMnOpQrStUvWx?password=hunter2-in-a-url",
+        "/api/v1/shares?token=tok-in-a-url&title=Secret+merger+plan",
+    ):
         refused = httpx.request("GET" if path.startswith("/n/") else "POST", server.url + path, timeout=30)
         assert refused.status_code == 400 and "Never put a" in refused.text
     SEEN.passwords.add("hunter2-in-a-url")

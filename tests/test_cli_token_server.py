@@ -58,8 +58,12 @@ def test_every_owner_command_given_a_share_url_talks_to_that_urls_server(server,
     url, share_id = answer["url"], answer["id"]
     notebook = tmp_path / "nb.ipynb"
 
-    for args in (["versions", url, "--json"], ["set", url, "--expires", "7d", "--json"],
-                 ["update", url, notebook, "--json"], ["versions", share_id, "--json"]):
+    for args in (
+        ["versions", url, "--json"],
+        ["set", url, "--expires", "7d", "--json"],
+        ["update", url, notebook, "--json"],
+        ["versions", share_id, "--json"],
+    ):
         r = nbshare(tmp_path, *args, other_url=other_url)
         assert r.returncode == 0, (args, r.stderr)
     versions = nbshare(tmp_path, "versions", url, "--json", other_url=other_url)
@@ -74,8 +78,11 @@ def test_a_token_is_not_sent_to_a_server_it_did_not_come_from(server, other, tmp
     other_url, seen = other
     answer, token = published(server, tmp_path, other_url)
     share_id = answer["id"]
-    for args in (["delete", f"{other_url}/n/{share_id}", "--yes"], ["versions", f"{other_url}/n/{share_id}"],
-                 ["set", f"{other_url}/n/{share_id}", "--expires", "1d"]):
+    for args in (
+        ["delete", f"{other_url}/n/{share_id}", "--yes"],
+        ["versions", f"{other_url}/n/{share_id}"],
+        ["set", f"{other_url}/n/{share_id}", "--expires", "1d"],
+    ):
         r = nbshare(tmp_path, *args, other_url=server.url)
         assert r.returncode == 1, r.stderr
         assert "only ever sent to its own server" in r.stderr
@@ -88,8 +95,15 @@ def test_a_token_is_not_sent_to_a_server_it_did_not_come_from(server, other, tmp
 def test_a_token_given_on_stdin_goes_to_the_server_the_link_names(server, other, tmp_path):
     """Asked for explicitly, with the other server's link: that server gets that token."""
     other_url, seen = other
-    r = nbshare(tmp_path, "delete", f"{other_url}/n/{'a' * 24}", "--yes", "--token-stdin",
-                other_url=server.url, input="typed-token\n")
+    r = nbshare(
+        tmp_path,
+        "delete",
+        f"{other_url}/n/{'a' * 24}",
+        "--yes",
+        "--token-stdin",
+        other_url=server.url,
+        input="typed-token\n",
+    )
     assert r.returncode == 1  # the recording server knows no share
     assert [(method, path) for method, path, _ in seen] == [("DELETE", f"/api/v1/shares/{'a' * 24}")]
     assert seen[0][2]["authorization"] == "Bearer typed-token"

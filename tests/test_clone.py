@@ -23,15 +23,27 @@ from helpers import WHEELHOUSE, clean_env
 pytestmark = pytest.mark.slow
 
 
-def run(*args, cwd: Path, input: str | None = None, offline_pip: bool = False, wheels: Path | None = None,
-        timeout: int = 600, **env: str) -> subprocess.CompletedProcess:
+def run(
+    *args,
+    cwd: Path,
+    input: str | None = None,
+    offline_pip: bool = False,
+    wheels: Path | None = None,
+    timeout: int = 600,
+    **env: str,
+) -> subprocess.CompletedProcess:
     extra = dict(env)
     if offline_pip:
         links = f"{WHEELHOUSE} {wheels}" if wheels else str(WHEELHOUSE)
         extra.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=links, PIP_DISABLE_PIP_VERSION_CHECK="1")
     return subprocess.run(
-        [sys.executable, "-m", "nbshare", *map(str, args)], cwd=cwd, input=input, capture_output=True,
-        text=True, timeout=timeout, env=clean_env(XDG_DATA_HOME=str(cwd / "xdg"), **extra),
+        [sys.executable, "-m", "nbshare", *map(str, args)],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(XDG_DATA_HOME=str(cwd / "xdg"), **extra),
         stdin=None if input is not None else subprocess.DEVNULL,
     )
 
@@ -49,11 +61,15 @@ def build_wheel(root: Path) -> Path:
     source.mkdir()
     (source / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "churnstats"\nversion = "1.0"\n')
+        '[project]\nname = "churnstats"\nversion = "1.0"\n'
+    )
     (source / "churnstats.py").write_text("RATE = 0.25\n")
     wheels = root / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels),
-                    str(source)], check=True, env=clean_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE)))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
+        check=True,
+        env=clean_env(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(WHEELHOUSE)),
+    )
     return wheels
 
 
@@ -72,21 +88,34 @@ def write_analysis(root: Path) -> Path:
     (project / ".gitignore").write_text("scratch/\n")
     (project / "scratch").mkdir()
     (project / "scratch" / "notes.txt").write_text("not shared")
-    analysis = executed([
-        new_markdown_cell("# Analysis\nSee [the report](report.ipynb) and [the data](data/customers.csv)."),
-        new_code_cell("import csv\nfrom helpers import total\n"
-                      "rows = list(csv.reader(open('data/customers.csv')))[1:]\nprint(total(rows))",
-                      execution_count=1,
-                      outputs=[new_output("stream", name="stdout", text="42\n")]),
-    ])
-    report = executed([
-        new_markdown_cell("# Report"),
-        new_code_cell("from dateutil.relativedelta import relativedelta\nrelativedelta(months=+1).months",
-                      execution_count=1,
-                      outputs=[new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]),
-        new_code_cell("import churnstats\nchurnstats.RATE", execution_count=2,
-                      outputs=[new_output("execute_result", data={"text/plain": "0.25"}, execution_count=2)]),
-    ])
+    analysis = executed(
+        [
+            new_markdown_cell(
+                "# Analysis\nSee [the report](report.ipynb) and [the data](data/customers.csv)."
+            ),
+            new_code_cell(
+                "import csv\nfrom helpers import total\n"
+                "rows = list(csv.reader(open('data/customers.csv')))[1:]\nprint(total(rows))",
+                execution_count=1,
+                outputs=[new_output("stream", name="stdout", text="42\n")],
+            ),
+        ]
+    )
+    report = executed(
+        [
+            new_markdown_cell("# Report"),
+            new_code_cell(
+                "from dateutil.relativedelta import relativedelta\nrelativedelta(months=+1).months",
+                execution_count=1,
+                outputs=[new_output("execute_result", data={"text/plain": "1"}, execution_count=1)],
+            ),
+            new_code_cell(
+                "import churnstats\nchurnstats.RATE",
+                execution_count=2,
+                outputs=[new_output("execute_result", data={"text/plain": "0.25"}, execution_count=2)],
+            ),
+        ]
+    )
     nbformat.write(analysis, project / "analysis.ipynb")
     nbformat.write(report, project / "report.ipynb")
     return project
@@ -108,7 +137,12 @@ def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
     info = httpx.get(f"{server.url}/api/v1/shares/{answer['id']}", timeout=30).json()
     assert info["kind"] == "bundle"
     assert sorted(f["name"] for f in info["files"]) == [
-        ".gitignore", "README.md", "analysis.ipynb", "data/customers.csv", "helpers.py", "report.ipynb",
+        ".gitignore",
+        "README.md",
+        "analysis.ipynb",
+        "data/customers.csv",
+        "helpers.py",
+        "report.ipynb",
         "requirements.txt",
     ]
     assert [e["path"] for e in info["environment"]] == ["requirements.txt"]
@@ -119,8 +153,17 @@ def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
     assert wrong.returncode != 0 and "choose one" in wrong.stderr
 
     dest = tmp_path / "copy"
-    cloned = run("clone", answer["url"], dest, "--check", "--timeout", "120", cwd=tmp_path, offline_pip=True,
-                 wheels=build_wheel(tmp_path))
+    cloned = run(
+        "clone",
+        answer["url"],
+        dest,
+        "--check",
+        "--timeout",
+        "120",
+        cwd=tmp_path,
+        offline_pip=True,
+        wheels=build_wheel(tmp_path),
+    )
     assert cloned.returncode == 0, cloned.stderr + cloned.stdout
     assert "checksum verified" in cloned.stderr
     for name in ("analysis.ipynb", "report.ipynb", "data/customers.csv", "helpers.py", "requirements.txt"):
@@ -141,11 +184,14 @@ def test_check_reports_cells_that_fail_or_differ(server, tmp_path):
         pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
     project = tmp_path / "p"
     project.mkdir()
-    nb = executed([
-        new_code_cell("print(6 * 7)", execution_count=1,
-                      outputs=[new_output("stream", name="stdout", text="41\n")]),
-        new_code_cell("{}['missing']", execution_count=2, outputs=[]),
-    ])
+    nb = executed(
+        [
+            new_code_cell(
+                "print(6 * 7)", execution_count=1, outputs=[new_output("stream", name="stdout", text="41\n")]
+            ),
+            new_code_cell("{}['missing']", execution_count=2, outputs=[]),
+        ]
+    )
     nbformat.write(nb, project / "broken.ipynb")
     (project / "requirements.txt").write_text("")
     published = run("publish", project, "--server", server.url, "--json", "--yes", cwd=tmp_path)
@@ -161,19 +207,33 @@ def test_check_reports_cells_that_fail_or_differ(server, tmp_path):
 def test_infer_env_pins_the_installed_version_of_imported_packages(server, tmp_path):
     project = tmp_path / "solo"
     project.mkdir()
-    nb = executed([
-        new_code_cell("import os, json\nimport httpx\nfrom click import echo\nimport localmod\n"
-                      "%matplotlib inline\n!pip list"),
-    ])
+    nb = executed(
+        [
+            new_code_cell(
+                "import os, json\nimport httpx\nfrom click import echo\nimport localmod\n"
+                "%matplotlib inline\n!pip list"
+            ),
+        ]
+    )
     nbformat.write(nb, project / "fetch.ipynb")
     (project / "localmod.py").write_text("import rich\n")
-    published = run("publish", project / "fetch.ipynb", project / "localmod.py", "--infer-env", "--yes",
-                    "--server", server.url, "--json", cwd=tmp_path)
+    published = run(
+        "publish",
+        project / "fetch.ipynb",
+        project / "localmod.py",
+        "--infer-env",
+        "--yes",
+        "--server",
+        server.url,
+        "--json",
+        cwd=tmp_path,
+    )
     assert published.returncode == 0, published.stderr
     assert f"httpx=={version('httpx')}" in published.stderr  # shown to the sender first
     info = httpx.get(json.loads(published.stdout)["url"].replace("/n/", "/api/v1/shares/"), timeout=30).json()
-    requirements = httpx.get(next(f["url"] for f in info["files"] if f["name"] == "requirements.txt"),
-                             timeout=30).text
+    requirements = httpx.get(
+        next(f["url"] for f in info["files"] if f["name"] == "requirements.txt"), timeout=30
+    ).text
     pins = {line for line in requirements.splitlines() if line and not line.startswith("#")}
     assert pins == {f"httpx=={version('httpx')}", f"click=={version('click')}", f"rich=={version('rich')}"}
     runtime = httpx.get(next(f["url"] for f in info["files"] if f["name"] == "runtime.txt"), timeout=30).text
@@ -189,9 +249,14 @@ def test_on_a_terminal_publish_offers_to_infer_the_environment(server, tmp_path)
     argv = [sys.executable, "-m", "nbshare", "publish", str(project), "--server", server.url, "--json"]
     out = tmp_path / "stdout.txt"
     # Answers typed at the prompts: yes to inferring, yes to uploading.
-    tty = subprocess.run(["script", "-qec", f"{shlex.join(argv)} > {shlex.quote(str(out))}", "/dev/null"],
-                         input="y\ny\n", capture_output=True, text=True, timeout=120,
-                         env=clean_env(XDG_DATA_HOME=str(tmp_path / "xdg")))
+    tty = subprocess.run(
+        ["script", "-qec", f"{shlex.join(argv)} > {shlex.quote(str(out))}", "/dev/null"],
+        input="y\ny\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(XDG_DATA_HOME=str(tmp_path / "xdg")),
+    )
     assert tty.returncode == 0, tty.stdout
     assert "inferred from the notebooks' imports" in tty.stdout
     assert f"httpx=={version('httpx')}" in tty.stdout
@@ -203,8 +268,16 @@ def test_clone_a_protected_single_notebook_asks_for_the_password(server, tmp_pat
     nb = executed([new_markdown_cell("# Secret")])
     path = tmp_path / "secret.ipynb"
     nbformat.write(nb, path)
-    published = run("publish", path, "--server", server.url, "--json", "--password-stdin", cwd=tmp_path,
-                    input="hunter2 but longer\n")
+    published = run(
+        "publish",
+        path,
+        "--server",
+        server.url,
+        "--json",
+        "--password-stdin",
+        cwd=tmp_path,
+        input="hunter2 but longer\n",
+    )
     assert published.returncode == 0, published.stderr
     url = json.loads(published.stdout)["url"]
 
@@ -213,8 +286,17 @@ def test_clone_a_protected_single_notebook_asks_for_the_password(server, tmp_pat
     wrong = run("clone", url, tmp_path / "b", "--no-env", "--password-stdin", cwd=tmp_path, input="nope\n")
     assert wrong.returncode == 1 and "not right" in wrong.stderr
     assert not (tmp_path / "b").exists()
-    cloned = run("clone", url, tmp_path / "c", "--no-env", "--password-stdin", cwd=tmp_path,
-                 input="hunter2 but longer\n")
+    cloned = run(
+        "clone",
+        url,
+        tmp_path / "c",
+        "--no-env",
+        "--password-stdin",
+        cwd=tmp_path,
+        input="hunter2 but longer\n",
+    )
     assert cloned.returncode == 0, cloned.stderr
-    assert hashlib.sha256((tmp_path / "c" / "secret.ipynb").read_bytes()).digest() == \
-        hashlib.sha256(path.read_bytes()).digest()
+    assert (
+        hashlib.sha256((tmp_path / "c" / "secret.ipynb").read_bytes()).digest()
+        == hashlib.sha256(path.read_bytes()).digest()
+    )

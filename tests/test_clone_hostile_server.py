@@ -32,9 +32,17 @@ def hostile(body: bytes, **lies) -> tuple[NbshareClient, dict]:
     """A client talking to a server that answers `body` for the download and describes it
     truthfully unless `lies` say otherwise."""
     files = [{"name": "a.ipynb", "role": "bundle", "size": len(NOTEBOOK)}]
-    info = {"id": "x" * 24, "kind": "bundle", "filename": "a.zip", "download_url": "/n/x.zip",
-            "sha256": hashlib.sha256(body).hexdigest(), "size": len(NOTEBOOK), "files": files,
-            "environment": [], **lies}
+    info = {
+        "id": "x" * 24,
+        "kind": "bundle",
+        "filename": "a.zip",
+        "download_url": "/n/x.zip",
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(NOTEBOOK),
+        "files": files,
+        "environment": [],
+        **lies,
+    }
 
     async def download(request):
         return Response(body, media_type="application/zip")
@@ -61,8 +69,11 @@ def test_the_announced_bound_fits_every_honest_bundle():
     members = [(f"folder/{'long-name-' * 10}{i}.bin", os.urandom(i * 37)) for i in range(300)]
     members.append(("big.bin", os.urandom(3_000_000)))
     body = write_zip(members)
-    info = {"kind": "bundle", "size": sum(len(d) for _, d in members),
-            "files": [{"name": n, "role": "bundle"} for n, _ in members]}
+    info = {
+        "kind": "bundle",
+        "size": sum(len(d) for _, d in members),
+        "files": [{"name": n, "role": "bundle"} for n, _ in members],
+    }
     assert len(body) <= most_bytes(info)
 
 
@@ -99,6 +110,7 @@ def test_a_body_that_does_not_match_the_checksum_writes_nothing(tmp_path):
 
 def describing(info: dict, body: bytes) -> Starlette:
     """A hostile server on loopback: it answers every share id with `info` and `body`."""
+
     async def describe(request):
         return JSONResponse({**info, "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)})
 
@@ -109,20 +121,29 @@ def describing(info: dict, body: bytes) -> Starlette:
 
 
 def clone_cli(url: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbshare", "clone", url, "--no-env"], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                          env=clean_env(XDG_DATA_HOME=str(cwd / "xdg")))
+    return subprocess.run(
+        [sys.executable, "-m", "nbshare", "clone", url, "--no-env"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(XDG_DATA_HOME=str(cwd / "xdg")),
+    )
 
 
 def everything_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if "xdg" not in p.parts}
 
 
-@pytest.mark.parametrize("lie", [
-    pytest.param({"id": "../../escaped"}, id="relative-id"),
-    pytest.param({"id": "ABSOLUTE"}, id="absolute-id"),
-    pytest.param({"id": "b" * 24}, id="another-share"),
-])
+@pytest.mark.parametrize(
+    "lie",
+    [
+        pytest.param({"id": "../../escaped"}, id="relative-id"),
+        pytest.param({"id": "ABSOLUTE"}, id="absolute-id"),
+        pytest.param({"id": "b" * 24}, id="another-share"),
+    ],
+)
 def test_a_server_describing_another_share_is_refused_before_anything_is_written(tmp_path, lie):
     work = tmp_path / "deep" / "work"
     work.mkdir(parents=True)
@@ -149,12 +170,15 @@ def test_the_folder_name_comes_only_from_what_is_safe(tmp_path):
     assert everything_under(tmp_path) == {"work", f"work/{asked}", f"work/{asked}/notebook.ipynb"}
 
 
-@pytest.mark.parametrize(("info", "folder"), [
-    ({"id": "../../x", "filename": "", "title": ""}, "x"),
-    ({"id": "/etc/cron.d", "filename": None, "title": None}, "etc-cron.d"),
-    ({"id": "..", "filename": "..", "title": "/"}, "nbshare-clone"),
-    ({"id": 7, "filename": ["a"], "title": {"b": 1}}, "nbshare-clone"),
-    ({"id": "x", "filename": "Churn analysis.zip", "title": "t"}, "Churn analysis"),
-])
+@pytest.mark.parametrize(
+    ("info", "folder"),
+    [
+        ({"id": "../../x", "filename": "", "title": ""}, "x"),
+        ({"id": "/etc/cron.d", "filename": None, "title": None}, "etc-cron.d"),
+        ({"id": "..", "filename": "..", "title": "/"}, "nbshare-clone"),
+        ({"id": 7, "filename": ["a"], "title": {"b": 1}}, "nbshare-clone"),
+        ({"id": "x", "filename": "Churn analysis.zip", "title": "t"}, "Churn analysis"),
+    ],
+)
 def test_default_folder_is_one_plain_name(info, folder):
     assert default_folder(info) == folder

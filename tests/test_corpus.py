@@ -177,10 +177,7 @@ def render_markdown(source: str) -> str:
 
 def markdown_headings(source: str) -> list[tuple[int, str]]:
     soup = BeautifulSoup(render_markdown(source), "html.parser")
-    return [
-        (int(tag.name[1]), normalize(tag.get_text()))
-        for tag in soup.find_all(re.compile(r"^h[1-6]$"))
-    ]
+    return [(int(tag.name[1]), normalize(tag.get_text())) for tag in soup.find_all(re.compile(r"^h[1-6]$"))]
 
 
 def expected_headings(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
@@ -310,8 +307,9 @@ class Source:
 
 @pytest.fixture(scope="module")
 def corpus_client(tmp_path_factory, renderer):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-data"), public_url=PUBLIC_URL,
-                        allowed_hosts=TEST_HOSTS)
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("corpus-data"), public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS
+    )
     with TestClient(create_app(settings, renderer=renderer), base_url="http://testserver") as c:
         yield c
 
@@ -574,8 +572,11 @@ def test_attachments_render_as_data_uris(ok):
                 continue
             assert f'src="attachment:{name}"' not in chunk
             inline = any(f'src="data:{mime};base64,' in chunk for mime in bundle)
-            taken_out = any(f"/f/{hashlib.sha256(base64.b64decode(value)).hexdigest()}/" in chunk
-                            for value in bundle.values() if isinstance(value, str))
+            taken_out = any(
+                f"/f/{hashlib.sha256(base64.b64decode(value)).hexdigest()}/" in chunk
+                for value in bundle.values()
+                if isinstance(value, str)
+            )
             assert inline or taken_out, name
 
 
@@ -647,8 +648,9 @@ def _widget_cell(model_id: str) -> dict:
 
 def test_old_ipywidgets_state_renders_without_a_widget_manager():
     # pdsh/06.00-Figure-Code.ipynb: ipywidgets 5/6 saved view positions, no models.
-    html = _render([_widget_cell("m1")], widgets={"state": {"m1": {"views": [{"cell_index": 0}]}},
-                                                  "version": "1.2.0"})
+    html = _render(
+        [_widget_cell("m1")], widgets={"state": {"m1": {"views": [{"cell_index": 0}]}}, "version": "1.2.0"}
+    )
     assert "IntSlider(value=3)" in html
     assert "html-manager-embed-amd.js" not in html
 
@@ -656,8 +658,12 @@ def test_old_ipywidgets_state_renders_without_a_widget_manager():
 def test_colab_widget_state_is_drawn():
     # ml-book/distilbert_finetuning-full.ipynb: Colab saves the models without the
     # {"state": ...} wrapper the widget manager reads.
-    model = {"model_module": "@jupyter-widgets/controls", "model_module_version": "1.5.0",
-             "model_name": "IntSliderModel", "state": {"value": 3}}
+    model = {
+        "model_module": "@jupyter-widgets/controls",
+        "model_module_version": "1.5.0",
+        "model_name": "IntSliderModel",
+        "state": {"value": 3},
+    }
     html = _render([_widget_cell("m1")], widgets={"application/vnd.jupyter.widget-state+json": {"m1": model}})
     assert "'/static/vendor/html-manager-embed-amd.js'" in html
     state_re = r'<script type="application/vnd.jupyter.widget-state\+json">\s*(.*?)\s*</script>'
@@ -668,8 +674,11 @@ def test_colab_widget_state_is_drawn():
 
 def test_heading_anchor_avoids_ids_the_notebook_already_uses():
     # pandas-bokeh/Documentation.ipynb: <p id="lineplot"></p> right above "## Lineplot".
-    cells = [markdown('<p id="lineplot"></p>\n\n## Lineplot', "a"), markdown("## Output", "b"),
-             output_cell({"text/html": '<div id="output">x</div>'}, "c")]
+    cells = [
+        markdown('<p id="lineplot"></p>\n\n## Lineplot', "a"),
+        markdown("## Output", "b"),
+        output_cell({"text/html": '<div id="output">x</div>'}, "c"),
+    ]
     html = _render(cells)
     ids = Counter(re.findall(r'\sid="([^"]*)"', html))
     assert ids["lineplot"] == 1 and ids["lineplot-1"] == 1 and ids["output-1"] == 1
@@ -679,6 +688,13 @@ def test_heading_anchor_avoids_ids_the_notebook_already_uses():
 
 def test_stdin_stream_is_shown():
     # pypi-nbsphinx/pre-executed.ipynb: input() prompts and the answers typed.
-    html = _render([code("input('Name?')", "c",
-                         [{"output_type": "stream", "name": "stdin", "text": "Name? Sir Lancelot\n"}])])
+    html = _render(
+        [
+            code(
+                "input('Name?')",
+                "c",
+                [{"output_type": "stream", "name": "stdin", "text": "Name? Sir Lancelot\n"}],
+            )
+        ]
+    )
     assert "Sir Lancelot" in html

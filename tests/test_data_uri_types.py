@@ -54,17 +54,20 @@ def test_an_attachment_with_a_hostile_type_is_served_as_octet_stream(client, med
     assert "x-injected" not in served.headers
 
 
-@pytest.mark.parametrize(("uri", "media_type"), [
-    ("data:image/PNG;base64,QUJD", "image/png"),
-    ("data:text/csv;charset=utf-8,a%2Cb", "text/csv"),  # parameters dropped
-    ("data:application/vnd.ms-excel;base64,QUJD", "application/vnd.ms-excel"),
-    ("data:image/svg+xml;base64,QUJD", "image/svg+xml"),
-    ("data:,hello", "text/plain"),  # none given: RFC 2397's default
-    ("data:text/ html;base64,QUJD", "application/octet-stream"),
-    ("data:text/html\r\nX: y;base64,QUJD", "application/octet-stream"),
-    ("data:-x/y;base64,QUJD", "application/octet-stream"),  # a name starts with a letter or digit
-    ("data:text/" + "a" * 128 + ";base64,QUJD", "application/octet-stream"),  # 127 at most
-])
+@pytest.mark.parametrize(
+    ("uri", "media_type"),
+    [
+        ("data:image/PNG;base64,QUJD", "image/png"),
+        ("data:text/csv;charset=utf-8,a%2Cb", "text/csv"),  # parameters dropped
+        ("data:application/vnd.ms-excel;base64,QUJD", "application/vnd.ms-excel"),
+        ("data:image/svg+xml;base64,QUJD", "image/svg+xml"),
+        ("data:,hello", "text/plain"),  # none given: RFC 2397's default
+        ("data:text/ html;base64,QUJD", "application/octet-stream"),
+        ("data:text/html\r\nX: y;base64,QUJD", "application/octet-stream"),
+        ("data:-x/y;base64,QUJD", "application/octet-stream"),  # a name starts with a letter or digit
+        ("data:text/" + "a" * 128 + ";base64,QUJD", "application/octet-stream"),  # 127 at most
+    ],
+)
 def test_data_uri_media_types(uri, media_type):
     decoded = decode_data_uri(uri)
     assert decoded is not None and decoded[0] == media_type

@@ -68,8 +68,13 @@ def _command_row(name: str) -> str:
 def _long_options(command) -> list[str]:
     import click
 
-    return [opt for param in command.params if isinstance(param, click.Option)
-            for opt in (*param.opts, *param.secondary_opts) if opt.startswith("--")]
+    return [
+        opt
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in (*param.opts, *param.secondary_opts)
+        if opt.startswith("--")
+    ]
 
 
 def _names(text: str, opt: str) -> bool:

@@ -36,8 +36,9 @@ def parse(link) -> tuple[str, str, bytes, object]:
 
 
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({"name": ["a", "é", "c"], "value": [1.5, 2.0, -3.25]},
-                        index=pd.Index([10, 20, 30], name="id"))
+    return pd.DataFrame(
+        {"name": ["a", "é", "c"], "value": [1.5, 2.0, -3.25]}, index=pd.Index([10, 20, 30], name="id")
+    )
 
 
 @pytest.mark.parametrize("obj", [b"\x00\x01raw", bytearray(b"\x00\x01raw"), memoryview(b"\x00\x01raw")])
@@ -108,8 +109,7 @@ def test_dataframe_xlsx():
     data, name, media = download_bytes(frame(), "out.xlsx")
     assert media == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert data[:2] == b"PK"
-    pd.testing.assert_frame_equal(pd.read_excel(io.BytesIO(data), index_col="id"), frame(),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(pd.read_excel(io.BytesIO(data), index_col="id"), frame(), check_dtype=False)
 
 
 def test_dataframe_parquet():
@@ -132,10 +132,13 @@ def test_unknown_extension_is_refused():
         download_link(frame(), "old.xls")
 
 
-@pytest.mark.parametrize(("fmt", "missing", "package"), [
-    ("xlsx", ["openpyxl"], "openpyxl"),
-    ("parquet", ["pyarrow", "fastparquet"], "pyarrow or fastparquet"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "missing", "package"),
+    [
+        ("xlsx", ["openpyxl"], "openpyxl"),
+        ("parquet", ["pyarrow", "fastparquet"], "pyarrow or fastparquet"),
+    ],
+)
 def test_missing_optional_library(monkeypatch, fmt, missing, package):
     for name in missing:
         monkeypatch.setitem(sys.modules, name, None)  # import now raises ImportError
@@ -178,18 +181,21 @@ def test_unsupported_type():
         download_link(object())
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("../../etc/passwd", "passwd"),
-    ("a\\b.csv", "b.csv"),
-    ("C:\\Users\\me\\data.csv", "data.csv"),
-    (".bashrc", "bashrc"),
-    ("re\x00po\nrt\x1b.csv", "report.csv"),
-    ("evil\u202etxt.exe", "eviltxt.exe"),
-    ('my "report": Q1?.csv', "my _report__ Q1_.csv"),
-    ("", "download.bin"),
-    ("...", "download.bin"),
-    ("../", "download.bin"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("a\\b.csv", "b.csv"),
+        ("C:\\Users\\me\\data.csv", "data.csv"),
+        (".bashrc", "bashrc"),
+        ("re\x00po\nrt\x1b.csv", "report.csv"),
+        ("evil\u202etxt.exe", "eviltxt.exe"),
+        ('my "report": Q1?.csv', "my _report__ Q1_.csv"),
+        ("", "download.bin"),
+        ("...", "download.bin"),
+        ("../", "download.bin"),
+    ],
+)
 def test_filename_is_made_safe(given, expected):
     assert parse(download_link(b"x", given))[0] == expected
 
@@ -233,14 +239,21 @@ def test_over_the_limit_is_refused_unless_forced(monkeypatch):
 
 
 def run_python(code: str, cwd: Path) -> str:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def test_import_stays_light(tmp_path):
-    out = run_python("""
+    out = run_python(
+        """
         import sys
         import nbshare
         nbshare.download_link
@@ -248,13 +261,16 @@ def test_import_stays_light(tmp_path):
         heavy = ["nbconvert", "nbformat", "fastapi", "starlette", "sqlalchemy", "pandas", "numpy",
                  "matplotlib", "IPython", "nbshare.app"]
         print([name for name in heavy if name in sys.modules])
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     assert out.strip() == "[]"
 
 
 def test_shown_once_in_ipython(tmp_path):
     pytest.importorskip("IPython")
-    out = run_python("""
+    out = run_python(
+        """
         import os, json
         os.environ["IPYTHONDIR"] = os.getcwd()
         from IPython.core.interactiveshell import InteractiveShell
@@ -267,7 +283,9 @@ def test_shown_once_in_ipython(tmp_path):
                 shell.run_cell(cell, store_history=True)
             html = [o.data["text/html"] for o in cap.outputs]
             print(json.dumps([cell, html, cap.stdout.split(":", 1)[-1].strip()]))
-    """, tmp_path)
+    """,
+        tmp_path,
+    )
     results = [json.loads(line) for line in out.splitlines()]
     # Each cell shows the link exactly once, whether or not it is the cell's last expression.
     assert [len(html) for _, html, _ in results] == [1, 1, 1, 1]

@@ -33,8 +33,9 @@ def link_output(obj, filename=None) -> dict:
 
 
 def output_of(link) -> dict:
-    return new_output("display_data",
-                      data={"text/html": link._repr_html_(), "text/plain": repr(link.filename)})
+    return new_output(
+        "display_data", data={"text/html": link._repr_html_(), "text/plain": repr(link.filename)}
+    )
 
 
 def notebook_bytes(cells: list) -> bytes:
@@ -60,11 +61,19 @@ ARRAY = np.arange(12, dtype=np.float32).reshape(3, 4)
 
 def objects() -> list[tuple[object, str | None]]:
     return [
-        (FRAME, "rain.csv"), (FRAME, "rain.xlsx"), (FRAME, "rain.parquet"), (FRAME, "rain.json"),
-        (FRAME["rain_mm"], "series.csv"), (b"\x00\x01binary\xff" * 1000, "blob.bin"),
+        (FRAME, "rain.csv"),
+        (FRAME, "rain.xlsx"),
+        (FRAME, "rain.parquet"),
+        (FRAME, "rain.json"),
+        (FRAME["rain_mm"], "series.csv"),
+        (b"\x00\x01binary\xff" * 1000, "blob.bin"),
         ("plain text ✓", "note.txt"),
-        (ARRAY, "array.npy"), ({"a": [1, 2], "ü": None}, "data.json"), ([1, "two"], "list.json"),
-        (figure(1), "plot.png"), (figure(2), "plot.svg"), (figure(3), "plot.pdf"),
+        (ARRAY, "array.npy"),
+        ({"a": [1, 2], "ü": None}, "data.json"),
+        ([1, "two"], "list.json"),
+        (figure(1), "plot.png"),
+        (figure(2), "plot.svg"),
+        (figure(3), "plot.pdf"),
     ]
 
 
@@ -114,6 +123,7 @@ def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(cl
             assert r.content == data
             assert r.headers["content-type"].split(";")[0] == served_type(media_type).split(";")[0]
             assert a["download"] in unquote(r.headers["content-disposition"]), a["download"]
+
     # The DataFrame's CSV compared by content, as a reader would; the same for the others.
     def fetched(name: str) -> bytes:
         return client.get(listed[name]["url"].removeprefix(PUBLIC_URL)).content
@@ -130,10 +140,13 @@ def test_every_supported_type_round_trips_through_the_page_to_identical_bytes(cl
 
 def test_small_links_stay_inline_and_big_ones_leave_the_page(client):
     small, big = b"s" * 100, os.urandom(50_000)
-    share = share_of(client, [
-        new_code_cell("small", outputs=[link_output(small, "small.bin")]),
-        new_code_cell("big", outputs=[link_output(big, "big.bin")]),
-    ])
+    share = share_of(
+        client,
+        [
+            new_code_cell("small", outputs=[link_output(small, "small.bin")]),
+            new_code_cell("big", outputs=[link_output(big, "big.bin")]),
+        ],
+    )
     html = client.get(f"/n/{share['id']}/content").text
     soup = BeautifulSoup(html, "html.parser")
     links = {a["download"]: a["href"] for a in soup.select("a[download]")}
@@ -151,8 +164,9 @@ def test_small_links_stay_inline_and_big_ones_leave_the_page(client):
 
 def test_the_same_file_twice_is_stored_once(client):
     payload = os.urandom(30_000)
-    share = share_of(client, [new_code_cell(str(i), outputs=[link_output(payload, f"copy{i}.bin")])
-                              for i in range(3)])
+    share = share_of(
+        client, [new_code_cell(str(i), outputs=[link_output(payload, f"copy{i}.bin")]) for i in range(3)]
+    )
     blobs = [k for k in client.app.state.service.blobs.keys() if "/files/" in k and share["id"] in k]
     assert len(blobs) == 1
     assert len([f for f in share["files"] if f["role"] == "download"]) == 3
@@ -160,12 +174,31 @@ def test_the_same_file_twice_is_stored_once(client):
 
 def test_names_are_kept_as_the_sender_wrote_them(client):
     """Punctuation and accents survive; only what no file system takes is changed."""
-    names = ["Q1 & Q2, final.csv", "rapport d'été #3.csv", "x=1;y.txt", "a" * 190 + ".csv",
-             'bad<>:"|?*name.txt']
-    share = share_of(client, [new_code_cell(str(i), outputs=[new_output("display_data", data={
-        "text/html": f'<a download="{escape(name)}" href="data:text/csv;base64,'
-                     f'{base64.b64encode(os.urandom(5000 + i)).decode()}">x</a>'})])
-        for i, name in enumerate(names)])
+    names = [
+        "Q1 & Q2, final.csv",
+        "rapport d'été #3.csv",
+        "x=1;y.txt",
+        "a" * 190 + ".csv",
+        'bad<>:"|?*name.txt',
+    ]
+    share = share_of(
+        client,
+        [
+            new_code_cell(
+                str(i),
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={
+                            "text/html": f'<a download="{escape(name)}" href="data:text/csv;base64,'
+                            f'{base64.b64encode(os.urandom(5000 + i)).decode()}">x</a>'
+                        },
+                    )
+                ],
+            )
+            for i, name in enumerate(names)
+        ],
+    )
     served = {}
     for f in share["files"]:
         r = client.get(f["url"].removeprefix(PUBLIC_URL))
@@ -180,8 +213,13 @@ def test_names_are_kept_as_the_sender_wrote_them(client):
 def test_the_same_bytes_under_two_names_download_under_each_name(client):
     """One blob, two manifest entries: each link answers with its own name and media type."""
     payload = os.urandom(10_000)
-    share = share_of(client, [new_code_cell("a", outputs=[link_output(payload, "first.bin")]),
-                              new_code_cell("b", outputs=[link_output(payload, "second.csv")])])
+    share = share_of(
+        client,
+        [
+            new_code_cell("a", outputs=[link_output(payload, "first.bin")]),
+            new_code_cell("b", outputs=[link_output(payload, "second.csv")]),
+        ],
+    )
     frame = BeautifulSoup(client.get(f"/n/{share['id']}/content").text, "html.parser")
     hrefs = {a["download"]: a["href"] for a in frame.select("a[download]")}
     assert hrefs["first.bin"] != hrefs["second.csv"]
@@ -207,10 +245,15 @@ def test_cell_attachments_are_listed_and_downloadable(client):
 
 
 def test_hostile_file_names_are_made_safe(client):
-    html = ('<a download="../../etc/&quot;&gt;&lt;script&gt;x.sh" '
-            'href="data:text/plain;base64,aGk=">x</a>')
-    share = share_of(client, [new_code_cell("x", outputs=[
-        new_output("display_data", data={"text/html": html, "text/plain": "x"})])])
+    html = '<a download="../../etc/&quot;&gt;&lt;script&gt;x.sh" href="data:text/plain;base64,aGk=">x</a>'
+    share = share_of(
+        client,
+        [
+            new_code_cell(
+                "x", outputs=[new_output("display_data", data={"text/html": html, "text/plain": "x"})]
+            )
+        ],
+    )
     name = next(f["name"] for f in share["files"] if f["role"] == "download")
     assert "/" not in name and "<" not in name and '"' not in name
     page = client.get(f"/n/{share['id']}").text
@@ -222,15 +265,26 @@ def test_password_added_later_puts_files_back_inside_the_sealed_page(client):
     plot = figure(7)
     buffer = io.BytesIO()
     plot.savefig(buffer, format="png")
-    share = share_of(client, [
-        new_code_cell("big", outputs=[link_output(big, "big.bin")]),
-        new_code_cell("plot", outputs=[new_output("display_data", data={
-            "image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "fig"})]),
-    ])
+    share = share_of(
+        client,
+        [
+            new_code_cell("big", outputs=[link_output(big, "big.bin")]),
+            new_code_cell(
+                "plot",
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={"image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "fig"},
+                    )
+                ],
+            ),
+        ],
+    )
     sid, token = share["id"], share["owner_token"]
     assert f"/n/{sid}/v/1/f/" in client.get(f"/n/{sid}/content").text
-    r = client.patch(f"/api/v1/shares/{sid}", json={"password": "now secret"},
-                     headers={"Authorization": f"Bearer {token}"})
+    r = client.patch(
+        f"/api/v1/shares/{sid}", json={"password": "now secret"}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert r.status_code == 200, r.text
     grant = client.post(f"/api/v1/shares/{sid}/unlock", json={"password": "now secret"}).json()["grant"]
     client.cookies.clear()
@@ -263,11 +317,17 @@ def test_a_20_mb_embedded_download_leaves_a_page_under_5_percent_of_nbconvert(cl
     payload = os.urandom(20 * 1024 * 1024)
     with pytest.warns(UserWarning, match="MB"):
         link = download_link(payload, "table.bin")
-    data = notebook_bytes([
-        new_markdown_cell("# Export"),
-        new_code_cell("download_link(df)", outputs=[new_output(
-            "display_data", data={"text/html": link._repr_html_(), "text/plain": "link"})]),
-    ])
+    data = notebook_bytes(
+        [
+            new_markdown_cell("# Export"),
+            new_code_cell(
+                "download_link(df)",
+                outputs=[
+                    new_output("display_data", data={"text/html": link._repr_html_(), "text/plain": "link"})
+                ],
+            ),
+        ]
+    )
     share, _ = published_small(client, data)
     url = next(f["url"] for f in share["files"] if f["name"] == "table.bin")
     assert client.get(url.removeprefix(PUBLIC_URL)).content == payload
@@ -280,8 +340,20 @@ def test_100_plots_leave_a_page_under_5_percent_of_nbconvert(client):
         buffer = io.BytesIO()
         figure(i).savefig(buffer, format="png", dpi=100)
         images.append(buffer.getvalue())
-        cells.append(new_code_cell(f"plot({i})", outputs=[new_output("display_data", data={
-            "image/png": base64.b64encode(buffer.getvalue()).decode(), "text/plain": "<Figure>"})]))
+        cells.append(
+            new_code_cell(
+                f"plot({i})",
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={
+                            "image/png": base64.b64encode(buffer.getvalue()).decode(),
+                            "text/plain": "<Figure>",
+                        },
+                    )
+                ],
+            )
+        )
     data = notebook_bytes(cells)
     share, page = published_small(client, data)
     soup = BeautifulSoup(page, "html.parser")

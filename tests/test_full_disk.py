@@ -33,11 +33,13 @@ def few_inodes(tmp_path):
 
 def mounted_tmpfs(folder: Path, options: str):
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root and mount permission): "
-                    f"{mounted.stderr.strip()}")
+        pytest.skip(
+            f"cannot mount a small tmpfs here (needs root and mount permission): {mounted.stderr.strip()}"
+        )
     try:
         yield folder
     finally:

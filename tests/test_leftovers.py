@@ -72,13 +72,21 @@ def start(folder: Path, *, kill_after: int = 0, shift_hours: float = 0) -> LiveS
     launcher = folder / "launch.py"
     launcher.write_text(LAUNCHER)
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
-           "PYTHONPATH": str(SRC), "KILL_AFTER_WRITES": str(kill_after),
-           "CLOCK_SHIFT_HOURS": str(shift_hours), "NBSHARE_PUBLIC_URL": "http://nbshare.test"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
+        "PYTHONPATH": str(SRC),
+        "KILL_AFTER_WRITES": str(kill_after),
+        "CLOCK_SHIFT_HOURS": str(shift_hours),
+        "NBSHARE_PUBLIC_URL": "http://nbshare.test",
+    }
     data, log_path = folder / "data", folder / "server.log"
     with log_path.open("ab") as log:  # appended: every start on this folder in one log
-        process = subprocess.Popen([sys.executable, str(launcher), str(data), str(port)],
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, str(launcher), str(data), str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data).wait_until_serving()
 
 
@@ -118,7 +126,8 @@ def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, 
             assert sorted(set(leftovers(server.data_dir)) - set(kept)) == expected
             assert set(kept) <= set(leftovers(server.data_dir))
             assert httpx.get(f"{server.url}/n/{acknowledged['nb']['id']}.ipynb").content == nb_bytes(
-                minimal_notebook())
+                minimal_notebook()
+            )
             assert httpx.get(f"{server.url}/n/{acknowledged['bundle']['id']}.zip").status_code == 200
         finally:
             server.stop()

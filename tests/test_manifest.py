@@ -10,26 +10,61 @@ from nbshare.manifest import Manifest
 
 STORED_BUNDLE = {
     "files": [
-        {"name": "data/x.csv", "media_type": "text/csv", "size": 4, "sha256": "5be0", "role": "bundle",
-         "notebook": None, "address": "5be0", "key": "shares/ID/v1/files/5be0.0123456789abcdef"},
-        {"name": "big.bin", "media_type": "application/octet-stream", "size": 300000, "sha256": "2992",
-         "role": "download", "notebook": "one.ipynb", "address": "f1dd",
-         "key": "shares/ID/v1/files/f1dd.0123456789abcdef.sealed"},
+        {
+            "name": "data/x.csv",
+            "media_type": "text/csv",
+            "size": 4,
+            "sha256": "5be0",
+            "role": "bundle",
+            "notebook": None,
+            "address": "5be0",
+            "key": "shares/ID/v1/files/5be0.0123456789abcdef",
+        },
+        {
+            "name": "big.bin",
+            "media_type": "application/octet-stream",
+            "size": 300000,
+            "sha256": "2992",
+            "role": "download",
+            "notebook": "one.ipynb",
+            "address": "f1dd",
+            "key": "shares/ID/v1/files/f1dd.0123456789abcdef.sealed",
+        },
     ],
     "notebooks": [
-        {"path": "one.ipynb", "page": "nb-0", "title": "One",
-         "toc": [{"level": 1, "text": "One", "anchor": "one"}], "cell_count": 2,
-         "kernel_name": "python3", "language": "python", "nbformat": "4.5",
-         "page_key": "shares/ID/v1/pages/nb-0.html.0123456789abcdef"},
+        {
+            "path": "one.ipynb",
+            "page": "nb-0",
+            "title": "One",
+            "toc": [{"level": 1, "text": "One", "anchor": "one"}],
+            "cell_count": 2,
+            "kernel_name": "python3",
+            "language": "python",
+            "nbformat": "4.5",
+            "page_key": "shares/ID/v1/pages/nb-0.html.0123456789abcdef",
+        },
     ],
-    "readme": {"path": "README.md", "page": "readme",
-               "page_key": "shares/ID/v1/pages/readme.html.0123456789abcdef"},
+    "readme": {
+        "path": "README.md",
+        "page": "readme",
+        "page_key": "shares/ID/v1/pages/readme.html.0123456789abcdef",
+    },
     "env": [{"path": "requirements.txt", "kind": "requirements.txt", "description": "pip requirements"}],
 }
-STORED_NOTEBOOK = {"files": [
-    {"name": "a.png", "media_type": "image/png", "size": 9, "sha256": "c783", "role": "attachment",
-     "notebook": None, "address": "c783", "key": "shares/ID/v1/files/c783"},
-]}
+STORED_NOTEBOOK = {
+    "files": [
+        {
+            "name": "a.png",
+            "media_type": "image/png",
+            "size": 9,
+            "sha256": "c783",
+            "role": "attachment",
+            "notebook": None,
+            "address": "c783",
+            "key": "shares/ID/v1/files/c783",
+        },
+    ]
+}
 BUNDLE_WITHOUT_README = {"files": [], "notebooks": [], "readme": None, "env": []}
 
 

@@ -60,8 +60,13 @@ def migrate_in_processes(dbs: list, first_k: int, launcher: Path | None = None) 
     statement first_k + i."""
     launcher = launcher or dbs[0].parent.parent / "launch.py"
     launcher.write_text(LAUNCHER)
-    done = subprocess.run([sys.executable, str(launcher), *map(str, dbs)], capture_output=True, text=True,
-                          timeout=600, env={"PYTHONPATH": str(SRC), "FIRST_K": str(first_k)})
+    done = subprocess.run(
+        [sys.executable, str(launcher), *map(str, dbs)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={"PYTHONPATH": str(SRC), "FIRST_K": str(first_k)},
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.split("\n")
 
@@ -76,21 +81,28 @@ def at_revision(db: Path, revision: str) -> None:
         command.upgrade(config, revision)
     engine.dispose()
     with sqlite3.connect(db) as conn:
-        conn.execute("INSERT INTO shares (id, owner_token_hash, created_at, updated_at, current_version) "
-                     "VALUES ('s1', 'h', ?, ?, 1)", (NOW, NOW))
-        conn.execute("INSERT INTO versions VALUES ('s1', 1, ?, 'a.ipynb', 'Kept title', 5, 'x', '4.5', "
-                     "'python3', 'python', 1, '[]', 'k1', 'k2'" + (", NULL" if revision == "0002" else "")
-                     + ")", (NOW,))
+        conn.execute(
+            "INSERT INTO shares (id, owner_token_hash, created_at, updated_at, current_version) "
+            "VALUES ('s1', 'h', ?, ?, 1)",
+            (NOW, NOW),
+        )
+        conn.execute(
+            "INSERT INTO versions VALUES ('s1', 1, ?, 'a.ipynb', 'Kept title', 5, 'x', '4.5', "
+            "'python3', 'python', 1, '[]', 'k1', 'k2'" + (", NULL" if revision == "0002" else "") + ")",
+            (NOW,),
+        )
     conn.close()
 
 
 def schema(db: Path) -> list:
     conn = sqlite3.connect(db)
     try:
-        tables = conn.execute("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
-                              "ORDER BY name").fetchall()
-        columns = {name: conn.execute(f"PRAGMA table_info({name})").fetchall() for _, name in tables
-                   if _ == "table"}
+        tables = conn.execute(
+            "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+        ).fetchall()
+        columns = {
+            name: conn.execute(f"PRAGMA table_info({name})").fetchall() for _, name in tables if _ == "table"
+        }
         return [tables, columns, conn.execute("SELECT version_num FROM alembic_version").fetchall()]
     finally:
         conn.close()
@@ -121,8 +133,12 @@ def test_a_migration_stopped_after_any_statement_runs_again_to_the_full_schema(t
     shutil.copytree(folders[statements // 2], real / "server-data")
     server = start_server(real)
     try:
-        body = httpx.post(f"{server.url}/api/v1/shares", params={"filename": "a.ipynb"},
-                          content=nb_bytes(minimal_notebook()), timeout=120).json()
+        body = httpx.post(
+            f"{server.url}/api/v1/shares",
+            params={"filename": "a.ipynb"},
+            content=nb_bytes(minimal_notebook()),
+            timeout=120,
+        ).json()
         assert httpx.get(f"{body['url']}.ipynb", timeout=60).content == nb_bytes(minimal_notebook())
     finally:
         server.stop()
@@ -146,8 +162,12 @@ def pg_schema(url: str) -> list:
         tables = sorted(found.get_table_names())
         with engine.connect() as conn:
             version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-        return [tables, {t: [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)]
-                         for t in tables}, {t: found.get_indexes(t) for t in tables}, version]
+        return [
+            tables,
+            {t: [(c["name"], str(c["type"]), c["nullable"]) for c in found.get_columns(t)] for t in tables},
+            {t: found.get_indexes(t) for t in tables},
+            version,
+        ]
     finally:
         engine.dispose()
 

@@ -39,8 +39,9 @@ def instances(request, postgres_url, renderer, tmp_path):
             place = {"data_dir": tmp_path / f"instance-{n}", "blob_url": request.getfixturevalue("s3_bucket")}
         else:
             place = {"data_dir": tmp_path / "shared"}
-        settings = Settings(public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, database_url=url,
-                            secret_key="5e" * 32, **place)
+        settings = Settings(
+            public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, database_url=url, secret_key="5e" * 32, **place
+        )
         apps.append(create_app(settings, renderer=renderer, clock=clock))  # same secret_key on each
     with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
         yield a, b, clock
@@ -60,8 +61,12 @@ def test_a_share_made_on_one_instance_is_served_by_the_other(instances):
     assert MARKER in b.get(f"/n/{share['id']}/content").text
     assert b.get(f"/api/v1/shares/{share['id']}").json()["toc"][0]["text"] == f"Heading {MARKER}"
     owner = as_owner(share)
-    updated = b.put(f"/api/v1/shares/{share['id']}", params={"filename": "n.ipynb"}, headers=owner,
-                    content=nb_bytes(minimal_notebook(title="Second")))
+    updated = b.put(
+        f"/api/v1/shares/{share['id']}",
+        params={"filename": "n.ipynb"},
+        headers=owner,
+        content=nb_bytes(minimal_notebook(title="Second")),
+    )
     assert updated.status_code == 200 and updated.json()["version"] == 2
     assert a.get(f"/api/v1/shares/{share['id']}").json()["title"] == "Second"
     assert a.delete(f"/api/v1/shares/{share['id']}", headers=owner).status_code == 204
@@ -73,8 +78,12 @@ def test_a_share_made_on_one_instance_is_served_by_the_other(instances):
 
 def test_a_grant_from_one_instance_opens_the_share_on_the_other(instances):
     a, b, _ = instances
-    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=marked_notebook(),
-                   headers={PASSWORD_HEADER: "correct horse battery"}).json()
+    share = a.post(
+        "/api/v1/shares",
+        params={"filename": "n.ipynb"},
+        content=marked_notebook(),
+        headers={PASSWORD_HEADER: "correct horse battery"},
+    ).json()
     assert b.get(f"/n/{share['id']}/content").status_code == 401
     grant = a.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "correct horse battery"})
     page = b.get(f"/n/{share['id']}/content", headers={GRANT_HEADER: grant.json()["grant"]})
@@ -107,8 +116,13 @@ def test_nbshare_serve_on_postgresql_and_s3(postgres_url, s3_bucket, s3_endpoint
     """The scaled-out configuration as an operator writes it: environment variables only."""
     import httpx
 
-    env = clean_env(NBSHARE_DATABASE_URL=fresh_postgres_database(postgres_url), NBSHARE_BLOB_URL=s3_bucket,
-                    NBSHARE_SECRET_KEY="a7" * 32, AWS_ENDPOINT=s3_endpoint, **S3_ENV)
+    env = clean_env(
+        NBSHARE_DATABASE_URL=fresh_postgres_database(postgres_url),
+        NBSHARE_BLOB_URL=s3_bucket,
+        NBSHARE_SECRET_KEY="a7" * 32,
+        AWS_ENDPOINT=s3_endpoint,
+        **S3_ENV,
+    )
     live = start_server(tmp_path, env=env)
     try:
         data = marked_notebook()
@@ -124,9 +138,13 @@ def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
     import subprocess
     import sys
 
-    r = subprocess.run([sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path)],
-                       capture_output=True, text=True, timeout=60,
-                       env=clean_env(NBSHARE_BLOB_URL="nosuchscheme://bucket"))
+    r = subprocess.run(
+        [sys.executable, "-m", "nbshare", "serve", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(NBSHARE_BLOB_URL="nosuchscheme://bucket"),
+    )
     assert r.returncode != 0 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: NBSHARE_BLOB_URL 'nosuchscheme://bucket': "), lines
@@ -135,8 +153,14 @@ def test_a_blob_url_obstore_cannot_use_is_one_line(tmp_path):
 def test_instances_count_wrong_passwords_together(instances):
     """The guessing throttle is not N times as lenient with N instances."""
     a, b, _ = instances
-    share = a.post("/api/v1/shares", params={"filename": "n.ipynb"}, content=marked_notebook(),
-                   headers={PASSWORD_HEADER: "correct horse battery"}).json()
-    answers = [c.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "wrong"}).status_code
-               for c in (a, b, a, b, a, b)]
+    share = a.post(
+        "/api/v1/shares",
+        params={"filename": "n.ipynb"},
+        content=marked_notebook(),
+        headers={PASSWORD_HEADER: "correct horse battery"},
+    ).json()
+    answers = [
+        c.post(f"/api/v1/shares/{share['id']}/unlock", json={"password": "wrong"}).status_code
+        for c in (a, b, a, b, a, b)
+    ]
     assert answers == [401] * 5 + [429]  # unlock_attempts is 5 per client, counted on both

@@ -73,8 +73,9 @@ def secret_notebook(marker: str = MARKER) -> dict:
     nb = minimal_notebook(title=f"Notes {marker}")
     nb["cells"] = [
         markdown(f"# Heading {marker}\n\nText {marker}", "md"),
-        code(f"print('{marker}')", "code",
-             [{"output_type": "stream", "name": "stdout", "text": f"{marker}\n"}]),
+        code(
+            f"print('{marker}')", "code", [{"output_type": "stream", "name": "stdout", "text": f"{marker}\n"}]
+        ),
     ]
     return nb
 
@@ -124,8 +125,17 @@ def files_under(folder: Path) -> list[Path]:
 
 
 # Everything a visitor can ask about one share; {id} is filled in.
-PATHS = ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/n/{id}/v/1", "/n/{id}/v/1/content",
-         "/n/{id}/v/1.ipynb", "/n/{id}/manage", "/api/v1/shares/{id}", "/api/v1/shares/{id}/versions")
+PATHS = (
+    "/n/{id}",
+    "/n/{id}/content",
+    "/n/{id}.ipynb",
+    "/n/{id}/v/1",
+    "/n/{id}/v/1/content",
+    "/n/{id}/v/1.ipynb",
+    "/n/{id}/manage",
+    "/api/v1/shares/{id}",
+    "/api/v1/shares/{id}/versions",
+)
 
 
 # --- passwords ------------------------------------------------------------------------------
@@ -135,23 +145,34 @@ def test_only_an_argon2id_hash_of_the_password_is_stored(client, app):
     body = create(client, password=PASSWORD)
     assert body["protected"] is True
     row = app.state.service.metadata.get_share(body["id"])[0]
-    match = re.fullmatch(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+",
-                         row.password_hash)
+    match = re.fullmatch(
+        r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+", row.password_hash
+    )
     assert match, row.password_hash
     memory_kib, time_cost, lanes = map(int, match.groups())
     assert memory_kib >= 19 * 1024 and time_cost >= 2 and lanes >= 1
     assert PASSWORD not in str(row)
 
 
-@pytest.mark.parametrize("credential", ["none", "forged cookies", "wrong bearer", "wrong password",
-                                        "other share's grant", "other share's owner session"])
+@pytest.mark.parametrize(
+    "credential",
+    [
+        "none",
+        "forged cookies",
+        "wrong bearer",
+        "wrong password",
+        "other share's grant",
+        "other share's owner session",
+    ],
+)
 def test_without_the_right_password_no_path_reveals_any_content(client, credential):
     body = create(client, password=PASSWORD)
     share_id = body["id"]
     headers: dict[str, str] = {}
     if credential == "forged cookies":
-        headers["Cookie"] = (f"{grants.cookie_name(share_id)}=AAAA; "
-                             f"{grants.cookie_name(share_id, owner=True)}=AAAA")
+        headers["Cookie"] = (
+            f"{grants.cookie_name(share_id)}=AAAA; {grants.cookie_name(share_id, owner=True)}=AAAA"
+        )
         headers[GRANT_HEADER] = crypto.b64(b"NBS1" + bytes(60))
     elif credential == "wrong bearer":
         headers["Authorization"] = "Bearer " + body["owner_token"][:-2] + "xx"
@@ -238,11 +259,17 @@ def test_secrets_in_the_url_are_refused(client, name):
     share_id = body["id"]
     query = {name: "s3cret"}
     for method, path in [
-        ("POST", "/api/v1/shares"), ("GET", f"/api/v1/shares/{share_id}"),
-        ("PATCH", f"/api/v1/shares/{share_id}"), ("DELETE", f"/api/v1/shares/{share_id}"),
-        ("GET", f"/api/v1/shares/{share_id}/versions"), ("POST", f"/api/v1/shares/{share_id}/unlock"),
-        ("POST", f"/api/v1/shares/{share_id}/owner-session"), ("GET", f"/n/{share_id}"),
-        ("GET", f"/n/{share_id}/content"), ("GET", f"/n/{share_id}.ipynb"), ("POST", f"/n/{share_id}/unlock"),
+        ("POST", "/api/v1/shares"),
+        ("GET", f"/api/v1/shares/{share_id}"),
+        ("PATCH", f"/api/v1/shares/{share_id}"),
+        ("DELETE", f"/api/v1/shares/{share_id}"),
+        ("GET", f"/api/v1/shares/{share_id}/versions"),
+        ("POST", f"/api/v1/shares/{share_id}/unlock"),
+        ("POST", f"/api/v1/shares/{share_id}/owner-session"),
+        ("GET", f"/n/{share_id}"),
+        ("GET", f"/n/{share_id}/content"),
+        ("GET", f"/n/{share_id}.ipynb"),
+        ("POST", f"/n/{share_id}/unlock"),
         ("GET", f"/n/{share_id}/manage"),
     ]:
         r = client.request(method, path, params=query, headers=as_owner(body))
@@ -287,7 +314,8 @@ def test_a_guessing_client_gets_429_but_nobody_else_is_locked_out(tmp_path, rend
         reader = TestClient(app, client=(f"10.2.0.{n}", 1000))
         assert unlock(reader, share_id, PASSWORD).status_code == 200
     form = TestClient(app, client=("10.3.0.1", 1000)).post(
-        f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False)
+        f"/n/{share_id}/unlock", data={"password": PASSWORD}, follow_redirects=False
+    )
     assert form.status_code == 303
     # A reader who mistyped once waits in the share's slow lane like everyone, and gets in.
     typo = TestClient(app, client=("10.4.0.1", 1000))
@@ -322,8 +350,9 @@ def test_guesses_count_before_their_hash_is_checked_and_slow_down_under_attack(t
     store = MetadataStore(f"sqlite:///{tmp_path / 'm.db'}")
     store.migrate()
     now = [1000.0]
-    throttle = GuessThrottle(store.engine, per_client=3, per_share=5, window=60, memory=600,
-                             clock=lambda: now[0])
+    throttle = GuessThrottle(
+        store.engine, per_client=3, per_share=5, window=60, memory=600, clock=lambda: now[0]
+    )
     admitted, refused = [], []
     for _ in range(10):
         try:
@@ -366,8 +395,10 @@ def test_the_hashing_queue_is_bounded_for_everyone_and_serves_fresh_clients_firs
                 await release.wait()
                 served.append(name)
 
-        tasks = {name: asyncio.create_task(check(name, rank))
-                 for name, rank in [("busy", 3), ("guesser", 2), ("other guesser", 1)]}
+        tasks = {
+            name: asyncio.create_task(check(name, rank))
+            for name, rank in [("busy", 3), ("guesser", 2), ("other guesser", 1)]
+        }
         await asyncio.sleep(0)
         tasks["reader"] = asyncio.create_task(check("reader", 0))  # pushes out "guesser"
         tasks["late"] = asyncio.create_task(check("late", 0))  # pushes out "other guesser"
@@ -451,8 +482,13 @@ def test_unknown_expired_deleted_and_burned_shares_answer_the_same_404(client, c
     burned = create(client, public, max_views=1)["id"]
     assert client.get(f"/n/{burned}/content").status_code == 200
     clock.advance(hours=1)
-    ids = {"unknown": "AAAAAAAAAAAAAAAAAAAAAAAA", "expired": expired, "expired protected": expired_protected,
-           "deleted": deleted["id"], "burned": burned}
+    ids = {
+        "unknown": "AAAAAAAAAAAAAAAAAAAAAAAA",
+        "expired": expired,
+        "expired protected": expired_protected,
+        "deleted": deleted["id"],
+        "burned": burned,
+    }
     for path in ("/n/{id}", "/n/{id}/content", "/n/{id}.ipynb", "/api/v1/shares/{id}"):
         bodies = set()
         for kind, share_id in ids.items():
@@ -466,12 +502,15 @@ def test_unknown_expired_deleted_and_burned_shares_answer_the_same_404(client, c
 # --- expiry ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("expires, expected", [
-    ("1h", T0 + timedelta(hours=1)),
-    ("3d", T0 + timedelta(days=3)),
-    ("2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)),  # a date: the end of that day, UTC
-    ("2026-06-01T20:30:00+02:00", datetime(2026, 6, 1, 18, 30, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "expires, expected",
+    [
+        ("1h", T0 + timedelta(hours=1)),
+        ("3d", T0 + timedelta(days=3)),
+        ("2026-12-31", datetime(2027, 1, 1, tzinfo=UTC)),  # a date: the end of that day, UTC
+        ("2026-06-01T20:30:00+02:00", datetime(2026, 6, 1, 18, 30, tzinfo=UTC)),
+    ],
+)
 def test_expiry_takes_effect_at_the_exact_boundary(client, clock, expires, expected):
     body = create(client, nb_bytes(minimal_notebook()), expires=expires)
     assert datetime.fromisoformat(body["expires_at"]) == expected
@@ -533,7 +572,8 @@ def test_the_upload_form_offers_what_the_server_allows_and_takes_a_day(tmp_path,
 
 
 def test_with_a_render_origin_protected_shares_frame_from_where_the_grant_cookie_lives(
-        tmp_path, renderer, clock):
+    tmp_path, renderer, clock
+):
     """The grant is a cookie of the public origin; a frame on the render origin would not
     carry it and would answer 401. Public shares keep the second origin."""
     with TestClient(app_with(tmp_path, renderer, clock, render_url="http://render.test")) as client:
@@ -591,8 +631,10 @@ def test_a_far_default_or_maximum_expiry_is_refused_at_start_up():
 
 
 def test_purge_removes_expired_rows_and_every_blob(client, app, clock, settings):
-    doomed = [create(client, nb_bytes(minimal_notebook()), expires="1h"),
-              create(client, expires="1h", password=PASSWORD)]
+    doomed = [
+        create(client, nb_bytes(minimal_notebook()), expires="1h"),
+        create(client, expires="1h", password=PASSWORD),
+    ]
     assert update(client, doomed[1], SECRET).status_code == 200  # a second version's blobs too
     kept = create(client, nb_bytes(minimal_notebook()))
     service = app.state.service
@@ -814,8 +856,12 @@ def test_a_password_change_racing_an_update_is_refused_not_half_applied(client, 
     # An update that read the share before the password changed must not land.
     metadata.update_share(body["id"], access_epoch=row.access_epoch + 1)
     stale = replace(current, number=2)
-    assert metadata.add_version(stale, expected_current=1, expected_epoch=row.access_epoch,
-                                updated_at=row.updated_at) is False
+    assert (
+        metadata.add_version(
+            stale, expected_current=1, expected_epoch=row.access_epoch, updated_at=row.updated_at
+        )
+        is False
+    )
     assert metadata.get_share(body["id"])[0].current_version == 1
 
 
@@ -842,8 +888,11 @@ def test_a_copy_of_the_data_folder_holds_no_plaintext_and_no_password(client, ap
 
 def test_logs_never_show_a_password_token_or_grant(client, caplog):
     caplog.set_level(logging.DEBUG)
-    r = client.post("/api/v1/shares", files={"file": ("nb.ipynb", SECRET)},
-                    data={"password": PASSWORD, "expires": "1d", "max_views": "9"})
+    r = client.post(
+        "/api/v1/shares",
+        files={"file": ("nb.ipynb", SECRET)},
+        data={"password": PASSWORD, "expires": "1d", "max_views": "9"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     share_id = body["id"]
@@ -853,8 +902,12 @@ def test_logs_never_show_a_password_token_or_grant(client, caplog):
     secrets.append(form.cookies[grants.cookie_name(share_id)])
     assert client.get(f"/n/{share_id}/content").status_code == 200
     secrets.append(owner_cookie(client, body).split("=", 1)[1])
-    assert client.patch(f"/api/v1/shares/{share_id}", json={"password": NEW_PASSWORD},
-                        headers=as_owner(body)).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/shares/{share_id}", json={"password": NEW_PASSWORD}, headers=as_owner(body)
+        ).status_code
+        == 200
+    )
     secrets.append(grant_for(client, share_id, NEW_PASSWORD))
     assert update(client, body, SECRET).status_code == 200
     assert client.delete(f"/api/v1/shares/{share_id}", headers=as_owner(body)).status_code == 204
@@ -867,8 +920,10 @@ def test_logs_never_show_a_password_token_or_grant(client, caplog):
 
 def test_a_non_ascii_password_in_the_header_is_read_as_utf8(client):
     password = "pässwörd-日本"  # noqa: S105
-    headers = {"Content-Type": "application/x-ipynb+json",
-               "X-Nbshare-Password": password.encode()}  # raw UTF-8 bytes on the wire
+    headers = {
+        "Content-Type": "application/x-ipynb+json",
+        "X-Nbshare-Password": password.encode(),
+    }  # raw UTF-8 bytes on the wire
     r = client.post("/api/v1/shares", params={"filename": "s.ipynb"}, content=SECRET, headers=headers)
     assert r.status_code == 201
     assert unlock(client, r.json()["id"], password).status_code == 200

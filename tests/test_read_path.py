@@ -43,16 +43,23 @@ HUGE = 1180591620717411303424
 NOTEBOOK = notebook(
     markdown(f"# {MARKER}\n\nText", "a"),
     output_cell({"image/png": b64(IMAGE)}, "img"),
-    output_cell({"text/html": f'<a download="data.bin" href="data:application/octet-stream;base64,'
-                              f'{b64(DOWNLOAD)}">data</a>'}, "dl"),
+    output_cell(
+        {
+            "text/html": f'<a download="data.bin" href="data:application/octet-stream;base64,'
+            f'{b64(DOWNLOAD)}">data</a>'
+        },
+        "dl",
+    ),
 )
 
 
-BUNDLE = zip_of({
-    "README.md": f"# {MARKER}\nSee [the analysis](analysis.ipynb).".encode(),
-    "analysis.ipynb": notebook(markdown(f"# Analysis {MARKER}")),
-    "data.csv": b"a,b\n1,2\n",
-})
+BUNDLE = zip_of(
+    {
+        "README.md": f"# {MARKER}\nSee [the analysis](analysis.ipynb).".encode(),
+        "analysis.ipynb": notebook(markdown(f"# Analysis {MARKER}")),
+        "data.csv": b"a,b\n1,2\n",
+    }
+)
 
 
 def files_of(app, share_id: str) -> dict[str, dict]:
@@ -65,8 +72,11 @@ def notebook_routes(app, share_id: str) -> list[str]:
     files = files_of(app, share_id)
     image, download = files["image"], files["download"]
     return [
-        f"/n/{share_id}/content", f"/n/{share_id}/v/1/content", f"/n/{share_id}.ipynb",
-        f"/n/{share_id}/v/1.ipynb", f"/n/{share_id}/f/{download['address']}/data.bin",
+        f"/n/{share_id}/content",
+        f"/n/{share_id}/v/1/content",
+        f"/n/{share_id}.ipynb",
+        f"/n/{share_id}/v/1.ipynb",
+        f"/n/{share_id}/f/{download['address']}/data.bin",
         f"/n/{share_id}/v/1/f/{download['address']}/data.bin",
         f"/n/{share_id}/v/1/f/{image['address']}/{image['name']}",
     ]
@@ -74,9 +84,14 @@ def notebook_routes(app, share_id: str) -> list[str]:
 
 def bundle_routes(share_id: str) -> list[str]:
     return [
-        f"/n/{share_id}", f"/n/{share_id}/v/1", f"/n/{share_id}/content",
-        f"/n/{share_id}/content/nb/analysis.ipynb", f"/n/{share_id}/v/1/content/nb/analysis.ipynb",
-        f"/n/{share_id}/files/data.csv", f"/n/{share_id}/v/1/files/data.csv", f"/n/{share_id}.zip",
+        f"/n/{share_id}",
+        f"/n/{share_id}/v/1",
+        f"/n/{share_id}/content",
+        f"/n/{share_id}/content/nb/analysis.ipynb",
+        f"/n/{share_id}/v/1/content/nb/analysis.ipynb",
+        f"/n/{share_id}/files/data.csv",
+        f"/n/{share_id}/v/1/files/data.csv",
+        f"/n/{share_id}.zip",
         f"/n/{share_id}/v/1.zip",
     ]
 
@@ -133,12 +148,15 @@ def test_the_bundle_index_is_the_view_and_opens_its_notebooks_and_readme(client,
     assert info["views"] == 1
 
 
-def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_origin(
-        tmp_path, renderer):
+def test_a_view_limited_frame_needs_no_other_request_and_loads_from_the_public_origin(tmp_path, renderer):
     from nbshare.settings import Settings
 
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, render_url="http://render.test",
-                        allowed_hosts=TEST_HOSTS)
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        public_url=PUBLIC_URL,
+        render_url="http://render.test",
+        allowed_hosts=TEST_HOSTS,
+    )
     app = create_app(settings, renderer=renderer)
     with TestClient(app) as client:
         body = published(client, NOTEBOOK, max_views=5)
@@ -215,8 +233,12 @@ def test_a_burn_survives_an_instance_whose_clock_runs_behind_and_its_owner_can_d
 
 @pytest.mark.parametrize("views", [MAX_VIEWS + 1, 2**63, 10**20, 0, -1])
 def test_out_of_range_view_limits_are_a_clear_400_everywhere(client, views):
-    r = client.post("/api/v1/shares", params={"filename": "nb.ipynb", "max_views": views},
-                    content=NOTEBOOK, headers={"Content-Type": "application/x-ipynb+json"})
+    r = client.post(
+        "/api/v1/shares",
+        params={"filename": "nb.ipynb", "max_views": views},
+        content=NOTEBOOK,
+        headers={"Content-Type": "application/x-ipynb+json"},
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_max_views", r.text
     assert "1 to 1,000,000,000" in r.json()["error"]["message"]
     r = client.post("/upload", files={"file": ("nb.ipynb", NOTEBOOK)}, data={"max_views": str(views)})
@@ -247,8 +269,16 @@ def test_huge_version_numbers_are_404_not_500(client):
         assert r.status_code == 404, number
 
 
-@pytest.mark.parametrize("change", [{"versions_public": 0}, {"versions_public": "yes"},
-                                    {"max_views": True}, {"max_views": 2.0}, {"max_views": "3"}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"versions_public": 0},
+        {"versions_public": "yes"},
+        {"max_views": True},
+        {"max_views": 2.0},
+        {"max_views": "3"},
+    ],
+)
 def test_settings_take_only_real_json_types(client, change):
     body = published(client, NOTEBOOK)
     r = client.patch(f"/api/v1/shares/{body['id']}", json=change, headers=as_owner(body))
@@ -277,32 +307,47 @@ def test_files_are_revalidated_so_a_cache_cannot_outlive_a_password(client, app)
     etag = r.headers["etag"]
     again = client.get(route, headers={"If-None-Match": etag})
     assert again.status_code == 304 and not again.content
-    r = client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"},
-                     headers=as_owner(body))
+    r = client.patch(
+        f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"}, headers=as_owner(body)
+    )
     assert r.status_code == 200
     assert reader(app).get(route, headers={"If-None-Match": etag}).status_code == 401
 
 
 def test_a_locked_share_answers_the_same_for_every_version_number(client):
     body = published(client, NOTEBOOK)
-    publish_update = client.put(f"/api/v1/shares/{body['id']}", content=NOTEBOOK,
-                                headers={**as_owner(body), "Content-Type": "application/x-ipynb+json"})
+    publish_update = client.put(
+        f"/api/v1/shares/{body['id']}",
+        content=NOTEBOOK,
+        headers={**as_owner(body), "Content-Type": "application/x-ipynb+json"},
+    )
     assert publish_update.status_code == 200
-    client.patch(f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"},
-                 headers=as_owner(body))
+    client.patch(
+        f"/api/v1/shares/{body['id']}", json={"password": "a-long-password-9"}, headers=as_owner(body)
+    )
     stranger = reader(client.app)
     for suffix in ("", ".ipynb", "/content"):
         answers = {stranger.get(f"/n/{body['id']}/v/{n}{suffix}").status_code for n in (1, 2, 3, 99, HUGE)}
         assert answers == {401}, suffix
 
 
-ACTIVE = {"app.js": b"alert(1)", "mod.mjs": b"export default 1", "page.html": b"<script>alert(1)</script>",
-          "doc.xml": b"<x/>", "style.css": b"body{}", "doc.xhtml": b"<html/>"}
+ACTIVE = {
+    "app.js": b"alert(1)",
+    "mod.mjs": b"export default 1",
+    "page.html": b"<script>alert(1)</script>",
+    "doc.xml": b"<x/>",
+    "style.css": b"body{}",
+    "doc.xhtml": b"<html/>",
+}
 
 
 def test_active_bundle_files_are_served_as_plain_text_attachments(client):
-    body = published(client, zip_of({**ACTIVE, "a.ipynb": notebook(markdown("# A")), "d.csv": b"a\n1\n"}),
-                     "b.zip", content_type=ZIP_TYPE)
+    body = published(
+        client,
+        zip_of({**ACTIVE, "a.ipynb": notebook(markdown("# A")), "d.csv": b"a\n1\n"}),
+        "b.zip",
+        content_type=ZIP_TYPE,
+    )
     for name in ACTIVE:
         r = client.get(f"/n/{body['id']}/files/{name}")
         assert r.status_code == 200 and r.content == ACTIVE[name]
@@ -364,8 +409,10 @@ def test_a_500_answers_cleanly_and_the_next_request_on_the_connection_succeeds(s
     app = create_app(settings, renderer=renderer, metadata=BrokenMetadata(settings.database_url))
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     # The app's own lifespan runs, as in `nbshare serve`; its 500s are logged, not shown.
-    with (serve_in_thread(app, lifespan="auto", log_level="critical") as url,
-          httpx.Client(base_url=url, limits=limits, timeout=30) as client):
+    with (
+        serve_in_thread(app, lifespan="auto", log_level="critical") as url,
+        httpx.Client(base_url=url, limits=limits, timeout=30) as client,
+    ):
         for _ in range(3):
             failed = client.get("/n/AAAAAAAAAAAAAAAAAAAAAAAA")
             assert failed.status_code == 500 and "nothing was stored" in failed.text

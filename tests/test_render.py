@@ -15,8 +15,10 @@ from nbshare.render.headings import HeadingIndex, slugify
 
 PLOTLY_FIGURE = {
     # `</script>` would end the element; `<!--<script>` would keep it open past its end tag.
-    "data": [{"type": "bar", "y": [2, 3, 1], "name": "</script><script>alert(1)</script>"},
-             {"type": "bar", "y": [1], "name": "<!--<script> & more"}],
+    "data": [
+        {"type": "bar", "y": [2, 3, 1], "name": "</script><script>alert(1)</script>"},
+        {"type": "bar", "y": [1], "name": "<!--<script> & more"},
+    ],
     "layout": {"title": {"text": "bars"}},
 }
 
@@ -105,8 +107,7 @@ def test_images_are_lazy_and_sized_from_their_headers():
 
 def test_attachments_with_spaces_and_other_scripts_in_their_names_show():
     """mistune percent-encodes image URLs before nbconvert looks the attachment up."""
-    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5E"
-           "rkJggg==")
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     cell = markdown("![a](<attachment:图 2.png>) ![b](attachment:image%201.png)", "a")
     cell["attachments"] = {"image 1.png": {"image/png": png}, "图 2.png": {"image/png": png}}
     page = render_page(notebook(cell), filename="a.ipynb", static_url="/static")

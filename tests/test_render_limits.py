@@ -72,21 +72,39 @@ def test_two_hundred_thousand_open_brackets_render(pool):
     assert [entry.text for entry in page.toc] == ["After"]
 
 
-@pytest.mark.parametrize("text", [
-    '<a href="files/a.csv">a</a> <img src=\'/files/b.png\'>',
-    "[x](files/a.csv) ![y](/files/b.png) [z](other/files/c)",
-    "![[x](files/a) and [b](files/c)](d)",
-    "[no target here\n](files/x)",
-    "[a](files/b\n) [c](files/d)",
-    "[one](files/x [two](files/y)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<a href=\"files/a.csv\">a</a> <img src='/files/b.png'>",
+        "[x](files/a.csv) ![y](/files/b.png) [z](other/files/c)",
+        "![[x](files/a) and [b](files/c)](d)",
+        "[no target here\n](files/x)",
+        "[a](files/b\n) [c](files/d)",
+        "[one](files/x [two](files/y)",
+    ],
+)
 def test_strip_files_prefix_matches_nbconvert(text):
     assert strip_files_prefix(text) == nbconvert_strip_files_prefix(text)
 
 
 def test_strip_files_prefix_matches_nbconvert_on_random_text():
-    pieces = ["[", "]", "(", ")", "!", "/", "a", " ", "\n", "files/", "](files/", "](/files/", "![",
-              'src="files/', "href=files/"]
+    pieces = [
+        "[",
+        "]",
+        "(",
+        ")",
+        "!",
+        "/",
+        "a",
+        " ",
+        "\n",
+        "files/",
+        "](files/",
+        "](/files/",
+        "![",
+        'src="files/',
+        "href=files/",
+    ]
     rng = random.Random(10)  # noqa: S311 - reproducible test input, not a secret
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
@@ -126,27 +144,36 @@ class WatchedPool(RenderPool):
 def from_clients(app):
     """The app, with each request's client address taken from a test-only header: one
     in-process app, several clients."""
+
     async def wrapped(scope, receive, send):
         if scope["type"] == "http":
             host = dict(scope["headers"]).get(b"x-test-client")
             if host:
                 scope = {**scope, "client": (host.decode(), 1)}
         await app(scope, receive, send)
+
     return wrapped
 
 
 def upload(client, data: bytes, who: str):
-    return client.post("/api/v1/shares", params={"filename": "nb.ipynb"}, content=data,
-                       headers={"Content-Type": "application/x-ipynb+json", "X-Test-Client": who})
+    return client.post(
+        "/api/v1/shares",
+        params={"filename": "nb.ipynb"},
+        content=data,
+        headers={"Content-Type": "application/x-ipynb+json", "X-Test-Client": who},
+    )
 
 
 @pytest.fixture
 def one_worker(tmp_path):
     """An app on a real pool of one worker, with default budgets; the pool beside it."""
     pool = WatchedPool(workers=1, timeout=60)
-    app = create_app(Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_renders_per_client=2,
-                              allowed_hosts=TEST_HOSTS),
-                     renderer=pool)
+    app = create_app(
+        Settings(
+            data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_renders_per_client=2, allowed_hosts=TEST_HOSTS
+        ),
+        renderer=pool,
+    )
     try:
         with TestClient(from_clients(app)) as client:
             yield app, pool, client

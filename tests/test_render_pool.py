@@ -59,6 +59,7 @@ def pool():
 
 def test_time_spent_queued_does_not_count_against_the_timeout(pool):
     """Two uploads for one worker: the second waits for the first, then renders in time."""
+
     async def scenario():
         data = slow_notebook(300)
         alone = await seconds_to_render(pool, data)
@@ -96,6 +97,7 @@ def test_uploads_running_when_a_worker_dies_are_retried_on_a_fresh_pool():
     pool = RenderPool(workers=2, timeout=120, budget_floor=120)
     pool.warm_up("/static", wait=True)
     try:
+
         async def scenario():
             data = slow_notebook(500)
             tasks = [asyncio.create_task(render(pool, data)) for _ in range(3)]

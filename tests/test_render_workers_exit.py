@@ -50,9 +50,13 @@ def test_render_workers_exit_when_the_server_is_killed(tmp_path):
     server = start_server(tmp_path, NBSHARE_RENDER_WORKERS="2")
     workers: set[int] = set()
     try:
-        r = httpx.post(f"{server.url}/api/v1/shares", params={"filename": "nb.ipynb"},
-                       content=nb_bytes(minimal_notebook()),
-                       headers={"Content-Type": "application/x-ipynb+json"}, timeout=120)
+        r = httpx.post(
+            f"{server.url}/api/v1/shares",
+            params={"filename": "nb.ipynb"},
+            content=nb_bytes(minimal_notebook()),
+            headers={"Content-Type": "application/x-ipynb+json"},
+            timeout=120,
+        )
         assert r.status_code == 201, r.text
         workers = descendants(server.process.pid)
         assert len(workers) >= 2, workers  # two workers (and multiprocessing's resource tracker)

@@ -73,18 +73,22 @@ def test_explicit_title_is_escaped_everywhere(client):
 
 def test_upload_result_page_escapes_title_and_filename(client):
     filename = "<img src=x onerror=alert(3)>.ipynb"  # httpx percent-encodes quotes in form names
-    r = client.post("/upload", files={"file": (filename, fixture_bytes("hostile.ipynb"))},
-                    data={"title": HOSTILE_TITLE})
+    r = client.post(
+        "/upload", files={"file": (filename, fixture_bytes("hostile.ipynb"))}, data={"title": HOSTILE_TITLE}
+    )
     assert r.status_code == 201
     soup = assert_inert(r.text)
     assert soup.select_one("p.share-title").get_text().startswith(HOSTILE_TITLE)
     assert filename in soup.select_one("p.share-title .hint").get_text()
 
 
-@pytest.mark.parametrize("changes", [
-    {"nbformat": "<script>alert(5)</script>"},
-    {"cells": [{"cell_type": "<img src=x onerror=alert(6)>"}]},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"nbformat": "<script>alert(5)</script>"},
+        {"cells": [{"cell_type": "<img src=x onerror=alert(6)>"}]},
+    ],
+)
 def test_error_page_escapes_what_the_notebook_contains(client, changes):
     r = client.post("/upload", files={"file": ("x.ipynb", nb_bytes({**minimal_notebook(), **changes}))})
     assert r.status_code == 422
@@ -121,8 +125,9 @@ def test_notebook_content_runs_only_in_a_sandbox(client, hostile_share):
 
 @pytest.fixture
 def small_client(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
-                        max_upload_bytes=1000)
+    settings = Settings(
+        data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS, max_upload_bytes=1000
+    )
     with TestClient(create_app(settings, renderer=renderer)) as c:
         yield c
 
@@ -185,16 +190,19 @@ def test_500_page_has_the_security_headers_too(app, monkeypatch):
 DISPOSITION = re.compile(r"""attachment; filename="([^"\\\r\n]*)"; filename\*=UTF-8''([A-Za-z0-9%._~-]+)""")
 
 
-@pytest.mark.parametrize("filename", [
-    'quote"in"name.ipynb',
-    "crlf\r\nSet-Cookie: stolen=1\r\n.ipynb",
-    "semi; filename=evil.exe",
-    "back\\slash.ipynb",
-    "../../etc/passwd",
-    "\u202egpj.ipynb",  # right-to-left override
-    "tab\tand\x00nul.ipynb",
-    HOSTILE_FILENAME,
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        'quote"in"name.ipynb',
+        "crlf\r\nSet-Cookie: stolen=1\r\n.ipynb",
+        "semi; filename=evil.exe",
+        "back\\slash.ipynb",
+        "../../etc/passwd",
+        "\u202egpj.ipynb",  # right-to-left override
+        "tab\tand\x00nul.ipynb",
+        HOSTILE_FILENAME,
+    ],
+)
 def test_download_is_an_attachment_with_a_clean_filename(client, filename):
     data = nb_bytes(minimal_notebook())
     body = publish(client, data, filename).json()
@@ -215,20 +223,23 @@ def test_download_is_an_attachment_with_a_clean_filename(client, filename):
 
 # httpx removes literal "/../" before sending, so the dots are percent-encoded here; the
 # server decodes them, and sees the same "/static/../app.py" path a raw client would send.
-@pytest.mark.parametrize("path", [
-    "/static/%2e%2e/app.py",
-    "/static/..%2fapp.py",
-    "/static/..%2f..%2fnbshare%2fapp.py",
-    "/static/vendor/%2e%2e/%2e%2e/app.py",
-    "/static/mathjax/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "/static/nbconvert/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "/static/%2fetc%2fpasswd",
-    "/n/..%2f..%2fetc",
-    "/n/..%2f..%2fetc%2fpasswd",
-    "/n/%2e%2e/content",
-    "/n/..%2f..%2fetc%2fpasswd.ipynb",
-    "/api/v1/shares/..%2f..%2fetc%2fpasswd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/..%2f..%2fnbshare%2fapp.py",
+        "/static/vendor/%2e%2e/%2e%2e/app.py",
+        "/static/mathjax/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/static/nbconvert/..%2f..%2f..%2f..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/static/%2fetc%2fpasswd",
+        "/n/..%2f..%2fetc",
+        "/n/..%2f..%2fetc%2fpasswd",
+        "/n/%2e%2e/content",
+        "/n/..%2f..%2fetc%2fpasswd.ipynb",
+        "/api/v1/shares/..%2f..%2fetc%2fpasswd",
+    ],
+)
 def test_path_traversal_is_404(client, path):
     r = client.get(path)
     assert r.status_code == 404, path
@@ -245,8 +256,10 @@ def test_logs_never_show_the_owner_token_or_a_whole_share_id(client, caplog):
     share_id, token = body["id"], body["owner_token"]
     client.get(f"/n/{share_id}")
     client.delete(f"/api/v1/shares/{share_id}", headers={"Authorization": "Bearer wrong-token"})
-    assert client.delete(f"/api/v1/shares/{share_id}",
-                         headers={"Authorization": f"Bearer {token}"}).status_code == 204
+    assert (
+        client.delete(f"/api/v1/shares/{share_id}", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 204
+    )
     server_side = [r for r in caplog.records if r.name.split(".")[0] not in ("httpx", "httpcore")]
     logged = [r.getMessage() + (r.exc_text or "") for r in server_side]
     assert any(redact_id(share_id) in line for line in logged), logged
@@ -257,22 +270,42 @@ def test_logs_never_show_the_owner_token_or_a_whole_share_id(client, caplog):
 def test_access_log_lines_show_only_redacted_ids():
     # `nbshare serve` logs requests through uvicorn's access logger, with this filter.
     share_id = "AbCdEfGhIjKlMnOpQrStUvWx"
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "GET", f"/n/{share_id}/content?x=1", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/n/{share_id}/content?x=1", "1.1", 200),
+        None,
+    )
     RedactShareIds().filter(record)
     assert share_id not in record.getMessage()
     assert "/n/AbCd…/content?x=…" in record.getMessage()  # no query value either
 
 
 def test_access_log_lines_show_no_query_values_and_no_blob_key_ids():
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5000", "POST",
-                                "/api/v1/shares?password=hunter2&title=Merger%20plan", "1.1", 400), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "POST", "/api/v1/shares?password=hunter2&title=Merger%20plan", "1.1", 400),
+        None,
+    )
     RedactShareIds().filter(record)
     assert "hunter2" not in record.getMessage() and "Merger" not in record.getMessage()
     assert "/api/v1/shares?password=…&title=…" in record.getMessage()
-    record = logging.LogRecord("nbshare.shares", logging.ERROR, __file__, 1, "blob %s is missing",
-                               ("shares/AbCdEfGhIjKlMnOpQrStUvWx/v1/page",), None)
+    record = logging.LogRecord(
+        "nbshare.shares",
+        logging.ERROR,
+        __file__,
+        1,
+        "blob %s is missing",
+        ("shares/AbCdEfGhIjKlMnOpQrStUvWx/v1/page",),
+        None,
+    )
     RedactShareIds().filter(record)
     assert record.getMessage() == "blob shares/AbCd…/v1/page is missing"
 
@@ -280,16 +313,22 @@ def test_access_log_lines_show_no_query_values_and_no_blob_key_ids():
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://testserver.evil"])
 def test_writes_from_other_sites_or_sandboxed_notebooks_are_refused(client, app, origin):
     before = stored_state(app)
-    r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
-                    headers={"Content-Type": "text/plain", "Origin": origin})
+    r = client.post(
+        "/api/v1/shares?filename=x.ipynb",
+        content=nb_bytes(minimal_notebook()),
+        headers={"Content-Type": "text/plain", "Origin": origin},
+    )
     assert r.status_code == 403 and r.json()["error"]["code"] == "cross_site"
     assert stored_state(app) == before
 
 
 def test_writes_from_the_service_itself_or_without_origin_are_allowed(client):
     for headers in ({"Origin": "http://testserver"}, {}):
-        r = client.post("/api/v1/shares?filename=x.ipynb", content=nb_bytes(minimal_notebook()),
-                        headers={"Content-Type": "application/x-ipynb+json", **headers})
+        r = client.post(
+            "/api/v1/shares?filename=x.ipynb",
+            content=nb_bytes(minimal_notebook()),
+            headers={"Content-Type": "application/x-ipynb+json", **headers},
+        )
         assert r.status_code == 201, headers
 
 
@@ -301,8 +340,12 @@ def test_a_dns_rebinding_page_is_refused_for_writes_and_reads(client, app, metho
     before = stored_state(app)
     evil = {"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}
     for path in ("/api/v1/shares?filename=x.ipynb", f"/n/{share_id}", f"/n/{share_id}.ipynb"):
-        r = client.request(method, path, content=nb_bytes(minimal_notebook()) if method == "POST" else None,
-                           headers={"Content-Type": "application/x-ipynb+json", **evil})
+        r = client.request(
+            method,
+            path,
+            content=nb_bytes(minimal_notebook()) if method == "POST" else None,
+            headers={"Content-Type": "application/x-ipynb+json", **evil},
+        )
         assert r.status_code == 400, (method, path, r.status_code)
         assert "does not answer to the host name 'evil.example:8000'" in r.text
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -311,27 +354,54 @@ def test_a_dns_rebinding_page_is_refused_for_writes_and_reads(client, app, metho
 
 
 def test_the_public_url_loopback_names_and_allowed_hosts_are_answered(tmp_path, renderer):
-    settings = Settings(data_dir=tmp_path / "d", public_url="https://nb.example.org", host="10.1.2.3",
-                        allowed_hosts="nbshare.internal, Other.Example.")
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        public_url="https://nb.example.org",
+        host="10.1.2.3",
+        allowed_hosts="nbshare.internal, Other.Example.",
+    )
     app = create_app(settings, renderer=renderer)
     with TestClient(app, base_url="https://nb.example.org") as c:
         data = nb_bytes(minimal_notebook())
-        posted = c.post("/api/v1/shares?filename=x.ipynb", content=data,
-                        headers={"Origin": "https://nb.example.org"})
+        posted = c.post(
+            "/api/v1/shares?filename=x.ipynb", content=data, headers={"Origin": "https://nb.example.org"}
+        )
         assert posted.status_code == 201
         page = f"/n/{posted.json()['id']}"
-        for host in ("nb.example.org", "NB.example.org:443", "localhost:9999", "127.0.0.1:8000",
-                     "[::1]:8000", "10.1.2.3:8000", "nbshare.internal", "other.example:81"):
+        for host in (
+            "nb.example.org",
+            "NB.example.org:443",
+            "localhost:9999",
+            "127.0.0.1:8000",
+            "[::1]:8000",
+            "10.1.2.3:8000",
+            "nbshare.internal",
+            "other.example:81",
+        ):
             assert c.get(page, headers={"Host": host}).status_code == 200, host
         # A page of the service reached by a loopback name may publish to it.
-        r = c.post("/api/v1/shares?filename=x.ipynb", content=data,
-                   headers={"Host": "localhost:8000", "Origin": "http://localhost:8000"})
+        r = c.post(
+            "/api/v1/shares?filename=x.ipynb",
+            content=data,
+            headers={"Host": "localhost:8000", "Origin": "http://localhost:8000"},
+        )
         assert r.status_code == 201
-        for host in ("evil.example", "nb.example.org.evil.example", "10.1.2.4", "a@nb.example.org",
-                     "nb.example.org:port"):
+        for host in (
+            "evil.example",
+            "nb.example.org.evil.example",
+            "10.1.2.4",
+            "a@nb.example.org",
+            "nb.example.org:port",
+        ):
             assert c.get(page, headers={"Host": host}).status_code == 400, host
-        assert c.post("/api/v1/shares?filename=x.ipynb", content=data, headers={
-            "Host": "localhost:8000", "Origin": "http://evil.example"}).status_code == 403
+        assert (
+            c.post(
+                "/api/v1/shares?filename=x.ipynb",
+                content=data,
+                headers={"Host": "localhost:8000", "Origin": "http://evil.example"},
+            ).status_code
+            == 403
+        )
     anyone = Settings(data_dir=tmp_path / "d", public_url="https://nb.example.org", allowed_hosts="*")
     with TestClient(create_app(anyone, renderer=renderer)) as c:
         assert c.get("/healthz", headers={"Host": "whatever.example"}).status_code == 200

@@ -116,8 +116,9 @@ def test_versions_move_only_from_the_expected_current_one(metadata):
     now = datetime.now(UTC)
     assert metadata.add_version(second, expected_current=1, expected_epoch=0, updated_at=now)
     # A racing update that still believes version 1 is current loses, and writes nothing.
-    assert not metadata.add_version(replace(version, number=3), expected_current=1, expected_epoch=0,
-                                    updated_at=now)
+    assert not metadata.add_version(
+        replace(version, number=3), expected_current=1, expected_epoch=0, updated_at=now
+    )
     got_share, got_version = metadata.get_share(share.id)
     assert got_share.current_version == 2 and got_version.title == "B"
     assert [v.number for v in metadata.list_versions(share.id)] == [1, 2]
@@ -130,8 +131,9 @@ def test_conditional_updates_and_expiry(metadata):
     metadata.add_share(share, version)
     metadata.add_share(*share_rows("t" * 24))
     assert not metadata.update_share(share.id, expected={"access_epoch": 5}, max_views=3)
-    assert metadata.update_share(share.id, {1: {"title": "Sealed"}}, expected={"access_epoch": 0},
-                                 max_views=3, access_epoch=1)
+    assert metadata.update_share(
+        share.id, {1: {"title": "Sealed"}}, expected={"access_epoch": 0}, max_views=3, access_epoch=1
+    )
     got_share, got_version = metadata.get_share(share.id)
     assert (got_share.max_views, got_share.access_epoch, got_version.title) == (3, 1, "Sealed")
     assert metadata.expired_ids(datetime(2026, 5, 31, 23, 59, tzinfo=UTC)) == []

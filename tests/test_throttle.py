@@ -28,15 +28,24 @@ WRONG = "wrong-guess-1"
 
 
 def protected_share(url: str) -> str:
-    r = httpx.post(f"{url}/api/v1/shares", params={"filename": "n.ipynb"}, timeout=120,
-                   content=nb_bytes(minimal_notebook()), headers={PASSWORD_HEADER: PASSWORD})
+    r = httpx.post(
+        f"{url}/api/v1/shares",
+        params={"filename": "n.ipynb"},
+        timeout=120,
+        content=nb_bytes(minimal_notebook()),
+        headers={PASSWORD_HEADER: PASSWORD},
+    )
     assert r.status_code == 201, r.text
     return r.json()["id"]
 
 
 def guess(url: str, share_id: str, password: str, forwarded_for: str) -> httpx.Response:
-    return httpx.post(f"{url}/api/v1/shares/{share_id}/unlock", json={"password": password},
-                      headers={"X-Forwarded-For": forwarded_for}, timeout=120)
+    return httpx.post(
+        f"{url}/api/v1/shares/{share_id}/unlock",
+        json={"password": password},
+        headers={"X-Forwarded-For": forwarded_for},
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -78,15 +87,26 @@ def test_behind_a_trusted_proxy_x_forwarded_for_names_the_client(serve):
 
 def test_instances_sharing_a_database_share_the_counts(tmp_path, renderer):
     """Two app instances on one SQLite file (see test_postgres.py for PostgreSQL)."""
-    settings = Settings(data_dir=tmp_path, public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
-                        unlock_attempts=3, secret_key="5e" * 32)
+    settings = Settings(
+        data_dir=tmp_path,
+        public_url=PUBLIC_URL,
+        allowed_hosts=TEST_HOSTS,
+        unlock_attempts=3,
+        secret_key="5e" * 32,
+    )
     one, two = (create_app(settings, renderer=renderer) for _ in range(2))
     with TestClient(one, client=("10.0.0.1", 1)) as a, TestClient(two, client=("10.0.0.1", 2)) as b:
-        created = a.post("/api/v1/shares", params={"filename": "n.ipynb"},
-                         content=nb_bytes(minimal_notebook()), headers={PASSWORD_HEADER: PASSWORD})
+        created = a.post(
+            "/api/v1/shares",
+            params={"filename": "n.ipynb"},
+            content=nb_bytes(minimal_notebook()),
+            headers={PASSWORD_HEADER: PASSWORD},
+        )
         share_id = created.json()["id"]
-        answers = [c.post(f"/api/v1/shares/{share_id}/unlock", json={"password": WRONG}).status_code
-                   for c in (a, b, a, b)]
+        answers = [
+            c.post(f"/api/v1/shares/{share_id}/unlock", json={"password": WRONG}).status_code
+            for c in (a, b, a, b)
+        ]
         assert answers == [401, 401, 401, 429]
 
 
@@ -99,12 +119,20 @@ def test_a_client_is_an_ipv4_address_or_an_ipv6_64():
 
 
 def in_process(tmp_path, renderer, clock=None, **overrides):
-    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS,
-                        secret_key="5e" * 32, **overrides)
+    settings = Settings(
+        data_dir=tmp_path / "d",
+        public_url=PUBLIC_URL,
+        allowed_hosts=TEST_HOSTS,
+        secret_key="5e" * 32,
+        **overrides,
+    )
     app = create_app(settings, renderer=renderer, clock=clock)
     created = TestClient(app, client=("10.9.9.9", 1)).post(
-        "/api/v1/shares", params={"filename": "n.ipynb"}, content=nb_bytes(minimal_notebook()),
-        headers={PASSWORD_HEADER: PASSWORD})
+        "/api/v1/shares",
+        params={"filename": "n.ipynb"},
+        content=nb_bytes(minimal_notebook()),
+        headers={PASSWORD_HEADER: PASSWORD},
+    )
     assert created.status_code == 201, created.text
     return app, created.json()["id"]
 
@@ -126,13 +154,15 @@ def test_addresses_in_one_ipv6_64_are_one_client(tmp_path, renderer):
 
 
 def test_a_flood_of_first_time_addresses_is_slowed_bounded_and_cannot_pass_a_reader(
-        tmp_path, renderer, monkeypatch):
+    tmp_path, renderer, monkeypatch
+):
     """1000 addresses, each in its own /64 and guessing for the first time, on one share.
     The share's slow lane holds its pauses until the test opens a gate, and each pause moves
     the service's clock by a second: so the counts below do not depend on machine speed."""
     clock = Clock(datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
-    app, share_id = in_process(tmp_path, renderer, clock, unlock_attempts=5, unlock_attempts_per_share=3,
-                               max_concurrent_hashes=1)
+    app, share_id = in_process(
+        tmp_path, renderer, clock, unlock_attempts=5, unlock_attempts_per_share=3, max_concurrent_hashes=1
+    )
     service = app.state.service
     hashed: list[tuple[datetime, str, int]] = []  # (service time, password, lane turns so far)
     real = crypto.check_password

@@ -106,9 +106,16 @@ def test_the_sweep_removes_an_old_crashed_update_but_not_its_retry(settings, ren
 
     # What a server killed during an update left: names from before per-upload names, and
     # names from an upload with its own random part.
-    crashed = [f"shares/{share_id}/v2/{name}" for name in (
-        "original.ipynb", "page.html", "files/" + "ab" * 32, "original.ipynb.0123456789abcdef",
-        "page.html.0123456789abcdef")]
+    crashed = [
+        f"shares/{share_id}/v2/{name}"
+        for name in (
+            "original.ipynb",
+            "page.html",
+            "files/" + "ab" * 32,
+            "original.ipynb.0123456789abcdef",
+            "page.html.0123456789abcdef",
+        )
+    ]
     three_hours_ago = time.time() - 3 * 3600
     for key in crashed:
         service.blobs.put(key, b"left by a crash")
@@ -174,10 +181,17 @@ def test_the_sweep_never_touches_what_a_live_version_references(settings, render
         service.blobs.put(key.removesuffix(tag), service.blobs.get(key))
         if tag:
             service.blobs.delete(key)
-    service.metadata.update_share(legacy["id"], {1: {
-        "original_key": row.original_key.removesuffix(tag), "page_key": row.page_key.removesuffix(tag),
-        "manifest": json.loads(json.dumps(row.manifest).replace(tag, "")),
-    }}, updated_at=clock.now)
+    service.metadata.update_share(
+        legacy["id"],
+        {
+            1: {
+                "original_key": row.original_key.removesuffix(tag),
+                "page_key": row.page_key.removesuffix(tag),
+                "manifest": json.loads(json.dumps(row.manifest).replace(tag, "")),
+            }
+        },
+        updated_at=clock.now,
+    )
     kept = blob_names(app)
     assert any("/files/" in k and k.endswith(".sealed") for k in kept)  # sealed files to keep
     assert any(k.startswith(f"shares/{legacy['id']}/v1/files/") for k in kept)
@@ -188,6 +202,8 @@ def test_the_sweep_never_touches_what_a_live_version_references(settings, render
     for share in (public, legacy):
         assert client.get(f"/n/{share['id']}.zip").status_code == 200
         assert client.get(f"/n/{share['id']}/files/data.csv").content == b"a,b\n1,2\n"
-    assert client.post(f"/api/v1/shares/{sealed['id']}/unlock",
-                       json={"password": "correct horse"}).status_code == 200
+    assert (
+        client.post(f"/api/v1/shares/{sealed['id']}/unlock", json={"password": "correct horse"}).status_code
+        == 200
+    )
     assert client.get(f"/n/{sealed['id']}/files/data.csv").content == b"a,b\n1,2\n"

@@ -89,8 +89,11 @@ def build_service(
     metadata = metadata or MetadataStore(settings.database_url)
     metadata.migrate()
     if blobs is None:
-        blobs = ObjectBlobStore.from_url(settings.blob_url) if settings.blob_url else FileBlobStore(
-            settings.blob_dir)
+        blobs = (
+            ObjectBlobStore.from_url(settings.blob_url)
+            if settings.blob_url
+            else FileBlobStore(settings.blob_dir)
+        )
     renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
     server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
     return ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)
@@ -224,8 +227,10 @@ def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         messages = {404: "Nothing here: check the link.", 405: "This method is not allowed here."}
-        message = exc.detail if exc.detail and exc.status_code not in messages else messages.get(
-            exc.status_code, str(exc.detail)
+        message = (
+            exc.detail
+            if exc.detail and exc.status_code not in messages
+            else messages.get(exc.status_code, str(exc.detail))
         )
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
@@ -245,6 +250,11 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route answers at this request's path. Routes are asked through
     their public `matches` (included routers nest theirs), one method at a time."""
     methods = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-    return [method for method in methods
-            if any(route.matches({**request.scope, "method": method})[0] == Match.FULL
-                   for route in request.app.router.routes)]
+    return [
+        method
+        for method in methods
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]

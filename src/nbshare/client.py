@@ -91,7 +91,8 @@ class NbshareClient:
             raise ClientError(
                 f"{self.server} answered {response.headers.get('content-type') or 'something'} where an "
                 "nbshare server answers JSON: is --server (or NBSHARE_SERVER) an nbshare server?",
-                response.status_code, "not_nbshare",
+                response.status_code,
+                "not_nbshare",
             ) from None
 
     def publish(
@@ -117,34 +118,61 @@ class NbshareClient:
             # Every option as a form field: nothing secret or not in the URL.
             with path.open("rb") as f:
                 files = {"file": (path.name, _Reader(f, on_progress), _media_type(path))}
-                return self._send_json("POST", "/api/v1/shares", data={**options, "password": password},
-                                       files=files)
+                return self._send_json(
+                    "POST", "/api/v1/shares", data={**options, "password": password}, files=files
+                )
         headers = _raw_headers(path)
         if password is not None:
             headers[PASSWORD_HEADER] = password
         return self._send_json(
-            "POST", "/api/v1/shares", params={"filename": path.name, **options}, headers=headers,
+            "POST",
+            "/api/v1/shares",
+            params={"filename": path.name, **options},
+            headers=headers,
             content=_read_chunks(path, on_progress),
         )
 
-    def update(self, share_id: str, owner_token: str, path: Path, *, title: str | None = None,
-               on_progress: Callable[[int], None] | None = None) -> dict:
+    def update(
+        self,
+        share_id: str,
+        owner_token: str,
+        path: Path,
+        *,
+        title: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict:
         """A new version of the share from the notebook at `path`: same link."""
         path = _existing(path)
         params = {"filename": path.name, **({"title": title} if title else {})}
         return self._send_json(
-            "PUT", f"/api/v1/shares/{share_id}", token=owner_token, params=params,
-            headers=_raw_headers(path), content=_read_chunks(path, on_progress),
+            "PUT",
+            f"/api/v1/shares/{share_id}",
+            token=owner_token,
+            params=params,
+            headers=_raw_headers(path),
+            content=_read_chunks(path, on_progress),
         )
 
-    def configure(self, share_id: str, owner_token: str, *, expires: Any = UNSET, max_views: Any = UNSET,
-                  password: Any = UNSET, versions_public: Any = UNSET) -> dict:
+    def configure(
+        self,
+        share_id: str,
+        owner_token: str,
+        *,
+        expires: Any = UNSET,
+        max_views: Any = UNSET,
+        password: Any = UNSET,
+        versions_public: Any = UNSET,
+    ) -> dict:
         """Change what is given: expires ('never' for none), max_views (None: no limit),
         password (None removes it), versions_public."""
         changes = {
             name: value
-            for name, value in (("expires", expires), ("max_views", max_views), ("password", password),
-                                ("versions_public", versions_public))
+            for name, value in (
+                ("expires", expires),
+                ("max_views", max_views),
+                ("password", password),
+                ("versions_public", versions_public),
+            )
             if value is not UNSET
         }
         return self._send_json("PATCH", f"/api/v1/shares/{share_id}", token=owner_token, json=changes)
@@ -169,8 +197,14 @@ class NbshareClient:
             "grant"
         ]
 
-    def download(self, url: str, *, grant: str | None = None, max_bytes: int | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> bytes:
+    def download(
+        self,
+        url: str,
+        *,
+        grant: str | None = None,
+        max_bytes: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> bytes:
         """The bytes at one of the share's URLs (taken as a path on this client's server).
         A body that grows past `max_bytes` is abandoned: a broken or hostile server cannot
         fill the recipient's memory."""
@@ -186,8 +220,11 @@ class NbshareClient:
             for chunk in response.iter_bytes(CHUNK):
                 received += len(chunk)
                 if max_bytes is not None and received > max_bytes:
-                    raise ClientError(f"The server sent more than the {max_bytes:,} bytes it announced; "
-                                      "stopped, nothing was written.", code="download_too_large")
+                    raise ClientError(
+                        f"The server sent more than the {max_bytes:,} bytes it announced; "
+                        "stopped, nothing was written.",
+                        code="download_too_large",
+                    )
                 chunks.append(chunk)
                 if on_progress:
                     on_progress(len(chunk))

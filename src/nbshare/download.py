@@ -75,8 +75,9 @@ class DownloadLink:
         return f"<DownloadLink {self.filename!r} {_human(len(self.data))} {self.media_type}>"
 
 
-def download_link(obj: object, filename: str | None = None, label: str | None = None, *,
-                  force: bool = False) -> DownloadLink:
+def download_link(
+    obj: object, filename: str | None = None, label: str | None = None, *, force: bool = False
+) -> DownloadLink:
     """Show a link that downloads ``obj`` as a file, and return it.
 
     ``obj`` may be a pandas DataFrame or Series (CSV; .tsv, .xlsx, .parquet or .json by the
@@ -236,19 +237,25 @@ def _figure_bytes(obj: Any, ext: str) -> bytes:
 
 
 _FORMATS: dict[str, tuple[str, Formats]] = {
-    "pandas": ("data.csv", {
-        ".csv": ("text/csv", _pandas_bytes),
-        ".tsv": ("text/tab-separated-values", _pandas_bytes),
-        ".json": ("application/json", _pandas_bytes),
-        ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _pandas_bytes),
-        ".parquet": ("application/vnd.apache.parquet", _pandas_bytes),
-    }),
+    "pandas": (
+        "data.csv",
+        {
+            ".csv": ("text/csv", _pandas_bytes),
+            ".tsv": ("text/tab-separated-values", _pandas_bytes),
+            ".json": ("application/json", _pandas_bytes),
+            ".xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _pandas_bytes),
+            ".parquet": ("application/vnd.apache.parquet", _pandas_bytes),
+        },
+    ),
     "numpy": ("array.npy", {".npy": ("application/octet-stream", _numpy_bytes)}),
-    "figure": ("figure.png", {
-        ".png": ("image/png", _figure_bytes),
-        ".svg": ("image/svg+xml", _figure_bytes),
-        ".pdf": ("application/pdf", _figure_bytes),
-    }),
+    "figure": (
+        "figure.png",
+        {
+            ".png": ("image/png", _figure_bytes),
+            ".svg": ("image/svg+xml", _figure_bytes),
+            ".pdf": ("application/pdf", _figure_bytes),
+        },
+    ),
 }
 
 
@@ -265,7 +272,8 @@ def _check_size(size: int, name: str, force: bool) -> None:
         warnings.warn(
             f"{name} is {_human(size)}: the link adds {page} to the notebook and to its share page, "
             f"which every viewer downloads. To keep the page light, save it and {advice}",
-            LargeDownloadWarning, stacklevel=3,
+            LargeDownloadWarning,
+            stacklevel=3,
         )
 
 

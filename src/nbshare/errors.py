@@ -67,6 +67,5 @@ class OutOfSpace(NbshareError):
         super().__init__(message, **kw)
 
 
-
 def _rebuild(cls: type[NbshareError], message: str, code: str, status: int) -> NbshareError:
     return cls(message, code=code, status=status)

@@ -58,12 +58,15 @@ def parse_expiry(text: str | None, now: datetime) -> datetime | None:
             moment = datetime.fromisoformat(text)
             moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
         if moment - now > LONGEST:
-            raise BadExpiry(f"The expiry {text!r} is more than 1000 years away; use 'never' for a share "
-                            "that never expires.")
+            raise BadExpiry(
+                f"The expiry {text!r} is more than 1000 years away; use 'never' for a share "
+                "that never expires."
+            )
         return moment
     except OverflowError:  # the day after 9999-12-31, or a time zone pushing past it
-        raise BadExpiry(f"The expiry {text!r} is too far in the future; use 'never' for a share "
-                        "that never expires.") from None
+        raise BadExpiry(
+            f"The expiry {text!r} is too far in the future; use 'never' for a share that never expires."
+        ) from None
     except ValueError:
         raise BadExpiry(
             f"Cannot read the expiry {text!r}: use a duration like 1h, 7d or 4w, a date like "

@@ -57,9 +57,11 @@ class Published:
 def same_server(a: str, b: str) -> bool:
     """Whether two server URLs name the same server (scheme and host in any case, with or
     without a trailing slash)."""
+
     def key(url: str) -> tuple[str, str, str]:
         parts = urlsplit(url.strip())
         return parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/")
+
     return key(a) == key(b)
 
 
@@ -129,8 +131,14 @@ class History:
     def find(self, share_id: str, *, server: str | None = None) -> Published | None:
         """The entry for `share_id`; with `server`, only one saved for that server (an owner
         token is sent to no other)."""
-        return next((e for e in self.load()
-                     if e.id == share_id and (server is None or same_server(e.server, server))), None)
+        return next(
+            (
+                e
+                for e in self.load()
+                if e.id == share_id and (server is None or same_server(e.server, server))
+            ),
+            None,
+        )
 
     def published_from(self, path: str, server: str) -> list[Published]:
         """Earlier shares of the file at `path` on `server`, the latest first."""

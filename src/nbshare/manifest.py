@@ -27,12 +27,14 @@ class Entry:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(**{f.name: data[f.name] for f in fields(cls)
-                      if f.name in data or f.default is MISSING})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data or f.default is MISSING})
 
     def to_json(self) -> Json:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.default is MISSING or getattr(self, f.name)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.default is MISSING or getattr(self, f.name)
+        }
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,11 @@ class Manifest:
     def to_json(self) -> Json:
         out: Json = {"files": [f.to_json() for f in self.files]}
         if self.bundle:
-            out.update(notebooks=[n.to_json() for n in self.notebooks],
-                       readme=self.readme.to_json() if self.readme else None,
-                       env=[e.to_json() for e in self.env])
+            out.update(
+                notebooks=[n.to_json() for n in self.notebooks],
+                readme=self.readme.to_json() if self.readme else None,
+                env=[e.to_json() for e in self.env],
+            )
         return out
 
     @property

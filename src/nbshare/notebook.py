@@ -211,8 +211,11 @@ def _tolerated(error: ValidationError) -> bool:
         # id get positional permalinks, as in notebooks older than 4.5.
         return True
     return (
-        len(path) >= 2 and path[-2] == "data" and isinstance(path[-1], str)
-        and _SPEC_MIME.fullmatch(path[-1]) is not None and isinstance(getattr(error, "instance", None), dict)
+        len(path) >= 2
+        and path[-2] == "data"
+        and isinstance(path[-1], str)
+        and _SPEC_MIME.fullmatch(path[-1]) is not None
+        and isinstance(getattr(error, "instance", None), dict)
     )
 
 

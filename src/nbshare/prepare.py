@@ -56,17 +56,22 @@ def media_type_of(path: str) -> str:
 
 
 def limits_of(settings: Settings) -> Limits:
-    return Limits(max_files=settings.max_bundle_files, max_total_bytes=settings.max_bundle_bytes,
-                  max_file_bytes=settings.max_bundle_file_bytes)
+    return Limits(
+        max_files=settings.max_bundle_files,
+        max_total_bytes=settings.max_bundle_bytes,
+        max_file_bytes=settings.max_bundle_file_bytes,
+    )
 
 
 def _file_entry(payload: Payload, notebook: str | None) -> FileEntry:
-    return FileEntry(payload.name, payload.media_type, len(payload.data), payload.sha256, payload.role,
-                     notebook)
+    return FileEntry(
+        payload.name, payload.media_type, len(payload.data), payload.sha256, payload.role, notebook
+    )
 
 
-def _collect(files: list[FileEntry], blobs: dict[str, bytes], page: RenderedPage,
-             notebook: str | None) -> None:
+def _collect(
+    files: list[FileEntry], blobs: dict[str, bytes], page: RenderedPage, notebook: str | None
+) -> None:
     for payload in page.files:
         files.append(_file_entry(payload, notebook))
         blobs.setdefault(payload.sha256, payload.data)
@@ -82,10 +87,14 @@ def pick_title(explicit: str | None, *candidates: str | None) -> str:
 def readme_notebook(text: str) -> bytes:
     """A README shown through the notebook renderer: headings get anchors, math renders,
     relative links resolve, and its HTML stays inside the sandbox like any notebook's."""
-    return json.dumps({
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-        "cells": [{"cell_type": "markdown", "id": "readme", "metadata": {}, "source": text}],
-    }).encode("utf-8")
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [{"cell_type": "markdown", "id": "readme", "metadata": {}, "source": text}],
+        }
+    ).encode("utf-8")
 
 
 class Preparer:
@@ -101,32 +110,64 @@ class Preparer:
         # every file inline (and is sealed whole).
         return AssetPolicy(None if sealed else self.settings.inline_file_bytes, base)
 
-    async def render(self, data: bytes, filename: str, *, base: str, sealed: bool,
-                     links: BundleLinks | None = None) -> RenderedPage:
+    async def render(
+        self, data: bytes, filename: str, *, base: str, sealed: bool, links: BundleLinks | None = None
+    ) -> RenderedPage:
         return await self._render(
-            data, filename=filename, static_url=self.static_url, max_depth=self.settings.max_json_depth,
-            assets=self._policy(base, sealed), links=links,
+            data,
+            filename=filename,
+            static_url=self.static_url,
+            max_depth=self.settings.max_json_depth,
+            assets=self._policy(base, sealed),
+            links=links,
         )
 
-    async def notebook(self, share_id: str, number: int, data: bytes, *, filename: str,
-                       title: str | None, sealed: bool, now: datetime) -> Prepared:
+    async def notebook(
+        self,
+        share_id: str,
+        number: int,
+        data: bytes,
+        *,
+        filename: str,
+        title: str | None,
+        sealed: bool,
+        now: datetime,
+    ) -> Prepared:
         page = await self.render(data, filename, base=urls.version_path(share_id, number), sealed=sealed)
         files: list[FileEntry] = []
         content = VersionContent(original=data, html=page.html)
         _collect(files, content.files, page, None)
         version = VersionRow(
-            share_id=share_id, number=number, created_at=now, filename=filename,
+            share_id=share_id,
+            number=number,
+            created_at=now,
+            filename=filename,
             title=pick_title(title, page.info.title, page.first_heading, filename.removesuffix(".ipynb")),
-            size=len(data), sha256=hashlib.sha256(data).hexdigest(), nbformat=page.info.nbformat,
-            kernel_name=page.info.kernel_name, language=page.info.language,
-            cell_count=page.info.cell_count, toc=[entry.as_dict() for entry in page.toc],
-            original_key="", page_key="", kind="notebook",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            nbformat=page.info.nbformat,
+            kernel_name=page.info.kernel_name,
+            language=page.info.language,
+            cell_count=page.info.cell_count,
+            toc=[entry.as_dict() for entry in page.toc],
+            original_key="",
+            page_key="",
+            kind="notebook",
             manifest=Manifest(files=tuple(files)).to_json(),
         )
         return Prepared(version, content)
 
-    async def bundle(self, share_id: str, number: int, data: bytes, *, filename: str,
-                     title: str | None, sealed: bool, now: datetime) -> Prepared:
+    async def bundle(
+        self,
+        share_id: str,
+        number: int,
+        data: bytes,
+        *,
+        filename: str,
+        title: str | None,
+        sealed: bool,
+        now: datetime,
+    ) -> Prepared:
         # Decompressing (up to max_bundle_bytes) and recompressing are CPU work: in a thread,
         # so one big upload does not stall every other request on the event loop.
         members = await asyncio.to_thread(read_zip, data, limits_of(self.settings))
@@ -138,17 +179,25 @@ class Preparer:
         base = urls.version_path(share_id, number)
         inline = None
         if sealed:
-            inline = {p: (media_type_of(p), m.data) for p, m in by_path.items()
-                      if media_type_of(p) in IMAGE_TYPES}
+            inline = {
+                p: (media_type_of(p), m.data) for p, m in by_path.items() if media_type_of(p) in IMAGE_TYPES
+            }
 
         def links(path: str) -> BundleLinks:
-            return BundleLinks(base=base, page_base=urls.share_path(share_id), here=posixpath.dirname(path),
-                               files=frozenset(by_path), notebooks=frozenset(notebooks), inline_images=inline)
+            return BundleLinks(
+                base=base,
+                page_base=urls.share_path(share_id),
+                here=posixpath.dirname(path),
+                files=frozenset(by_path),
+                notebooks=frozenset(notebooks),
+                inline_images=inline,
+            )
 
         async def render_one(path: str) -> RenderedPage:
             try:
-                return await self.render(by_path[path].data, posixpath.basename(path), base=base,
-                                         sealed=sealed, links=links(path))
+                return await self.render(
+                    by_path[path].data, posixpath.basename(path), base=base, sealed=sealed, links=links(path)
+                )
             except NbshareError as exc:
                 raise type(exc)(f"{path}: {exc.message}", code=exc.code, status=exc.status) from None
 
@@ -156,29 +205,41 @@ class Preparer:
         readme_page = None
         if readme is not None:
             text = by_path[readme].data.decode("utf-8", "replace")
-            readme_page = await self.render(readme_notebook(text), "README.ipynb", base=base,
-                                            sealed=sealed, links=links(readme))
+            readme_page = await self.render(
+                readme_notebook(text), "README.ipynb", base=base, sealed=sealed, links=links(readme)
+            )
 
         archive = await asyncio.to_thread(write_zip, [(m.path, m.data) for m in members])
         content = VersionContent(original=archive, html=readme_page.html if readme_page else b"")
         files: list[FileEntry] = []
         for member in members:
             digest = hashlib.sha256(member.data).hexdigest()
-            files.append(FileEntry(member.path, media_type_of(member.path), len(member.data), digest,
-                                   "bundle", None))
+            files.append(
+                FileEntry(member.path, media_type_of(member.path), len(member.data), digest, "bundle", None)
+            )
             content.files.setdefault(digest, member.data)
         notebook_entries: list[NotebookEntry] = []
         for index, (path, page) in enumerate(zip(notebooks, pages, strict=True)):
             name = f"nb-{index}"
             content.pages[name] = page.html
             _collect(files, content.files, page, path)
-            notebook_entries.append(NotebookEntry(
-                path=path, page=name, title=pick_title(None, page.info.title, page.first_heading,
-                                                       posixpath.basename(path).removesuffix(".ipynb")),
-                toc=[entry.as_dict() for entry in page.toc], cell_count=page.info.cell_count,
-                kernel_name=page.info.kernel_name, language=page.info.language,
-                nbformat=page.info.nbformat,
-            ))
+            notebook_entries.append(
+                NotebookEntry(
+                    path=path,
+                    page=name,
+                    title=pick_title(
+                        None,
+                        page.info.title,
+                        page.first_heading,
+                        posixpath.basename(path).removesuffix(".ipynb"),
+                    ),
+                    toc=[entry.as_dict() for entry in page.toc],
+                    cell_count=page.info.cell_count,
+                    kernel_name=page.info.kernel_name,
+                    language=page.info.language,
+                    nbformat=page.info.nbformat,
+                )
+            )
         if readme_page is not None:
             content.pages["readme"] = readme_page.html
             _collect(files, content.files, readme_page, readme)
@@ -191,15 +252,27 @@ class Preparer:
         )
         first = notebook_entries[0] if notebook_entries else None
         version = VersionRow(
-            share_id=share_id, number=number, created_at=now, filename=filename,
-            title=pick_title(title, readme_page.first_heading if readme_page else None,
-                             first.title if first and len(notebook_entries) == 1 else None,
-                             filename.removesuffix(".zip")),
-            size=sum(len(m.data) for m in members), sha256=hashlib.sha256(archive).hexdigest(),
-            nbformat=first.nbformat if first else "", kernel_name=first.kernel_name if first else "",
-            language=first.language if first else "", cell_count=sum(n.cell_count for n in notebook_entries),
+            share_id=share_id,
+            number=number,
+            created_at=now,
+            filename=filename,
+            title=pick_title(
+                title,
+                readme_page.first_heading if readme_page else None,
+                first.title if first and len(notebook_entries) == 1 else None,
+                filename.removesuffix(".zip"),
+            ),
+            size=sum(len(m.data) for m in members),
+            sha256=hashlib.sha256(archive).hexdigest(),
+            nbformat=first.nbformat if first else "",
+            kernel_name=first.kernel_name if first else "",
+            language=first.language if first else "",
+            cell_count=sum(n.cell_count for n in notebook_entries),
             toc=[entry.as_dict() for entry in readme_page.toc] if readme_page else [],
-            original_key="", page_key="", kind="bundle", manifest=manifest.to_json(),
+            original_key="",
+            page_key="",
+            kind="bundle",
+            manifest=manifest.to_json(),
         )
         return Prepared(version, content)
 

@@ -71,8 +71,10 @@ class VersionMeta:
 
     def to_json(self) -> Json:
         """The fields in the order sealed `meta.json` blobs hold them."""
-        return {**{name: getattr(self, name) for name in self.__dataclass_fields__},
-                "manifest": self.manifest.to_json()}
+        return {
+            **{name: getattr(self, name) for name in self.__dataclass_fields__},
+            "manifest": self.manifest.to_json(),
+        }
 
     @property
     def files(self) -> tuple[FileEntry, ...]:
@@ -112,8 +114,9 @@ def blob_keys(share_id: str, number: int, *, sealed: bool) -> BlobKeys:
     # before this have no tag; their rows name them exactly, so they read as before.)
     at = VersionKeys(share_id, number)
     tag = f".{secrets.token_hex(8)}" + (SEALED_SUFFIX if sealed else "")
-    return BlobKeys(original_key=at.original(tag), page_key=at.page(tag),
-                    meta_key=at.meta(tag) if sealed else None)
+    return BlobKeys(
+        original_key=at.original(tag), page_key=at.page(tag), meta_key=at.meta(tag) if sealed else None
+    )
 
 
 def upload_tag(version: VersionRow) -> str:
@@ -122,8 +125,9 @@ def upload_tag(version: VersionRow) -> str:
     return version.page_key.removeprefix(VersionKeys(version.share_id, version.number).page(""))
 
 
-def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
-                  data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+def write_version(
+    blobs: BlobStore, version: VersionRow, content: VersionContent, data_key: bytes | None
+) -> tuple[VersionRow, VersionMeta]:
     """Store a version's blobs (sealed when `data_key` is given); returns the row to insert
     and what readers may learn (its manifest now says where each file and page is). If it
     fails, the blobs it wrote are deleted again; nothing else is touched."""
@@ -136,8 +140,9 @@ def write_version(blobs: BlobStore, version: VersionRow, content: VersionContent
         raise
 
 
-def _write_version(blobs: BlobStore, version: VersionRow, content: VersionContent,
-                   data_key: bytes | None, written: list[str]) -> tuple[VersionRow, VersionMeta]:
+def _write_version(
+    blobs: BlobStore, version: VersionRow, content: VersionContent, data_key: bytes | None, written: list[str]
+) -> tuple[VersionRow, VersionMeta]:
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
     tag = upload_tag(replace(version, page_key=keys.page_key))
     at = VersionKeys(version.share_id, version.number)
@@ -162,8 +167,13 @@ def _write_version(blobs: BlobStore, version: VersionRow, content: VersionConten
     manifest = replace(manifest, files=tuple(files), notebooks=tuple(notebooks), readme=readme)
     for page in manifest.pages:
         put(page.page_key, pack_page(content.pages[page.page]))
-    placed = replace(version, original_key=keys.original_key, page_key=keys.page_key,
-                     meta_key=keys.meta_key, manifest=manifest.to_json())
+    placed = replace(
+        version,
+        original_key=keys.original_key,
+        page_key=keys.page_key,
+        meta_key=keys.meta_key,
+        manifest=manifest.to_json(),
+    )
     meta = VersionMeta.of(placed)
     if data_key is None:
         return placed, meta
@@ -214,8 +224,9 @@ def read_meta(blobs: BlobStore, version: VersionRow, data_key: bytes | None) -> 
     return VersionMeta.from_json({**fields, "size": version.size})
 
 
-def read_content(blobs: BlobStore, version: VersionRow, meta: VersionMeta,
-                 data_key: bytes | None) -> VersionContent:
+def read_content(
+    blobs: BlobStore, version: VersionRow, meta: VersionMeta, data_key: bytes | None
+) -> VersionContent:
     content = VersionContent(
         original=read_blob(blobs, version.original_key, data_key),
         html=unpack_page(read_blob(blobs, version.page_key, data_key)),
@@ -272,8 +283,9 @@ def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, byt
     return text.encode("utf-8")
 
 
-def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
-                   new_key: bytes | None) -> tuple[Json, list[str]]:
+def reseal_version(
+    blobs: BlobStore, version: VersionRow, old_key: bytes | None, new_key: bytes | None
+) -> tuple[Json, list[str]]:
     """Write a version's blobs again under `new_key` (None: in the clear).
 
     Returns the row changes and the old blob keys, which the caller deletes only after
@@ -283,8 +295,9 @@ def reseal_version(blobs: BlobStore, version: VersionRow, old_key: bytes | None,
     if new_key is not None and old_key is None:
         base = urls.version_path(version.share_id, version.number)
         content.html = inline_files(content.html, base, meta, content.files)
-        content.pages = {name: inline_files(html, base, meta, content.files)
-                         for name, html in content.pages.items()}
+        content.pages = {
+            name: inline_files(html, base, meta, content.files) for name, html in content.pages.items()
+        }
     plain = replace(version, **{k: v for k, v in meta.to_json().items() if k != "size"})
     written, written_meta = write_version(blobs, plain, content, new_key)
     changes = {k: getattr(written, k) for k in (*PLACEHOLDER, "original_key", "page_key", "meta_key")}

@@ -137,8 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "default_expiry",
         "never",
-        "Lifetime of a share whose uploader chose none: a duration like 30m, 12h, 7d, 4w,"
-        " or 'never'.",
+        "Lifetime of a share whose uploader chose none: a duration like 30m, 12h, 7d, 4w, or 'never'.",
     ),
     Setting(
         "max_expiry",
@@ -229,8 +228,10 @@ def _check_proxies(value: str | None) -> None:
             if item != "*":
                 ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise ValueError(f"NBSHARE_TRUSTED_PROXIES: {item!r} is not an IP address or network "
-                             "(for example 10.0.0.5 or 10.0.0.0/24), nor *") from None
+            raise ValueError(
+                f"NBSHARE_TRUSTED_PROXIES: {item!r} is not an IP address or network "
+                "(for example 10.0.0.5 or 10.0.0.0/24), nor *"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -277,11 +278,23 @@ class Settings:
         if self.database_url is None:
             db = Path(self.data_dir) / "nbshare.db"
             object.__setattr__(self, "database_url", f"sqlite:///{db}")
-        positive = ("port", "max_upload_bytes", "max_bundle_bytes", "max_bundle_files",
-                    "max_bundle_file_bytes", "inline_file_bytes", "render_workers", "render_timeout",
-                    "max_json_depth", "max_renders_per_client",
-                    "purge_interval", "grant_lifetime", "unlock_attempts", "unlock_attempts_per_share",
-                    "max_concurrent_hashes")
+        positive = (
+            "port",
+            "max_upload_bytes",
+            "max_bundle_bytes",
+            "max_bundle_files",
+            "max_bundle_file_bytes",
+            "inline_file_bytes",
+            "render_workers",
+            "render_timeout",
+            "max_json_depth",
+            "max_renders_per_client",
+            "purge_interval",
+            "grant_lifetime",
+            "unlock_attempts",
+            "unlock_attempts_per_share",
+            "max_concurrent_hashes",
+        )
         lifetimes = {}
         for name in ("default_expiry", "max_expiry"):
             try:
@@ -289,14 +302,18 @@ class Settings:
             except ValueError as exc:
                 raise ValueError(f"{_BY_NAME[name].env_var}: {exc}") from None
         if self.secret_key is not None and not re.fullmatch(r"[0-9a-fA-F]{64}", self.secret_key):
-            raise ValueError("NBSHARE_SECRET_KEY must be 64 hex characters (32 random bytes), for "
-                             "example from: python -c 'import secrets; print(secrets.token_hex(32))'")
+            raise ValueError(
+                "NBSHARE_SECRET_KEY must be 64 hex characters (32 random bytes), for "
+                "example from: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
         _check_proxies(self.trusted_proxies)
         default, longest = lifetimes["default_expiry"], lifetimes["max_expiry"]
         if longest is not None and default is not None and default > longest:
             # Every upload that leaves the lifetime to the server would be refused.
-            raise ValueError(f"NBSHARE_DEFAULT_EXPIRY ({self.default_expiry}) is longer than "
-                             f"NBSHARE_MAX_EXPIRY ({self.max_expiry})")
+            raise ValueError(
+                f"NBSHARE_DEFAULT_EXPIRY ({self.default_expiry}) is longer than "
+                f"NBSHARE_MAX_EXPIRY ({self.max_expiry})"
+            )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{_BY_NAME[name].env_var} must be positive, got {getattr(self, name)!r}")

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -169,8 +169,10 @@ class ShareService:
         self.preparer = Preparer(settings, renderer.render, self.static_url)
         self.renders = RendersPerClient(settings.max_renders_per_client)
         self.throttle = GuessThrottle(
-            metadata.engine, per_client=settings.unlock_attempts,
-            per_share=settings.unlock_attempts_per_share, clock=lambda: self.clock().timestamp(),
+            metadata.engine,
+            per_client=settings.unlock_attempts,
+            per_share=settings.unlock_attempts_per_share,
+            clock=lambda: self.clock().timestamp(),
         )
         # Counting guesses is one database write at a time per process (throttle.py). A
         # thread of its own does them, so a flood of guesses waits here, as coroutines,
@@ -182,25 +184,50 @@ class ShareService:
 
     # -- creating and updating -------------------------------------------------------
 
-    async def _prepare(self, share_id: str, number: int, data: bytes, *, filename: str | None,
-                       title: str | None, sealed: bool, client: str | None) -> Prepared:
+    async def _prepare(
+        self,
+        share_id: str,
+        number: int,
+        data: bytes,
+        *,
+        filename: str | None,
+        title: str | None,
+        sealed: bool,
+        client: str | None,
+    ) -> Prepared:
         with self.renders.slot(client):
-            return await self._render(share_id, number, data, filename=filename, title=title,
-                                      sealed=sealed)
+            return await self._render(share_id, number, data, filename=filename, title=title, sealed=sealed)
 
-    async def _render(self, share_id: str, number: int, data: bytes, *, filename: str | None,
-                      title: str | None, sealed: bool) -> Prepared:
+    async def _render(
+        self,
+        share_id: str,
+        number: int,
+        data: bytes,
+        *,
+        filename: str | None,
+        title: str | None,
+        sealed: bool,
+    ) -> Prepared:
         now = self.clock()
         if is_bundle(data, filename):
             name = upload_name(filename, suffix=".zip", default="bundle.zip")
-            return await self.preparer.bundle(share_id, number, data, filename=name, title=title,
-                                              sealed=sealed, now=now)
-        return await self.preparer.notebook(share_id, number, data, filename=upload_name(filename),
-                                            title=title, sealed=sealed, now=now)
+            return await self.preparer.bundle(
+                share_id, number, data, filename=name, title=title, sealed=sealed, now=now
+            )
+        return await self.preparer.notebook(
+            share_id, number, data, filename=upload_name(filename), title=title, sealed=sealed, now=now
+        )
 
     async def create(
-        self, data: bytes, *, filename: str | None, title: str | None, password: str | None = None,
-        expires: str | None = None, max_views: int | None = None, client: str | None = None,
+        self,
+        data: bytes,
+        *,
+        filename: str | None,
+        title: str | None,
+        password: str | None = None,
+        expires: str | None = None,
+        max_views: int | None = None,
+        client: str | None = None,
     ) -> CreatedShare:
         """A new share from a notebook or a bundle (a .zip of notebooks and files).
         `client` (an address) limits how many uploads one client renders at once."""
@@ -212,21 +239,29 @@ class ShareService:
         if password is not None:
             check_password_text(password)
         share_id, owner_token = tokens.new_share_id(), tokens.new_owner_token()
-        prepared = await self._prepare(share_id, 1, data, filename=filename, title=title,
-                                       sealed=password is not None, client=client)
-        row = ShareRow(share_id, tokens.hash_token(owner_token), now, now, 1,
-                       expires_at=expires_at, max_views=max_views)
+        prepared = await self._prepare(
+            share_id, 1, data, filename=filename, title=title, sealed=password is not None, client=client
+        )
+        row = ShareRow(
+            share_id, tokens.hash_token(owner_token), now, now, 1, expires_at=expires_at, max_views=max_views
+        )
         data_key = None
         if password is not None:
             async with self.hashing.turn():
                 row, data_key = await anyio.to_thread.run_sync(_protect, row, password, owner_token)
         stored, meta = await anyio.to_thread.run_sync(self._store_new, row, prepared, data_key)
-        log.info("created share %s (%s, %d bytes, %s)", tokens.redact_id(share_id), prepared.version.kind,
-                 len(data), "protected" if data_key else "public")
+        log.info(
+            "created share %s (%s, %d bytes, %s)",
+            tokens.redact_id(share_id),
+            prepared.version.kind,
+            len(data),
+            "protected" if data_key else "public",
+        )
         return CreatedShare(Share(row, stored, meta, data_key), owner_token)
 
-    def _store_new(self, row: ShareRow, prepared: Prepared,
-                   data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+    def _store_new(
+        self, row: ShareRow, prepared: Prepared, data_key: bytes | None
+    ) -> tuple[VersionRow, VersionMeta]:
         stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
         try:
             self.metadata.add_share(row, stored)
@@ -235,34 +270,55 @@ class ShareService:
             raise
         return stored, meta
 
-    async def update(self, share_id: str, owner_token: str | None, data: bytes, *,
-                     filename: str | None, title: str | None, client: str | None = None) -> Share:
+    async def update(
+        self,
+        share_id: str,
+        owner_token: str | None,
+        data: bytes,
+        *,
+        filename: str | None,
+        title: str | None,
+        client: str | None = None,
+    ) -> Share:
         """New content at the same link: a new version; earlier grants stop working."""
         row, _ = await self._owned(share_id, owner_token)
         data_key = self._owner_data_key(row, owner_token)
-        prepared = await self._prepare(share_id, row.current_version + 1, data, filename=filename,
-                                       title=title, sealed=data_key is not None, client=client)
+        prepared = await self._prepare(
+            share_id,
+            row.current_version + 1,
+            data,
+            filename=filename,
+            title=title,
+            sealed=data_key is not None,
+            client=client,
+        )
         stored, meta = await anyio.to_thread.run_sync(self._store_update, row, prepared, data_key)
         log.info("updated share %s to version %d", tokens.redact_id(share_id), stored.number)
         fresh, _ = await self._lookup(share_id)
         return Share(fresh, stored, meta, data_key)
 
-    def _store_update(self, row: ShareRow, prepared: Prepared,
-                      data_key: bytes | None) -> tuple[VersionRow, VersionMeta]:
+    def _store_update(
+        self, row: ShareRow, prepared: Prepared, data_key: bytes | None
+    ) -> tuple[VersionRow, VersionMeta]:
         # Another update may be storing the same version number at the same time: each
         # writes blobs of its own names (protection.blob_keys), and the one whose row does
         # not go in deletes exactly its own, never the version's folder.
         stored, meta = protection.write_version(self.blobs, prepared.version, prepared.content, data_key)
         try:
-            added = self.metadata.add_version(stored, expected_current=row.current_version,
-                                              expected_epoch=row.access_epoch, updated_at=self.clock())
+            added = self.metadata.add_version(
+                stored,
+                expected_current=row.current_version,
+                expected_epoch=row.access_epoch,
+                updated_at=self.clock(),
+            )
         except BaseException:
             self._forget(stored, meta)
             raise
         if not added:
             self._forget(stored, meta)
-            raise NbshareError("The share was updated at the same time; try again.", code="conflict",
-                               status=409)
+            raise NbshareError(
+                "The share was updated at the same time; try again.", code="conflict", status=409
+            )
         return stored, meta
 
     def _forget(self, stored: VersionRow, meta: VersionMeta) -> None:
@@ -270,16 +326,26 @@ class ShareService:
         for key in protection.version_blob_keys(stored, meta):
             self.blobs.delete(key)
 
-    async def configure(self, share_id: str, owner_token: str | None, *, expires: object = UNSET,
-                        max_views: object = UNSET, password: object = UNSET,
-                        versions_public: object = UNSET) -> Share:
+    async def configure(
+        self,
+        share_id: str,
+        owner_token: str | None,
+        *,
+        expires: object = UNSET,
+        max_views: object = UNSET,
+        password: object = UNSET,
+        versions_public: object = UNSET,
+    ) -> Share:
         """Change expiry, view limit, password (None removes it) or version visibility."""
         row, _ = await self._owned(share_id, owner_token)
         now = self.clock()
         fields: dict[str, Any] = {"updated_at": now}
         if expires is not UNSET:
             fields["expires_at"] = choose_expiry(
-                expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry  # type: ignore[arg-type]
+                cast("str | None", expires),
+                now,
+                default=self.settings.default_expiry,
+                maximum=self.settings.max_expiry,
             )
         if max_views is not UNSET:
             _check_max_views(max_views)
@@ -301,8 +367,12 @@ class ShareService:
             lambda: self.metadata.update_share(share_id, version_changes, expected=expected, **fields)
         )
         if not applied:
-            fresh = {k for changes in version_changes.values() for k in changes.values()
-                     if isinstance(k, str) and k.startswith(f"{keys.share_folder(share_id)}/")}
+            fresh = {
+                k
+                for changes in version_changes.values()
+                for k in changes.values()
+                if isinstance(k, str) and k.startswith(f"{keys.share_folder(share_id)}/")
+            }
             for key in fresh:
                 await anyio.to_thread.run_sync(self.blobs.delete, key)
             raise NbshareError("The share changed at the same time; try again.", code="conflict", status=409)
@@ -310,8 +380,9 @@ class ShareService:
             await anyio.to_thread.run_sync(self.blobs.delete, key)
         return await self.open(share_id, owner_token=owner_token)
 
-    async def _reprotect(self, row: ShareRow, owner_token: str | None,
-                         password: object) -> tuple[dict[int, dict[str, Any]], list[str], dict[str, Any]]:
+    async def _reprotect(
+        self, row: ShareRow, owner_token: str | None, password: object
+    ) -> tuple[dict[int, dict[str, Any]], list[str], dict[str, Any]]:
         """Seal every version under a new data key for a new password, or unseal them (None).
 
         A new password gets a new data key, so whoever learnt the old password and kept a
@@ -328,10 +399,14 @@ class ShareService:
             check_password_text(password)  # type: ignore[arg-type]
             async with self.hashing.turn():
                 protected, new_key = await anyio.to_thread.run_sync(
-                    _protect, row, password, owner_token  # type: ignore[arg-type]
+                    _protect,
+                    row,
+                    cast(str, password),
+                    owner_token,
                 )
             fields.update(
-                password_hash=protected.password_hash, key_salt=protected.key_salt,
+                password_hash=protected.password_hash,
+                key_salt=protected.key_salt,
                 password_wrapped_key=protected.password_wrapped_key,
                 owner_wrapped_key=protected.owner_wrapped_key,
             )
@@ -373,9 +448,16 @@ class ShareService:
         """The share's row, if it is live; says nothing about its content."""
         return (await self._lookup(share_id))[0]
 
-    async def open(self, share_id: str, *, version: int | None = None, grant: str | None = None,
-                   owner_grant: str | None = None, owner_token: str | None = None,
-                   view_grant: str | None = None) -> Share:
+    async def open(
+        self,
+        share_id: str,
+        *,
+        version: int | None = None,
+        grant: str | None = None,
+        owner_grant: str | None = None,
+        owner_token: str | None = None,
+        view_grant: str | None = None,
+    ) -> Share:
         """The share at `version` (default: current), if the caller may read it."""
         row, current = await self._lookup(share_id, used_up_ok=True)
         now = self.clock()
@@ -413,8 +495,14 @@ class ShareService:
         meta = await anyio.to_thread.run_sync(protection.read_meta, self.blobs, target, data_key)
         return Share(row, target, meta, data_key, as_owner=is_owner, in_view=in_view)
 
-    def _reader_data_key(self, row: ShareRow, owner: grants.Grant | None, owner_token: str | None,
-                         grant: str | None, now: datetime) -> bytes | None:
+    def _reader_data_key(
+        self,
+        row: ShareRow,
+        owner: grants.Grant | None,
+        owner_token: str | None,
+        grant: str | None,
+        now: datetime,
+    ) -> bytes | None:
         """A protected share's data key, from the owner's grant or token or a visitor's grant."""
         if owner is not None and owner.data_key:
             return owner.data_key
@@ -436,8 +524,11 @@ class ShareService:
         try:
             return await anyio.to_thread.run_sync(protection.read_blob, self.blobs, key, share.data_key)
         except KeyError:
-            log.error("a blob of share %s is missing: %s", tokens.redact_id(share.id),
-                      key.removeprefix(f"{keys.share_folder(share.id)}/"))
+            log.error(
+                "a blob of share %s is missing: %s",
+                tokens.redact_id(share.id),
+                key.removeprefix(f"{keys.share_folder(share.id)}/"),
+            )
             raise NotFound(GONE) from None
 
     async def take_view(self, share: Share, *, main: bool = True) -> str | None:
@@ -460,11 +551,20 @@ class ShareService:
         if share.row.max_views is None:
             return None
         if views >= share.row.max_views:
-            log.info("share %s used its last view; it is deleted when that view ends",
-                     tokens.redact_id(share.id))
-        return grants.issue(self.server_key, grants.Grant(
-            share.id, share.version.number, share.row.access_epoch, burn_at.timestamp(), None, view=True,
-        ))
+            log.info(
+                "share %s used its last view; it is deleted when that view ends", tokens.redact_id(share.id)
+            )
+        return grants.issue(
+            self.server_key,
+            grants.Grant(
+                share.id,
+                share.version.number,
+                share.row.access_epoch,
+                burn_at.timestamp(),
+                None,
+                view=True,
+            ),
+        )
 
     async def read_counted(self, share: Share, which: str, *, main: bool = True) -> Read:
         """`read`, and the view that is counted (`take_view`). Read first: the reader who
@@ -489,8 +589,7 @@ class ShareService:
         stored = await self.read(share, which)
         if not share.limited or share.row.protected or share.meta is None or not share.meta.files:
             return stored
-        meta, data_key, base = (share.meta, share.data_key,
-                                urls.version_path(share.id, share.version.number))
+        meta, data_key, base = (share.meta, share.data_key, urls.version_path(share.id, share.version.number))
         blobs = self.blobs
 
         class FileBytes(dict[str, bytes]):  # read only the files the page names
@@ -500,7 +599,8 @@ class ShareService:
                 return self[sha256]
 
         return await anyio.to_thread.run_sync(
-            lambda: protection.inline_files(protection.unpack_page(stored), base, meta, FileBytes()))
+            lambda: protection.inline_files(protection.unpack_page(stored), base, meta, FileBytes())
+        )
 
     # -- passwords and grants --------------------------------------------------------
 
@@ -523,10 +623,16 @@ class ShareService:
             log.info("wrong password for share %s", tokens.redact_id(share_id))
             raise WrongPassword("That password is not right.")
         await self._count(self.throttle.withdraw, attempt)
-        return grants.issue(self.server_key, grants.Grant(
-            share_id, row.current_version, row.access_epoch,
-            (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
-        ))
+        return grants.issue(
+            self.server_key,
+            grants.Grant(
+                share_id,
+                row.current_version,
+                row.access_epoch,
+                (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(),
+                data_key,
+            ),
+        )
 
     async def _check_password(self, row: ShareRow, password: str, attempt: Attempt) -> bytes | None:
         """The share's data key if `password` is right, else None. See security/throttle.py
@@ -541,16 +647,23 @@ class ShareService:
         """A grant that lets the owner's browser read every version."""
         row, _ = await self._owned(share_id, owner_token)
         data_key = self._owner_data_key(row, owner_token)
-        return grants.issue(self.server_key, grants.Grant(
-            share_id, None, row.access_epoch,
-            (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(), data_key,
-            owner=True,
-        ))
+        return grants.issue(
+            self.server_key,
+            grants.Grant(
+                share_id,
+                None,
+                row.access_epoch,
+                (self.clock() + timedelta(seconds=self.settings.grant_lifetime)).timestamp(),
+                data_key,
+                owner=True,
+            ),
+        )
 
     # -- the owner ------------------------------------------------------------------
 
-    async def _owned(self, share_id: str, owner_token: str | None, *,
-                     used_up_ok: bool = False) -> tuple[ShareRow, VersionRow]:
+    async def _owned(
+        self, share_id: str, owner_token: str | None, *, used_up_ok: bool = False
+    ) -> tuple[ShareRow, VersionRow]:
         row, current = await self._lookup(share_id, used_up_ok=used_up_ok)
         if not owner_token or not tokens.token_matches(owner_token, row.owner_token_hash):
             raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
@@ -575,10 +688,14 @@ class ShareService:
     async def delete_version(self, share_id: str, owner_token: str | None, number: int) -> None:
         row, _ = await self._owned(share_id, owner_token)
         if number == row.current_version:
-            raise NbshareError("The current version cannot be deleted; delete the share instead.",
-                               code="current_version", status=409)
+            raise NbshareError(
+                "The current version cannot be deleted; delete the share instead.",
+                code="current_version",
+                status=409,
+            )
         if not 1 <= number <= MAX_VERSION or not await anyio.to_thread.run_sync(
-                self.metadata.delete_version, share_id, number):
+            self.metadata.delete_version, share_id, number
+        ):
             raise NotFound("No such version.")
         await anyio.to_thread.run_sync(self.blobs.delete_prefix, keys.VersionKeys(share_id, number).folder)
 
@@ -637,10 +754,10 @@ def _used_up(row: ShareRow) -> bool:
 
 
 def _check_max_views(max_views: object) -> None:
-    if max_views is not None and (not isinstance(max_views, int) or isinstance(max_views, bool)
-                                  or not 1 <= max_views <= MAX_VIEWS):
-        raise NbshareError(f"max_views must be a whole number from 1 to {MAX_VIEWS:,}.",
-                           code="bad_max_views")
+    if max_views is not None and (
+        not isinstance(max_views, int) or isinstance(max_views, bool) or not 1 <= max_views <= MAX_VIEWS
+    ):
+        raise NbshareError(f"max_views must be a whole number from 1 to {MAX_VIEWS:,}.", code="bad_max_views")
 
 
 def _protect(row: ShareRow, password: str, owner_token: str) -> tuple[ShareRow, bytes]:

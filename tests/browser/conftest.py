@@ -17,8 +17,13 @@ HERE = Path(__file__).parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # As root and on a closed network: no sandbox, and no background calls home.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 
 
@@ -30,9 +35,11 @@ def pytest_collection_modifyitems(items):
             if CHROMIUM is None:
                 # A user's machine may lack it; CI must not pass by skipping what a reader sees.
                 if os.environ.get("CI"):
-                    raise pytest.UsageError("CI: chromium is not installed, so the browser tests "
-                                            "cannot run (make test installs it: "
-                                            "scripts/ensure-debian-package.sh)")
+                    raise pytest.UsageError(
+                        "CI: chromium is not installed, so the browser tests "
+                        "cannot run (make test installs it: "
+                        "scripts/ensure-debian-package.sh)"
+                    )
                 item.add_marker(pytest.mark.skip(reason="chromium is not installed"))
 
 

@@ -33,8 +33,9 @@ def requests(context) -> list[str]:
 
 
 def off_loopback(requests: list[str]) -> list[str]:
-    return [url for url in requests
-            if urlsplit(url).scheme != "data" and urlsplit(url).hostname not in LOOPBACK]
+    return [
+        url for url in requests if urlsplit(url).scheme != "data" and urlsplit(url).hostname not in LOOPBACK
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -46,29 +46,48 @@ BAIT_LOCAL = "baitlocal" + secrets.token_hex(4)
 BAIT_SESSION = "baitsession" + secrets.token_hex(4)
 BAITS = (BAIT_COOKIE, BAIT_LOCAL, BAIT_SESSION, SECRET_PROTECTED, SECRET_PUBLIC)
 # A 1x1 PNG.
-PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC")
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVQI12P4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 # A javascript: URL that reports wherever it runs. In an opaque origin it can only say that
 # it ran (`tried`); with the service's origin, in the frame or in the top page (where
 # won() is not defined), it wins: the top page's title, a /pwned/ request. No spaces, so
 # the markdown link syntax takes it whole.
-JS_URL = ("javascript:(function(n,s){try{tried(n)}catch(e){}"
-          "try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}catch(e){}"
-          "if(origin!=='null'||s){try{won(n,origin+':'+s)}catch(e){document.title='WON:'+n;"
-          "document.createElement('img').src='/pwned/'+n+'?v='+encodeURIComponent(origin)}}"
-          "})('javascript-link','')")
+JS_URL = (
+    "javascript:(function(n,s){try{tried(n)}catch(e){}"
+    "try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}catch(e){}"
+    "if(origin!=='null'||s){try{won(n,origin+':'+s)}catch(e){document.title='WON:'+n;"
+    "document.createElement('img').src='/pwned/'+n+'?v='+encodeURIComponent(origin)}}"
+    "})('javascript-link','')"
+)
 # The reader clicks each javascript: link plainly, with each modifier that opens a link
 # elsewhere (new tab, new window, download) and with the middle button.
 JS_LINKS = ("#js-link", "text=markdown js link", "#top-js-link", "#blank-js-link")
-JS_CLICKS = ({}, {"modifiers": ["Control"]}, {"modifiers": ["Shift"]}, {"modifiers": ["Alt"]},
-             {"button": "middle"})
+JS_CLICKS = (
+    {},
+    {"modifiers": ["Control"]},
+    {"modifiers": ["Shift"]},
+    {"modifiers": ["Alt"]},
+    {"button": "middle"},
+)
 ATTACKS = (
-    "cookie-read", "storage-read", "storage-write", "top-dom", "top-navigation", "forms",
-    "credentialed-api", "read-other-share", "markdown-script", "markdown-onerror", "svg-script",
-    "javascript-link", "base-tag", "message-spoof",
+    "cookie-read",
+    "storage-read",
+    "storage-write",
+    "top-dom",
+    "top-navigation",
+    "forms",
+    "credentialed-api",
+    "read-other-share",
+    "markdown-script",
+    "markdown-onerror",
+    "svg-script",
+    "javascript-link",
+    "base-tag",
+    "message-spoof",
 )
 
 
 # --- notebooks ---------------------------------------------------------------------------
+
 
 def attack_cell(html: str, cell_id: str) -> dict:
     return html_cell(html, cell_id, source="attack()", plain="<attack>")
@@ -239,50 +258,73 @@ attempt("message-spoof", "postMessage", function () {
         js = js.replace("PROTECTED", p).replace("PUBLIC", v)
         cells.append(attack_cell(f"<div class='attack' id='attack-{name}'><script>{js}</script></div>", name))
     # Markdown and HTML payloads, some of which only work if a reader clicks them.
-    steal = ("(function(){var s='';try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}"
-             "catch(e){}try{top.document.title='PWNED'}catch(e){}return s})()")
+    steal = (
+        "(function(){var s='';try{s+=document.cookie}catch(e){}try{s+=JSON.stringify(localStorage)}"
+        "catch(e){}try{top.document.title='PWNED'}catch(e){}return s})()"
+    )
     if only is not None:
         return cells
     cells += [
-        markdown(f"## Markdown script\n\n<script>tried('markdown-script');"
-                f"attempt('markdown-script', 'cookie+storage', function () {{ return {steal}; }});</script>",
-                "md-script"),
-        markdown(f"<img src='x:nothing' onerror=\"tried('markdown-onerror');"
-                f"attempt('markdown-onerror', 'onerror', function () {{ return {steal}; }})\">",
-                "md-onerror"),
-        markdown("<svg width='10' height='10'><script>tried('svg-script');"
-                f"attempt('svg-script', 'svg', function () {{ return {steal}; }});</script>"
-                "<rect width='10' height='10' onclick=\"top.location='/pwned/svg-click'\"/></svg>"
-                "<svg onload=\"tried('svg-script'); try { top.document.title = 'PWNED' } catch (e) {}\"></svg>",
-                "md-svg"),
-        markdown(f"[markdown js link]({JS_URL})\n\n"
-                f"<a id='js-link' href=\"{JS_URL}\">html js link</a>\n\n"
-                f"<a id='top-js-link' target='_top' href=\"{JS_URL}\">top js link</a>\n\n"
-                f"<a id='blank-js-link' target='_blank' href=\"{JS_URL}\">blank js link</a>\n\n"
-                "<a id='top-link' target='_top' href='/pwned/top-link'>top link</a>\n\n"
-                "<a id='parent-link' target='_parent' href='/pwned/parent-link'>parent link</a>",
-                "md-links"),
-        markdown("<base href='http://127.0.0.1:9/pwned/base/'>\n\n<a id='base-link' href='relative'>rel</a>"
-                "\n\n<script>tried('base-tag'); if (document.baseURI.indexOf('/pwned/') >= 0) "
-                "won('base-tag', document.baseURI);</script>", "md-base"),
-        markdown("<form id='md-form' method='post' action='/upload'><input name='title' value='pwned'>"
-                "<button id='md-submit'>submit</button></form>\n\n"
-                "<form id='md-form-top' method='post' action='/upload' target='_top'>"
-                "<button id='md-submit-top'>submit top</button></form>", "md-forms"),
+        markdown(
+            f"## Markdown script\n\n<script>tried('markdown-script');"
+            f"attempt('markdown-script', 'cookie+storage', function () {{ return {steal}; }});</script>",
+            "md-script",
+        ),
+        markdown(
+            f"<img src='x:nothing' onerror=\"tried('markdown-onerror');"
+            f"attempt('markdown-onerror', 'onerror', function () {{ return {steal}; }})\">",
+            "md-onerror",
+        ),
+        markdown(
+            "<svg width='10' height='10'><script>tried('svg-script');"
+            f"attempt('svg-script', 'svg', function () {{ return {steal}; }});</script>"
+            "<rect width='10' height='10' onclick=\"top.location='/pwned/svg-click'\"/></svg>"
+            "<svg onload=\"tried('svg-script'); try { top.document.title = 'PWNED' } catch (e) {}\"></svg>",
+            "md-svg",
+        ),
+        markdown(
+            f"[markdown js link]({JS_URL})\n\n"
+            f"<a id='js-link' href=\"{JS_URL}\">html js link</a>\n\n"
+            f"<a id='top-js-link' target='_top' href=\"{JS_URL}\">top js link</a>\n\n"
+            f"<a id='blank-js-link' target='_blank' href=\"{JS_URL}\">blank js link</a>\n\n"
+            "<a id='top-link' target='_top' href='/pwned/top-link'>top link</a>\n\n"
+            "<a id='parent-link' target='_parent' href='/pwned/parent-link'>parent link</a>",
+            "md-links",
+        ),
+        markdown(
+            "<base href='http://127.0.0.1:9/pwned/base/'>\n\n<a id='base-link' href='relative'>rel</a>"
+            "\n\n<script>tried('base-tag'); if (document.baseURI.indexOf('/pwned/') >= 0) "
+            "won('base-tag', document.baseURI);</script>",
+            "md-base",
+        ),
+        markdown(
+            "<form id='md-form' method='post' action='/upload'><input name='title' value='pwned'>"
+            "<button id='md-submit'>submit</button></form>\n\n"
+            "<form id='md-form-top' method='post' action='/upload' target='_top'>"
+            "<button id='md-submit-top'>submit top</button></form>",
+            "md-forms",
+        ),
     ]
     return cells
 
 
 def benign_plotly() -> list[dict]:
-    figure = {"data": [{"type": "bar", "y": [2, 3, 1], "name": "bars"}], "layout": {"title": {"text": "bars"}}}
+    figure = {
+        "data": [{"type": "bar", "y": [2, 3, 1], "name": "bars"}],
+        "layout": {"title": {"text": "bars"}},
+    }
     return [plotly_cell(figure)]
 
 
 # --- the scene ---------------------------------------------------------------------------
 
+
 def views(server, share: dict) -> int:
-    r = httpx.get(f"{server.url}/api/v1/shares/{share['id']}",
-                  headers={"Authorization": f"Bearer {share['owner_token']}"}, timeout=30)
+    r = httpx.get(
+        f"{server.url}/api/v1/shares/{share['id']}",
+        headers={"Authorization": f"Bearer {share['owner_token']}"},
+        timeout=30,
+    )
     r.raise_for_status()
     return r.json()["views"]
 
@@ -310,27 +352,43 @@ def scene(browser, server):
     s = Scene()
     s.server = server
     s.protected = publish_live(
-        server, notebook(markdown(f"# Protected\n\n{SECRET_PROTECTED}", "p")), "protected.ipynb",
-        headers={"X-Nbshare-Password": PASSWORD}, max_views=50,
+        server,
+        notebook(markdown(f"# Protected\n\n{SECRET_PROTECTED}", "p")),
+        "protected.ipynb",
+        headers={"X-Nbshare-Password": PASSWORD},
+        max_views=50,
     )
     s.public = publish_live(server, notebook(markdown(f"# Public\n\n{SECRET_PUBLIC}", "v")), "public.ipynb")
     prefixes = {share["id"][:4] for share in (s.protected, s.public)}
     s.hostile = publish_live(
-        server, notebook(*attack_cells(s.protected["id"], s.public["id"]), *benign_plotly(),
-                         title="Hostile"), "hostile.ipynb",
+        server,
+        notebook(*attack_cells(s.protected["id"], s.public["id"]), *benign_plotly(), title="Hostile"),
+        "hostile.ipynb",
     )
     assert len(prefixes | {s.hostile["id"][:4]}) == 3, "log lines tell the shares apart by id prefix"
     # Notebooks that navigate their own frame to the protected share (this replaces the
     # notebook, so each gets its own share): by a markdown <meta refresh>, and by script.
     target = f"/n/{s.protected['id']}/content"
-    s.refresher = publish_live(server, notebook(
-        markdown(f"<meta http-equiv='refresh' content='0;url={target}'>\n\nrefreshing", "meta")), "meta.ipynb")
+    s.refresher = publish_live(
+        server,
+        notebook(markdown(f"<meta http-equiv='refresh' content='0;url={target}'>\n\nrefreshing", "meta")),
+        "meta.ipynb",
+    )
     # The same attacks from a notebook opened directly, as the top page, not framed.
-    s.direct = publish_live(server, notebook(*attack_cells(
-        s.protected["id"], s.public["id"], only={"cookie-read", "storage-read", "storage-write", "credentialed-api"}
-    )), "direct.ipynb")
-    s.navigator = publish_live(server, notebook(
-        attack_cell(f"<script>location.href = '{target}';</script>", "nav")), "nav.ipynb")
+    s.direct = publish_live(
+        server,
+        notebook(
+            *attack_cells(
+                s.protected["id"],
+                s.public["id"],
+                only={"cookie-read", "storage-read", "storage-write", "credentialed-api"},
+            )
+        ),
+        "direct.ipynb",
+    )
+    s.navigator = publish_live(
+        server, notebook(attack_cell(f"<script>location.href = '{target}';</script>", "nav")), "nav.ipynb"
+    )
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     # The share page may write the clipboard, so a spoofed "copy" takes the path that shows
@@ -360,8 +418,10 @@ def scene(browser, server):
     # unlocked protected share (its HttpOnly SameSite=Strict grant cookie).
     page.goto(server.url + "/")
     context.add_cookies([{"name": "nbs_bait", "value": BAIT_COOKIE, "url": server.url}])
-    page.evaluate("([l, s]) => { localStorage.setItem('bait', l); sessionStorage.setItem('bait', s); }",
-                  [BAIT_LOCAL, BAIT_SESSION])
+    page.evaluate(
+        "([l, s]) => { localStorage.setItem('bait', l); sessionStorage.setItem('bait', s); }",
+        [BAIT_LOCAL, BAIT_SESSION],
+    )
     page.goto(s.protected["url"])
     page.fill("input[name=password]", PASSWORD)
     with page.expect_navigation():
@@ -394,8 +454,17 @@ def scene(browser, server):
     # The reader clicks everything clickable; the last one (a relative link) leaves the page.
     s.clicked = []
     clicks = [(selector, how) for selector in JS_LINKS for how in JS_CLICKS]
-    clicks += [(selector, {}) for selector in ("#top-link", "#parent-link", "#md-submit", "#md-submit-top",
-                                               "svg rect", "#base-link")]
+    clicks += [
+        (selector, {})
+        for selector in (
+            "#top-link",
+            "#parent-link",
+            "#md-submit",
+            "#md-submit-top",
+            "svg rect",
+            "#base-link",
+        )
+    ]
     for selector, how in clicks:
         if s.report is None:
             break
@@ -418,7 +487,9 @@ def scene(browser, server):
     s.top_injected = page.locator("#pwned, #pwned-msg").count() + len([h for h in s.added if "pwned" in h])
     s.statuses = page.evaluate("(window.nbsStatuses || []).join('\\n')")
     s.top_url_after = page.url
-    s.top_storage = page.evaluate("[JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie]")
+    s.top_storage = page.evaluate(
+        "[JSON.stringify(localStorage), JSON.stringify(sessionStorage), document.cookie]"
+    )
     s.cookies = context.cookies()
     s.popup_urls = [p.url for p in s.popups if p is not page]
     s.popup_titles = []
@@ -451,6 +522,7 @@ def no_success(scene, name: str) -> None:
 
 # --- the tests ---------------------------------------------------------------------------
 
+
 def test_every_attack_ran_and_none_left_a_sign(scene):
     """The summary: all attacks ran; no success reported in the frame, no marker in the top
     page, no /pwned request, no bait anywhere the attacker could leave it."""
@@ -468,7 +540,6 @@ def test_every_attack_ran_and_none_left_a_sign(scene):
         assert all(bait not in d for d in scene.dialogs)
     assert scene.views_after == scene.views_before
     assert scene.count_after == scene.count_before
-
 
 
 def test_cookies_cannot_be_read_or_set(scene):
@@ -537,7 +608,9 @@ def test_forms_cannot_be_submitted_to_the_service(scene):
     form-action 'none' removed as well, the log showed "POST /upload" 201 Created (twice)
     and "POST /n/<id>/unlock", and the test failed on them."""
     posts = [line for line in scene.log.splitlines() if '"POST ' in line]
-    assert not [line for line in posts if "/upload" in line or "/unlock" in line or 'shares HTTP' in line], posts
+    assert not [line for line in posts if "/upload" in line or "/unlock" in line or "shares HTTP" in line], (
+        posts
+    )
     assert scene.count_after == scene.count_before
     no_success(scene, "forms")
 
@@ -672,7 +745,9 @@ def test_messages_from_the_notebook_only_move_the_fragment(scene):
     assert (after.scheme, after.netloc, after.path, after.query) == urlsplit(scene.top_url)[:4]
     assert "javascript" not in after.fragment
     assert "/pwned/open" not in scene.log and f"/n/{scene.public['id']}/nb/" not in scene.log
-    assert not [url for _, url in scene.requests if "/pwned/open" in url or url.startswith("http://127.0.0.1:9/")]
+    assert not [
+        url for _, url in scene.requests if "/pwned/open" in url or url.startswith("http://127.0.0.1:9/")
+    ]
     # Whatever share.js shows of a message (a status line, a highlighted entry) is text.
     assert scene.top_injected == 0
     assert "Link copied" in scene.statuses, scene.statuses
@@ -748,8 +823,10 @@ def test_plotly_stays_interactive_inside_the_sandbox(scene):
 
 # What Content-Disposition must look like whatever the name: a quoted ASCII fallback with
 # no quote or backslash inside, and the exact name percent-encoded (RFC 6266 / 5987).
-DISPOSITION = re.compile(r"""^(inline|attachment); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"; """
-                         r"""filename\*=UTF-8''([A-Za-z0-9%._~-]+)$""")
+DISPOSITION = re.compile(
+    r"""^(inline|attachment); filename="([\x20\x21\x23-\x5b\x5d-\x7e]*)"; """
+    r"""filename\*=UTF-8''([A-Za-z0-9%._~-]+)$"""
+)
 
 
 def disposition_name(header: str) -> str:
@@ -757,7 +834,9 @@ def disposition_name(header: str) -> str:
     match = DISPOSITION.match(header)
     assert match, f"a well-formed Content-Disposition: {header!r}"
     name = unquote(match.group(3))
-    assert match.group(2) == "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name), header
+    assert match.group(2) == "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name), (
+        header
+    )
     return name
 
 
@@ -781,8 +860,11 @@ def test_hostile_names_are_text_on_the_share_page(scene):
       name's own quote had closed."""
     hostile_meta = {
         "title": "</title><script>window.PWNED_TITLE=1</script><b id='pwned-title'>x",
-        "kernelspec": {"name": "evil", "display_name": "<img id='pwned-kernel' src=x onerror='window.PWNED_KERNEL=1'>",
-                       "language": "<svg onload=alert(1)>"},
+        "kernelspec": {
+            "name": "evil",
+            "display_name": "<img id='pwned-kernel' src=x onerror='window.PWNED_KERNEL=1'>",
+            "language": "<svg onload=alert(1)>",
+        },
         "language_info": {"name": "<script>alert('lang')</script>"},
     }
     cells = [markdown("# Names\n\nhostile names", "names")]
@@ -799,7 +881,10 @@ def test_hostile_names_are_text_on_the_share_page(scene):
     assert page.locator(".kernel").inner_text() == hostile_meta["kernelspec"]["display_name"]
     assert page.locator(".filename").inner_text() == filename
     assert page.locator("#pwned-title, #pwned-kernel, #pwned-file, svg, img").count() == 0
-    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/messages.js", "/static/share.js"]
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == [
+        "/static/messages.js",
+        "/static/share.js",
+    ]
     assert page.evaluate("[window.PWNED_TITLE, window.PWNED_KERNEL]") == [None, None]
     assert page.title() == hostile_meta["title"] and dialogs == []
     download = page.locator("#download").get_attribute("href")
@@ -854,16 +939,21 @@ def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
       _LenientRenderer in render/exporter.py that decodes the URL and does not escape it):
       the missing attachment's onerror ran in the frame; the test failed on won
       "attachment-name: 3"."""
-    refs = "\n\n".join([
-        "![ok](attachment:ok.png)",
-        f"![quotes](attachment:{HOSTILE_ATTACHMENTS[0]})",
-        f"![missing](attachment:{MISSING_ATTACHMENT})",
-    ])
+    refs = "\n\n".join(
+        [
+            "![ok](attachment:ok.png)",
+            f"![quotes](attachment:{HOSTILE_ATTACHMENTS[0]})",
+            f"![missing](attachment:{MISSING_ATTACHMENT})",
+        ]
+    )
     cell = markdown(refs, "att")
     cell["attachments"] = {name: {"image/png": PNG} for name in ("ok.png", *HOSTILE_ATTACHMENTS)}
     csv = base64.b64encode(b"a,b\n1,2\n").decode()
-    download = attack_cell(f"<a data-nbshare-download='{html.escape(HOSTILE_DOWNLOAD, quote=True)}' "
-                         f"href='data:text/csv;base64,{csv}'>data</a>", "download")
+    download = attack_cell(
+        f"<a data-nbshare-download='{html.escape(HOSTILE_DOWNLOAD, quote=True)}' "
+        f"href='data:text/csv;base64,{csv}'>data</a>",
+        "download",
+    )
     share = publish_live(scene.server, notebook(attack_cell(PRELUDE, "prelude"), cell, download), "att.ipynb")
     page = scene.context.new_page()
     dialogs = []
@@ -875,18 +965,28 @@ def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
     page.wait_for_timeout(1000)  # a broken image's onerror fires by then
 
     # In the frame: three images, the benign one resolved, no attribute from any name.
-    srcs = frame.eval_on_selector_all(".jp-RenderedMarkdown img", "els => els.map(e => e.getAttribute('src'))")
+    srcs = frame.eval_on_selector_all(
+        ".jp-RenderedMarkdown img", "els => els.map(e => e.getAttribute('src'))"
+    )
     assert len(srcs) == 3 and srcs[0].startswith("data:image/png;base64,"), srcs
-    assert all(src.startswith(("data:image/png;base64,", "attachment:")) and '"' not in src for src in srcs), srcs
+    assert all(
+        src.startswith(("data:image/png;base64,", "attachment:")) and '"' not in src for src in srcs
+    ), srcs
     assert frame.evaluate("NBS.won") == [] and dialogs == []
     assert frame.locator("[onerror], [onload], svg").count() == 0
 
     # On the share page: no element of any name; each name listed exactly as stored (so as
     # text, not markup), and stored without path parts, control characters, quotes or
     # angle brackets.
-    assert page.locator("#files b, #files i, #files svg, #files img, #files [onload], #files [onerror]").count() == 0
+    assert (
+        page.locator("#files b, #files i, #files svg, #files img, #files [onload], #files [onerror]").count()
+        == 0
+    )
     assert page.locator("svg, img").count() == 0
-    assert [s.get_attribute("src") for s in page.locator("script").all()] == ["/static/messages.js", "/static/share.js"]
+    assert [s.get_attribute("src") for s in page.locator("script").all()] == [
+        "/static/messages.js",
+        "/static/share.js",
+    ]
     stored = [f["name"] for f in share["files"] if f["role"] in ("attachment", "download")]
     assert len(stored) == len(HOSTILE_ATTACHMENTS) + 2, stored  # ok.png, the hostile ones, the download
     rows = page.locator("#files tbody a[download]")

@@ -38,16 +38,24 @@ PLOT = png(40, 24)
 def study_bundle() -> bytes:
     """README -> a.ipynb -> sub/b.ipynb#part-two, with a data file and an image."""
     prose = "\n\n".join(f"Paragraph {i}: words that take up room on the page." for i in range(40))
-    return zip_of({
-        "README.md": b"# Study\n\nStart with [the analysis](a.ipynb).\n",
-        "a.ipynb": notebook(markdown(
-            "# Analysis\n\n"
-            f"Read on: [next](sub/b.ipynb#{PART_TWO}). The [data](data/x.csv). ![plot](img/p.png)", "a")),
-        "sub/b.ipynb": notebook(markdown(f"# Part one\n\n{prose}", "b1"),
-                                markdown(f"## Part two\n\nThe target.\n\n{prose}", "b2")),
-        "data/x.csv": CSV,
-        "img/p.png": PLOT,
-    })
+    return zip_of(
+        {
+            "README.md": b"# Study\n\nStart with [the analysis](a.ipynb).\n",
+            "a.ipynb": notebook(
+                markdown(
+                    "# Analysis\n\n"
+                    f"Read on: [next](sub/b.ipynb#{PART_TWO}). The [data](data/x.csv). ![plot](img/p.png)",
+                    "a",
+                )
+            ),
+            "sub/b.ipynb": notebook(
+                markdown(f"# Part one\n\n{prose}", "b1"),
+                markdown(f"## Part two\n\nThe target.\n\n{prose}", "b2"),
+            ),
+            "data/x.csv": CSV,
+            "img/p.png": PLOT,
+        }
+    )
 
 
 def publish_zip(server, data: bytes, name: str = "study.zip", **headers: str) -> dict:
@@ -89,8 +97,12 @@ def wav(seconds: float, rate: int = 8000) -> bytes:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(rate)
-        out.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
-                                 for n in range(int(seconds * rate))))
+        out.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+                for n in range(int(seconds * rate))
+            )
+        )
     return buffer.getvalue()
 
 
@@ -100,9 +112,11 @@ def test_embedded_sound_leaves_the_page_and_still_plays(server, page):
     import base64
 
     sound = wav(1.5)
-    audio = (f'<audio controls="controls"><source src="data:audio/wav;base64,'
-             f'{base64.encodebytes(sound).decode()}" type="audio/wav" />Your browser does not support the '
-             "audio element.</audio>")
+    audio = (
+        f'<audio controls="controls"><source src="data:audio/wav;base64,'
+        f'{base64.encodebytes(sound).decode()}" type="audio/wav" />Your browser does not support the '
+        "audio element.</audio>"
+    )
     share = publish_live(server, notebook(markdown("# A tone", "t"), html_cell(audio, "a")), "tone.ipynb")
     page.goto(share["url"])
     frame = notebook_frame(page)
@@ -186,8 +200,11 @@ def follow_the_bundle(page, share: dict, *, protected: bool) -> None:
     frame = notebook_frame(page)
     assert frame.evaluate("location.hash") == f"#{PART_TWO}"
     # The frame opened at the heading, which is far down the notebook.
-    frame.wait_for_function("(id) => { const top = document.getElementById(id)?.getBoundingClientRect().top;"
-                            " return top !== undefined && top >= 0 && top < 100; }", arg=PART_TWO)
+    frame.wait_for_function(
+        "(id) => { const top = document.getElementById(id)?.getBoundingClientRect().top;"
+        " return top !== undefined && top >= 0 && top < 100; }",
+        arg=PART_TWO,
+    )
     assert frame.evaluate("scrollY") > 500
 
 
@@ -262,21 +279,30 @@ ATTACK = """<button id="attack">Attack</button>
 
 def hostile_bundle(victim_id: str, paths: list[str]) -> bytes:
     script = ATTACK.replace("VICTIM_ID", victim_id).replace("REFUSED_PATHS", json.dumps(paths))
-    links = (f"[victim notebook](/n/{victim_id}/nb/a.ipynb) · [victim file](/n/{victim_id}/files/data/x.csv)"
-             f" · [unknown share](/n/{OTHER}/files/x) · [script](javascript:parent.postMessage("
-             f"{{nbshare:'open',path:'/n/{victim_id}/nb/a.ipynb'}},'*')) · [the API](/api/v1/shares)")
-    return zip_of({
-        "evil.ipynb": notebook(markdown(f"# Evil\n\n{links}", "links"), html_cell(script, "attack"),
-                               markdown("[fine](ok.ipynb)", "ok")),
-        "ok.ipynb": notebook(markdown("# Fine", "fine")),
-    })
+    links = (
+        f"[victim notebook](/n/{victim_id}/nb/a.ipynb) · [victim file](/n/{victim_id}/files/data/x.csv)"
+        f" · [unknown share](/n/{OTHER}/files/x) · [script](javascript:parent.postMessage("
+        f"{{nbshare:'open',path:'/n/{victim_id}/nb/a.ipynb'}},'*')) · [the API](/api/v1/shares)"
+    )
+    return zip_of(
+        {
+            "evil.ipynb": notebook(
+                markdown(f"# Evil\n\n{links}", "links"),
+                html_cell(script, "attack"),
+                markdown("[fine](ok.ipynb)", "ok"),
+            ),
+            "ok.ipynb": notebook(markdown("# Fine", "fine")),
+        }
+    )
 
 
 def watch_navigations(page) -> list[str]:
     """URLs the top page starts to load (a download starts as one too)."""
     seen: list[str] = []
-    page.on("request", lambda r: seen.append(r.url) if r.is_navigation_request()
-            and r.frame == page.main_frame else None)
+    page.on(
+        "request",
+        lambda r: seen.append(r.url) if r.is_navigation_request() and r.frame == page.main_frame else None,
+    )
     page.on("popup", lambda p: seen.append(f"popup {p.url}"))
     return seen
 

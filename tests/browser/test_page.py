@@ -220,8 +220,11 @@ def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(se
     # The page moves the heading back on its next layout; how soon that is depends on how
     # busy the machine is, so wait for it rather than for a fixed time.
     try:
-        frame.wait_for_function("""() => { const top = document.getElementById('the-target')
-            .getBoundingClientRect().top; return top >= 0 && top < 60; }""", timeout=20_000)
+        frame.wait_for_function(
+            """() => { const top = document.getElementById('the-target')
+            .getBoundingClientRect().top; return top >= 0 && top < 60; }""",
+            timeout=20_000,
+        )
     except PlaywrightTimeout:
         top = frame.evaluate("document.getElementById('the-target').getBoundingClientRect().top")
         raise AssertionError(f"the heading stayed at {top}px") from None
@@ -302,7 +305,10 @@ def test_the_dark_theme_follows_the_system_setting(server, browser):
         frame_bg = frame.evaluate("getComputedStyle(document.body).backgroundColor")
         text = frame.evaluate("getComputedStyle(document.querySelector('.jp-RenderedMarkdown p')).color")
         assert luminance(page_bg) > 0.9 and luminance(frame_bg) > 0.9 and luminance(text) < 0.3, (
-            page_bg, frame_bg, text)
+            page_bg,
+            frame_bg,
+            text,
+        )
         assert frame.evaluate("document.body.dataset.jpThemeLight") == "true"
     finally:
         context.close()
@@ -407,8 +413,12 @@ def test_a_plotly_figure_is_interactive(server, page):
 
 
 def test_the_unlock_page(server, page):
-    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb",
-                         headers={"X-Nbshare-Password": "open sesame"})
+    share = publish_live(
+        server,
+        fixture_bytes("headings.ipynb"),
+        "headings.ipynb",
+        headers={"X-Nbshare-Password": "open sesame"},
+    )
     page.goto(share["url"])
     assert page.locator("h1").inner_text() == "This notebook is protected"
     page.fill("#password", "wrong")

@@ -158,7 +158,9 @@ class _CountingReader(io.BytesIO):
 
 
 def _read_all(
-    archive: zipfile.ZipFile, source: _CountingReader, entries: list[tuple[zipfile.ZipInfo, str]],
+    archive: zipfile.ZipFile,
+    source: _CountingReader,
+    entries: list[tuple[zipfile.ZipInfo, str]],
     limits: Limits,
 ) -> list[Member]:
     members, total = [], 0
@@ -174,7 +176,11 @@ def _read_all(
 
 
 def _read_member(
-    archive: zipfile.ZipFile, source: _CountingReader, info: zipfile.ZipInfo, name: str, limits: Limits,
+    archive: zipfile.ZipFile,
+    source: _CountingReader,
+    info: zipfile.ZipInfo,
+    name: str,
+    limits: Limits,
     room: int,
 ) -> bytes:
     chunks, size = [], 0
@@ -198,8 +204,7 @@ def _is_bomb(expanded: int, read: int) -> bool:
 
 def _bomb(what: str) -> BadArchive:
     return BadArchive(
-        f"{what} more than {BOMB_RATIO} times when unzipped, which only zip bombs do; "
-        "the zip was refused.",
+        f"{what} more than {BOMB_RATIO} times when unzipped, which only zip bombs do; the zip was refused.",
         code="archive_bomb",
         status=413,
     )

@@ -202,10 +202,16 @@ def _compare_cell(result: NotebookResult, index: int, shared: Any, ran: Any) -> 
     want, got = _texts(shared.outputs), _texts(ran.outputs)
     if got["error"]:
         error = next(out for out in ran.outputs if out.output_type == "error")
-        result.failed.append(FailedCell(
-            index, cell_id, error.ename, error.evalue, _traceback_line(error.get("traceback", [])),
-            expected=want["error"] == got["error"],
-        ))
+        result.failed.append(
+            FailedCell(
+                index,
+                cell_id,
+                error.ename,
+                error.evalue,
+                _traceback_line(error.get("traceback", [])),
+                expected=want["error"] == got["error"],
+            )
+        )
         if want["error"] != got["error"]:
             return  # what follows from an unexpected error is noise: the failure says it
     if not shared.outputs:

@@ -83,9 +83,28 @@ CONDA_TOOLS: tuple[Tool, ...] = ("conda", "mamba", "micromamba")
 # stand in for them; and conda names whose PyPI name differs. Deliberately short: anything
 # else is tried with pip, and a failure is reported rather than fatal.
 _CONDA_ONLY = frozenset(
-    {"r", "r-base", "nodejs", "cudatoolkit", "cudnn", "mkl", "openblas", "blas",
-     "compilers", "gcc", "gxx", "gfortran", "cmake", "make", "git", "graphviz", "ffmpeg",
-     "openjdk", "julia", "nb_conda_kernels"}
+    {
+        "r",
+        "r-base",
+        "nodejs",
+        "cudatoolkit",
+        "cudnn",
+        "mkl",
+        "openblas",
+        "blas",
+        "compilers",
+        "gcc",
+        "gxx",
+        "gfortran",
+        "cmake",
+        "make",
+        "git",
+        "graphviz",
+        "ffmpeg",
+        "openjdk",
+        "julia",
+        "nb_conda_kernels",
+    }
 )
 _CONDA_ONLY_PREFIXES = ("r-", "lib", "_", "cuda-")
 _CONDA_TO_PYPI = {
@@ -191,8 +210,21 @@ def build_environment(
         _install_best_effort(run, plan, python)
         _check_python_version(plan, python, Path(neutral))
         kernel_name = _kernel_name(dest)
-        run([str(python), "-I", "-m", "ipykernel", "install", "--prefix", str(env), "--name", kernel_name,
-             "--display-name", f"Python ({dest.name}, nbshare)"])
+        run(
+            [
+                str(python),
+                "-I",
+                "-m",
+                "ipykernel",
+                "install",
+                "--prefix",
+                str(env),
+                "--name",
+                kernel_name,
+                "--display-name",
+                f"Python ({dest.name}, nbshare)",
+            ]
+        )
         kernel_json = env / "share" / "jupyter" / "kernels" / kernel_name / "kernel.json"
         unsafe = _launch_outside_the_folder(kernel_json)
         if unsafe:
@@ -306,8 +338,12 @@ def _plan_pyproject(plan: Plan, path: Path, rel: str) -> None:
     if "build-system" in data and _looks_like_package(path.parent, project.get("name")):
         build = data["build-system"] if isinstance(data["build-system"], dict) else {}
         backend = build.get("build-backend")
-        _install_project(plan, path.parent, rel, f"runs its build backend ({backend or 'setuptools'}) "
-                         "on the project's own code")
+        _install_project(
+            plan,
+            path.parent,
+            rel,
+            f"runs its build backend ({backend or 'setuptools'}) on the project's own code",
+        )
         plan.notes.append(f"{rel}: installing the project itself and its dependencies (pip install -e).")
     elif isinstance(dependencies, list) and dependencies:
         named = [str(dep) for dep in dependencies if is_named_requirement(str(dep))]
@@ -443,8 +479,13 @@ class _Runner:
         try:
             # argv lists only, never a shell; the programs are the environment tools themselves.
             proc = subprocess.Popen(  # noqa: S603
-                argv, cwd=cwd or self.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, errors="replace",
+                argv,
+                cwd=cwd or self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
             )
         except OSError as e:
             raise EnvironmentFailed(f"Could not run {argv[0]}: {e}") from e
@@ -465,8 +506,9 @@ class _Runner:
         )
 
 
-def _build_venv(run: _Runner, plan: Plan, env: Path, extra: Sequence[str], pip_args: list[str],
-                install_cwd: Path) -> Path:
+def _build_venv(
+    run: _Runner, plan: Plan, env: Path, extra: Sequence[str], pip_args: list[str], install_cwd: Path
+) -> Path:
     python = env / "bin" / "python"
     if plan.tool == "uv":
         uv = shutil.which("uv") or "uv"
@@ -500,8 +542,16 @@ def _uv_index_options() -> list[str]:
     return options
 
 
-def _build_conda(run: _Runner, plan: Plan, dest: Path, env: Path, extra: Sequence[str], pip_args: list[str],
-                 agreed: bool, install_cwd: Path) -> Path:
+def _build_conda(
+    run: _Runner,
+    plan: Plan,
+    dest: Path,
+    env: Path,
+    extra: Sequence[str],
+    pip_args: list[str],
+    agreed: bool,
+    install_cwd: Path,
+) -> Path:
     import yaml
 
     tool = shutil.which(plan.tool) or plan.tool
@@ -545,7 +595,10 @@ def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:
     wanted, source = plan.python_request
     found = subprocess.run(  # noqa: S603 - the environment's own interpreter
         [str(python), "-I", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True, text=True, check=False, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
     ).stdout.strip()
     if found != wanted:
         reason = f"{source} asks for Python {wanted}; this environment uses {found}"
@@ -575,11 +628,13 @@ def _launch_outside_the_folder(kernel_json: Path) -> str | None:
     spec = json.loads(kernel_json.read_text(encoding="utf-8"))
     argv = list(spec.get("argv") or [])
     # [python, (interpreter options such as -Xfrozen_modules=off), -m, ipykernel_launcher, -f, ...]
-    at = next((i for i in range(1, len(argv) - 1) if argv[i:i + 2] == ["-m", "ipykernel_launcher"]), None)
+    at = next((i for i in range(1, len(argv) - 1) if argv[i : i + 2] == ["-m", "ipykernel_launcher"]), None)
     if at is None:
-        return (f"The kernel starts with {' '.join(argv[1:3])!r}, which nbshare does not know: opening "
-                "a notebook may run a file of that name in the notebook's folder.")
-    spec["argv"] = [*argv[:at], "-c", KERNEL_LAUNCHER, *argv[at + 2:]]
+        return (
+            f"The kernel starts with {' '.join(argv[1:3])!r}, which nbshare does not know: opening "
+            "a notebook may run a file of that name in the notebook's folder."
+        )
+    spec["argv"] = [*argv[:at], "-c", KERNEL_LAUNCHER, *argv[at + 2 :]]
     kernel_json.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
     return None
 

@@ -48,8 +48,9 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def open_share(client: NbshareClient, share_id: str,
-               ask_password: Callable[[], str]) -> tuple[dict[str, Any], str | None]:
+def open_share(
+    client: NbshareClient, share_id: str, ask_password: Callable[[], str]
+) -> tuple[dict[str, Any], str | None]:
     """The share's description, unlocking it first if it has a password. A description of
     another share than the one asked for is refused: the server chose it, not the person."""
     try:
@@ -66,24 +67,34 @@ def _same_share(info: object, share_id: str) -> dict[str, Any]:
         got = info.get("id") if isinstance(info, dict) else None
         raise NbshareError(
             f"The server described another share ({str(got)[:80]!r}) than the one asked for "
-            f"({share_id}); nothing was written.", code="share_mismatch",
+            f"({share_id}); nothing was written.",
+            code="share_mismatch",
         )
     return info
 
 
-def fetch(client: NbshareClient, info: dict[str, Any], grant: str | None, dest: Path, *,
-          on_progress: Callable[[int], None] | None = None) -> Cloned:
+def fetch(
+    client: NbshareClient,
+    info: dict[str, Any],
+    grant: str | None,
+    dest: Path,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> Cloned:
     """Download the share into `dest` (new or empty), verifying its SHA-256."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise NbshareError(f"{dest} already exists and is not empty; choose another folder.",
-                           code="clone_exists")
-    data = client.download(info["download_url"], grant=grant, max_bytes=most_bytes(info),
-                           on_progress=on_progress)
+        raise NbshareError(
+            f"{dest} already exists and is not empty; choose another folder.", code="clone_exists"
+        )
+    data = client.download(
+        info["download_url"], grant=grant, max_bytes=most_bytes(info), on_progress=on_progress
+    )
     digest = hashlib.sha256(data).hexdigest()
     if digest != info["sha256"]:
         raise NbshareError(
             f"The download does not match the server's checksum (expected {info['sha256']}, got "
-            f"{digest}); nothing was written. Try again.", code="checksum_mismatch",
+            f"{digest}); nothing was written. Try again.",
+            code="checksum_mismatch",
         )
     if info.get("kind") == "bundle":
         members = read_zip(data, CLONE_LIMITS)
@@ -93,7 +104,9 @@ def fetch(client: NbshareClient, info: dict[str, Any], grant: str | None, dest: 
     safe_extract(members, dest)
     paths = [m.path for m in members]
     return Cloned(
-        dest=dest, info=info, files=paths,
+        dest=dest,
+        info=info,
+        files=paths,
         notebooks=sorted(p for p in paths if p.lower().endswith(".ipynb")),
         # Found again in what was written, not taken from the server's word: a path from
         # the server would be handed to pip (`-r`, `-e`) and must not point outside `dest`.

@@ -45,8 +45,13 @@ def bundle_name(paths: Sequence[Path]) -> str:
     return f"{first.stem or 'bundle'}.zip"
 
 
-def plan(paths: Sequence[Path], *, excludes: Sequence[str] = (), infer_env: bool = False,
-         limits: Limits | None = None) -> Outgoing:
+def plan(
+    paths: Sequence[Path],
+    *,
+    excludes: Sequence[str] = (),
+    infer_env: bool = False,
+    limits: Limits | None = None,
+) -> Outgoing:
     """The files to send for `paths`, with an inferred requirements.txt and runtime.txt
     when asked and the bundle has no environment of its own."""
     files = collect(list(paths), excludes=excludes, limits=limits or Limits())
@@ -60,8 +65,10 @@ def plan(paths: Sequence[Path], *, excludes: Sequence[str] = (), infer_env: bool
         # has one, since then the root is not read, else the root.
         folder = binder_folder(f.path for f in files)
         prefix = folder + "/" if folder else ""
-        for path, text in ((prefix + "requirements.txt", requirements_txt(inferred)),
-                           (prefix + "runtime.txt", runtime_txt(inferred))):
+        for path, text in (
+            (prefix + "requirements.txt", requirements_txt(inferred)),
+            (prefix + "runtime.txt", runtime_txt(inferred)),
+        ):
             data = text.encode("utf-8")
             files.append(BundleFile(path=path, size=len(data), data=data))
             outgoing.added.append(path)

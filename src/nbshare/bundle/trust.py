@@ -29,8 +29,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 MAX_NESTING = 10
 _ARCHIVES = (".whl", ".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz")
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's own rule: "#" at the start or after a space
-_NESTED = {"-r": "requirements", "--requirement": "requirements",
-           "-c": "constraints", "--constraint": "constraints"}
+_NESTED = {
+    "-r": "requirements",
+    "--requirement": "requirements",
+    "-c": "constraints",
+    "--constraint": "constraints",
+}
 # Options whose value pip reads as a path relative to the requirements file's folder.
 _FILE_RELATIVE = {"-r", "--requirement", "-c", "--constraint", "-f", "--find-links"}
 # Options whose value is a path relative to where pip runs.
@@ -78,8 +82,9 @@ def scan_requirements(path: Path, dest: Path) -> RequirementsScan:
     return scan
 
 
-def _scan_into(scan: RequirementsScan, path: Path, dest: Path, kind: str, *, depth: int,
-               seen: set[Path]) -> None:
+def _scan_into(
+    scan: RequirementsScan, path: Path, dest: Path, kind: str, *, depth: int, seen: set[Path]
+) -> None:
     resolved = path.resolve()
     if resolved in seen:
         return
@@ -139,7 +144,7 @@ def names_packages_only(line: str) -> bool:
 
 
 def is_named_requirement(line: str) -> bool:
-    """"numpy>=1.26; python_version > '3.9' --hash=sha256:..." is; "./pkg", ".", "x.whl",
+    """ "numpy>=1.26; python_version > '3.9' --hash=sha256:..." is; "./pkg", ".", "x.whl",
     "pkg @ file:///..." and URLs are not, nor a name followed by options other than --hash."""
     spec, options = _split_args_options(line)
     if options and not _harmless_options(options, allowed={"--hash"}):
@@ -279,9 +284,14 @@ def scan_conda_spec(spec: dict[str, Any], folder: Path) -> CondaScan:
         if isinstance(dep, dict) and list(dep) == ["pip"]:
             lines = [str(line) for line in dep.get("pip") or []]
             vetted["dependencies"].append({"pip": [line for line in lines if names_packages_only(line)]})
-            agreed["dependencies"].append({"pip": [line if names_packages_only(line)
-                                                   else shlex.join(absolute_paths(line, folder))
-                                                   for line in lines]})
+            agreed["dependencies"].append(
+                {
+                    "pip": [
+                        line if names_packages_only(line) else shlex.join(absolute_paths(line, folder))
+                        for line in lines
+                    ]
+                }
+            )
             local += [f"pip: {line}" for line in lines if not names_packages_only(line)]
         elif isinstance(dep, str) and is_conda_package(dep):
             vetted["dependencies"].append(dep)
@@ -296,10 +306,10 @@ def scan_conda_spec(spec: dict[str, Any], folder: Path) -> CondaScan:
 
 
 def is_conda_package(dep: str) -> bool:
-    """"numpy", "conda-forge::pandas >=2", "scipy ==1.11.2=py310h" are; "./pkg.conda",
+    """ "numpy", "conda-forge::pandas >=2", "scipy ==1.11.2=py310h" are; "./pkg.conda",
     "https://.../x.tar.bz2" and "-e ." are not."""
     name = _CONDA_NAME.match(dep)
-    return name is not None and _CONDA_VERSION.fullmatch(dep[name.end():]) is not None
+    return name is not None and _CONDA_VERSION.fullmatch(dep[name.end() :]) is not None
 
 
 def _is_remote_channel(channel: object) -> bool:
@@ -315,5 +325,8 @@ def _absolute_channel(channel: object, folder: Path) -> object:
 
 
 def _absolute_word(word: str, folder: Path) -> str:
-    return word if "://" in word or not (word.startswith(".") or (folder / word).exists()) \
+    return (
+        word
+        if "://" in word or not (word.startswith(".") or (folder / word).exists())
         else str((folder / word).resolve())
+    )

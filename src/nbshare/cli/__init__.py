@@ -41,8 +41,12 @@ def main(ctx: click.Context) -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to listen on [default: 127.0.0.1].")
 @click.option("--port", default=None, type=int, help="Port to listen on [default: 8000].")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the database and blobs.")
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the database and blobs.",
+)
 @click.option("--public-url", default=None, help="Base URL used in every link the service returns.")
 def serve(host: str | None, port: int | None, data_dir: Path | None, public_url: str | None) -> None:
     """Run the nbshare web service (SQLite and a local folder by default).
@@ -77,13 +81,23 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     # loopback-bound server pick their own address (and escape the guessing throttle).
     # Proxy headers are read only from the proxies the operator names.
     trusted = settings.trusted_proxies
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=log_config,
-                proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "")
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
+    )
 
 
 @main.command()
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False, path_type=Path),
-              help="The server's data folder (default: as for `nbshare serve`).")
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The server's data folder (default: as for `nbshare serve`).",
+)
 def purge(data_dir: Path | None) -> None:
     """Delete every expired share now, with everything stored for it, from a server's
     storage. Run it where the server runs; `nbshare serve` also purges periodically.

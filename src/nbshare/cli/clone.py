@@ -24,18 +24,34 @@ if TYPE_CHECKING:
 @click.argument("url")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-env", is_flag=True, help="Only download the files; build no environment.")
-@click.option("--check", is_flag=True,
-              help="Run every notebook in the new environment and report what does not reproduce "
-                   "(this runs the share's code: asking for it is agreeing to that).")
-@click.option("--timeout", default=600, show_default=True, type=int, metavar="SECONDS",
-              help="With --check: longest a single cell may run.")
-@click.option("--password-stdin", is_flag=True,
-              help="For a protected share: read the password from the first line of standard input.")
-@click.option("--trust", is_flag=True,
-              help="Run the share's own install code (setup.py, build backends, local packages in "
-                   "requirements files) without asking.")
-def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int,
-          password_stdin: bool, trust: bool) -> None:
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Run every notebook in the new environment and report what does not reproduce "
+    "(this runs the share's code: asking for it is agreeing to that).",
+)
+@click.option(
+    "--timeout",
+    default=600,
+    show_default=True,
+    type=int,
+    metavar="SECONDS",
+    help="With --check: longest a single cell may run.",
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="For a protected share: read the password from the first line of standard input.",
+)
+@click.option(
+    "--trust",
+    is_flag=True,
+    help="Run the share's own install code (setup.py, build backends, local packages in "
+    "requirements files) without asking.",
+)
+def clone(
+    url: str, folder: Path | None, no_env: bool, check: bool, timeout: int, password_stdin: bool, trust: bool
+) -> None:
     """Download a share into FOLDER and rebuild its environment there.
 
     The files are checked against the server's SHA-256 before anything is written. The
@@ -67,22 +83,25 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
         client = client_for(server_of(url))
         info, grant = open_share(client, share_id, lambda: share_password(password_stdin))
         dest = (folder or Path(default_folder(info))).absolute()
-        click.echo(f"Cloning {info['title']!r} ({human_size(info['size'], largest='MB')}) into {dest}",
-                   err=True)
+        click.echo(
+            f"Cloning {info['title']!r} ({human_size(info['size'], largest='MB')}) into {dest}", err=True
+        )
         cloned = fetch(client, info, grant, dest)
     except ClientError as exc:
         fail(str(exc))
     except NbshareError as exc:
         fail(exc.message)
-    click.echo(f"Wrote {len(cloned.files)} file{'s' if len(cloned.files) != 1 else ''}, checksum verified.",
-               err=True)
+    click.echo(
+        f"Wrote {len(cloned.files)} file{'s' if len(cloned.files) != 1 else ''}, checksum verified.", err=True
+    )
     if no_env:
         click.echo(f"cd {shlex.quote(str(dest))}")
         return
     echo = partial(click.echo, err=True)
     try:
-        report = build_environment(dest, env_files=cloned.env_files, echo=echo,
-                                   consent=partial(_consent, trust=trust, check=check))
+        report = build_environment(
+            dest, env_files=cloned.env_files, echo=echo, consent=partial(_consent, trust=trust, check=check)
+        )
     except NbshareError as exc:
         fail(exc.message)
     for name, reason in report.not_reproduced:
@@ -95,9 +114,12 @@ def clone(url: str, folder: Path | None, no_env: bool, check: bool, timeout: int
     click.echo("Open the notebooks with:", err=True)
     click.echo(report.open_command)
     if report.refused:
-        click.echo(f"Error: skipped {len(report.refused)} install step(s) that would run code that came "
-                   "with the share (listed above). Read the files, then clone again with --trust, or "
-                   "run those steps yourself.", err=True)
+        click.echo(
+            f"Error: skipped {len(report.refused)} install step(s) that would run code that came "
+            "with the share (listed above). Read the files, then clone again with --trust, or "
+            "run those steps yourself.",
+            err=True,
+        )
     if not ok or report.refused:
         sys.exit(1)
 
@@ -116,7 +138,7 @@ def _consent(steps: list[LocalStep], *, trust: bool, check: bool) -> bool:
         click.echo("Not running them: no terminal to ask on (add --trust to allow them).", err=True)
         return False
     if check:
-        click.echo("(--check runs the notebooks afterwards in any case: that runs the share's code too.)",
-                   err=True)
-    return click.confirm("Run them? Answer no to build the environment without them", default=False,
-                         err=True)
+        click.echo(
+            "(--check runs the notebooks afterwards in any case: that runs the share's code too.)", err=True
+        )
+    return click.confirm("Run them? Answer no to build the environment without them", default=False, err=True)

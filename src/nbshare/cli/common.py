@@ -32,10 +32,12 @@ REQUEST_TIMEOUT = 300.0  # an upload waits for its render
 
 def options(*decorators: Decorator) -> Decorator:
     """Several click options as one decorator; --help lists them in the order given."""
+
     def apply(command: Callable[..., Any]) -> Callable[..., Any]:
         for decorator in reversed(decorators):
             command = decorator(command)
         return command
+
     return apply
 
 

@@ -101,26 +101,44 @@ def _notes(listed: list[Listed], down: dict[str, str], gone: set[str], prune: bo
     """On stderr: which servers did not answer, which tokens were refused, what is gone."""
     for server, why in down.items():
         count = sum(1 for item in listed if item.entry.server == server)
-        click.echo(f"Note: {why} Showing the last known state of its {count} "
-                   f"{_plural(count, 'share')}.", err=True)
+        click.echo(
+            f"Note: {why} Showing the last known state of its {count} {_plural(count, 'share')}.", err=True
+        )
     refused = sum(1 for item in listed if item.status == "refused")
     if refused:
-        click.echo(f"Note: the server refused the saved owner token for {refused} "
-                   f"{_plural(refused, 'share')}; showing the last known state.", err=True)
+        click.echo(
+            f"Note: the server refused the saved owner token for {refused} "
+            f"{_plural(refused, 'share')}; showing the last known state.",
+            err=True,
+        )
     if prune and gone:
-        click.echo(f"Removed {len(gone)} {_plural(len(gone), 'share')} that no longer "
-                   "exist from your history.", err=True)
+        click.echo(
+            f"Removed {len(gone)} {_plural(len(gone), 'share')} that no longer exist from your history.",
+            err=True,
+        )
     elif gone:
         n = len(gone)
-        click.echo(f"Note: {n} {_plural(n, 'share')} no longer exist{'s' if n == 1 else ''} "
-                   "(expired, used up or deleted); remove them with: nbshare list --prune", err=True)
+        click.echo(
+            f"Note: {n} {_plural(n, 'share')} no longer exist{'s' if n == 1 else ''} "
+            "(expired, used up or deleted); remove them with: nbshare list --prune",
+            err=True,
+        )
 
 
 def _copy_from(fresh: Published) -> Callable[[Published], None]:
     def edit(entry: Published) -> None:
-        for name in ("title", "filename", "version", "expires_at", "max_views", "views", "protected",
-                     "checked_at"):
+        for name in (
+            "title",
+            "filename",
+            "version",
+            "expires_at",
+            "max_views",
+            "views",
+            "protected",
+            "checked_at",
+        ):
             setattr(entry, name, getattr(fresh, name))
+
     return edit
 
 
@@ -172,6 +190,8 @@ def _print_listing(listed: list[Listed]) -> None:
         if item.status == "gone":
             details = "gone: expired, used up or deleted"
         else:
-            details = (f"shared {human_time(e.created_at)} · expires {expires} · views {views} · "
-                       f"version {version}" + (f" · {note}" if note else ""))
+            details = (
+                f"shared {human_time(e.created_at)} · expires {expires} · views {views} · "
+                f"version {version}" + (f" · {note}" if note else "")
+            )
         console.print(f"  {details}", markup=False, highlight=False)

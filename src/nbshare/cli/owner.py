@@ -17,12 +17,15 @@ from .secrets import password_options, read_owner_token, read_password
 
 owner_options = options(
     click.option(
-        "--server", envvar="NBSHARE_SERVER", default=None,
+        "--server",
+        envvar="NBSHARE_SERVER",
+        default=None,
         help="Server URL, when URL_OR_ID is a bare id not in your history (a share URL names its "
-             "own server, which is the one used).",
+        "own server, which is the one used).",
     ),
     click.option(
-        "--token-stdin", is_flag=True,
+        "--token-stdin",
+        is_flag=True,
         help="Read the owner token from standard input (for shares published elsewhere).",
     ),
 )
@@ -69,9 +72,11 @@ def target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
             fail(str(exc))
         entry = elsewhere = None
     if elsewhere is not None:
-        fail(f"Your history has the owner token of {share_id} for {elsewhere.server}, not for "
-             f"{given}; it is only ever sent to its own server. Use that server's link, or pass "
-             "the token with --token-stdin.")
+        fail(
+            f"Your history has the owner token of {share_id} for {elsewhere.server}, not for "
+            f"{given}; it is only ever sent to its own server. Use that server's link, or pass "
+            "the token with --token-stdin."
+        )
     token = read_owner_token() if token_stdin else (entry.owner_token if entry else "")
     if not token:
         fail("No owner token for this share in your history; pass it with --token-stdin.")
@@ -84,30 +89,62 @@ def target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
     return Target(share_id, given, token, entry, history, client_for(given))
 
 
-def changes(*, expires: str | None = None, max_views: int | None = None, password: str | None = None,
-            versions_public: bool | None = None) -> dict[str, object]:
+def changes(
+    *,
+    expires: str | None = None,
+    max_views: int | None = None,
+    password: str | None = None,
+    versions_public: bool | None = None,
+) -> dict[str, object]:
     """The PATCH fields for the options given (None: not given; removals are added by the caller)."""
-    given = {"expires": expires, "max_views": max_views, "password": password,
-             "versions_public": versions_public}
+    given = {
+        "expires": expires,
+        "max_views": max_views,
+        "password": password,
+        "versions_public": versions_public,
+    }
     return {name: value for name, value in given.items() if value is not None}
 
 
 @click.command(name="set")
 @click.argument("url_or_id")
-@click.option("--expires", default=None, metavar="WHEN",
-              help="New lifetime from now (1h, 7d, 4w), a date (2026-12-31), or 'never'.")
-@click.option("--max-views", default=None, type=int, metavar="N",
-              help="Delete the share after N more views of the notebook.")
+@click.option(
+    "--expires",
+    default=None,
+    metavar="WHEN",
+    help="New lifetime from now (1h, 7d, 4w), a date (2026-12-31), or 'never'.",
+)
+@click.option(
+    "--max-views",
+    default=None,
+    type=int,
+    metavar="N",
+    help="Delete the share after N more views of the notebook.",
+)
 @click.option("--no-max-views", is_flag=True, help="Remove the view limit.")
 @password_options
 @click.option("--no-password", is_flag=True, help="Remove the password: anyone with the link can read it.")
-@click.option("--public-versions/--private-versions", "versions_public", default=None,
-              help="Whether visitors may open earlier versions (/n/ID/v/N).")
+@click.option(
+    "--public-versions/--private-versions",
+    "versions_public",
+    default=None,
+    help="Whether visitors may open earlier versions (/n/ID/v/N).",
+)
 @owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print the share's settings as JSON.")
-def set_(url_or_id: str, expires: str | None, max_views: int | None, no_max_views: bool,
-         ask_password: bool, password_stdin: bool, no_password: bool, versions_public: bool | None,
-         server: str | None, token_stdin: bool, as_json: bool) -> None:
+def set_(
+    url_or_id: str,
+    expires: str | None,
+    max_views: int | None,
+    no_max_views: bool,
+    ask_password: bool,
+    password_stdin: bool,
+    no_password: bool,
+    versions_public: bool | None,
+    server: str | None,
+    token_stdin: bool,
+    as_json: bool,
+) -> None:
     """Change a share's expiry, view limit, password or version visibility.
 
     Options left out stay as they are. A new password or its removal ends every reader's
@@ -129,8 +166,10 @@ def set_(url_or_id: str, expires: str | None, max_views: int | None, no_max_view
     if no_password:
         wanted["password"] = None
     if not (wanted or ask_password or password_stdin):
-        fail("Nothing to change: give --expires, --max-views, --no-max-views, --password, "
-             "--no-password or --public-versions/--private-versions.")
+        fail(
+            "Nothing to change: give --expires, --max-views, --no-max-views, --password, "
+            "--no-password or --public-versions/--private-versions."
+        )
     share = target(url_or_id, server, token_stdin)
     password = read_password(ask_password, password_stdin, env_without_ask=False)
     if password is not None:
@@ -148,8 +187,11 @@ def set_(url_or_id: str, expires: str | None, max_views: int | None, no_max_view
 
 
 def _print_settings(answer: Answer) -> None:
-    views = f"{answer['views']} of {answer['max_views']}" if answer.get("max_views") else (
-        f"{answer['views']} (no limit)")
+    views = (
+        f"{answer['views']} of {answer['max_views']}"
+        if answer.get("max_views")
+        else (f"{answer['views']} (no limit)")
+    )
     click.echo(f"Updated the settings of {answer['title']!r}: {answer['url']}")
     click.echo(f"  Password:         {'yes' if answer['protected'] else 'no'}")
     expiry = expiry_text(answer["expires_at"]) if answer["expires_at"] else "never"
@@ -190,23 +232,38 @@ def _print_versions(found: list[Answer]) -> None:
     rows = []
     for v in found:
         number = f"{v['version']} (current)" if v["current"] else str(v["version"])
-        rows.append((number, human_time(v["created_at"]), v["title"], v["filename"],
-                     human_size(v["size"], largest="MB"), v["url"]))
+        rows.append(
+            (
+                number,
+                human_time(v["created_at"]),
+                v["title"],
+                v["filename"],
+                human_size(v["size"], largest="MB"),
+                v["url"],
+            )
+        )
         table.add_row(*rows[-1])
     if fits(console, table):
         console.print(table)
         return
     for number, created, title, filename, size, url in rows:
-        console.print(f"Version {number} · {created} · {title} ({filename}) · {size}",
-                      markup=False, highlight=False)
+        console.print(
+            f"Version {number} · {created} · {title} ({filename}) · {size}", markup=False, highlight=False
+        )
         console.print(f"  {url}", markup=False, highlight=False, soft_wrap=True)
 
 
 @click.command()
 @click.argument("url_or_id")
 @owner_options
-@click.option("--version", "version", type=int, default=None, metavar="N",
-              help="Delete only this earlier version, not the share.")
+@click.option(
+    "--version",
+    "version",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Delete only this earlier version, not the share.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def delete(url_or_id: str, server: str | None, token_stdin: bool, version: int | None, yes: bool) -> None:
     """Delete a share you published: the server removes it and everything stored for it.

@@ -31,24 +31,57 @@ PROGRESS_THRESHOLD = 1024 * 1024
 @SERVER_OPTION
 @click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
 @password_options
-@click.option("--expires", default=None, metavar="WHEN",
-              help="Delete the share after a time (1h, 7d, 4w), on a date (2026-12-31), or 'never'.")
-@click.option("--max-views", default=None, type=int, metavar="N",
-              help="Delete the share after N views of the notebook.")
-@click.option("--update", "choose_update", is_flag=True,
-              help="Replace your earlier share of this file (same link, new version) without asking.")
-@click.option("--new", "choose_new", is_flag=True,
-              help="Publish a new share even if this file was published before, without asking.")
-@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
-              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
-@click.option("--infer-env", is_flag=True,
-              help="When the files declare no environment, add requirements.txt and runtime.txt "
-                   "inferred from the notebooks' imports and the versions installed here.")
+@click.option(
+    "--expires",
+    default=None,
+    metavar="WHEN",
+    help="Delete the share after a time (1h, 7d, 4w), on a date (2026-12-31), or 'never'.",
+)
+@click.option(
+    "--max-views", default=None, type=int, metavar="N", help="Delete the share after N views of the notebook."
+)
+@click.option(
+    "--update",
+    "choose_update",
+    is_flag=True,
+    help="Replace your earlier share of this file (same link, new version) without asking.",
+)
+@click.option(
+    "--new",
+    "choose_new",
+    is_flag=True,
+    help="Publish a new share even if this file was published before, without asking.",
+)
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.",
+)
+@click.option(
+    "--infer-env",
+    is_flag=True,
+    help="When the files declare no environment, add requirements.txt and runtime.txt "
+    "inferred from the notebooks' imports and the versions installed here.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and manage_url.")
-def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_password: bool,
-            password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
-            choose_new: bool, excludes: tuple[str, ...], infer_env: bool, yes: bool, as_json: bool) -> None:
+def publish(
+    paths: tuple[Path, ...],
+    server: str,
+    title: str | None,
+    ask_password: bool,
+    password_stdin: bool,
+    expires: str | None,
+    max_views: int | None,
+    choose_update: bool,
+    choose_new: bool,
+    excludes: tuple[str, ...],
+    infer_env: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
     """Upload a notebook, or a whole analysis, and print its share link.
 
     PATHS is one notebook, or several notebooks and files, a folder, or a .zip: those
@@ -75,9 +108,19 @@ def publish(paths: tuple[Path, ...], server: str, title: str | None, ask_passwor
         fail("--exclude applies to folders and bundles, not to a single notebook.")
     with contextlib.ExitStack() as stack:
         notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
-        _publish(notebook, paths, server=server, title=title, ask_password=ask_password,
-                 password_stdin=password_stdin, expires=expires, max_views=max_views,
-                 choose_update=choose_update, choose_new=choose_new, as_json=as_json)
+        _publish(
+            notebook,
+            paths,
+            server=server,
+            title=title,
+            ask_password=ask_password,
+            password_stdin=password_stdin,
+            expires=expires,
+            max_views=max_views,
+            choose_update=choose_update,
+            choose_new=choose_new,
+            as_json=as_json,
+        )
 
 
 def _sent_as_one_notebook(paths: tuple[Path, ...], infer_env: bool) -> bool:
@@ -89,8 +132,13 @@ def _sent_as_one_notebook(paths: tuple[Path, ...], infer_env: bool) -> bool:
     return len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() != ".zip" and not infer_env
 
 
-def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_env: bool, yes: bool,
-                    stack: contextlib.ExitStack) -> Path:
+def _bundle_to_send(
+    paths: tuple[Path, ...],
+    excludes: tuple[str, ...],
+    infer_env: bool,
+    yes: bool,
+    stack: contextlib.ExitStack,
+) -> Path:
     """Show what will go up, ask, and write the bundle's .zip to a temporary folder."""
     from ..bundle.outgoing import plan
 
@@ -99,8 +147,12 @@ def _bundle_to_send(paths: tuple[Path, ...], excludes: tuple[str, ...], infer_en
         _show_outgoing(outgoing, infer_env)
         if not outgoing.env and not infer_env and not yes and sys.stdin.isatty() and outgoing.notebooks:
             # Without an environment the recipient's `nbshare clone` can build none: offer one.
-            if click.confirm("Add a requirements.txt and runtime.txt inferred from the notebooks' imports "
-                             "(as --infer-env does)?", default=True, err=True):
+            if click.confirm(
+                "Add a requirements.txt and runtime.txt inferred from the notebooks' imports "
+                "(as --infer-env does)?",
+                default=True,
+                err=True,
+            ):
                 outgoing = plan(list(paths), excludes=excludes, infer_env=True)
                 _show_outgoing(outgoing, True)
     except NbshareError as exc:
@@ -140,20 +192,35 @@ def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
         else:
             console.print(f"No third-party imports found; Python {inferred.python_version}.")
         if inferred.unresolved:
-            console.print("Not installed here, so not pinned (add them to requirements.txt by hand): "
-                          + ", ".join(inferred.unresolved))
+            console.print(
+                "Not installed here, so not pinned (add them to requirements.txt by hand): "
+                + ", ".join(inferred.unresolved)
+            )
     elif outgoing.env:
         console.print("Environment: " + ", ".join(e.path for e in outgoing.env))
         if infer_env:
             console.print("The files declare an environment already; --infer-env left it as it is.")
     else:
-        console.print("No environment file (requirements.txt, environment.yml, ...): "
-                      "--infer-env would add one from the notebooks' imports.")
+        console.print(
+            "No environment file (requirements.txt, environment.yml, ...): "
+            "--infer-env would add one from the notebooks' imports."
+        )
 
 
-def _publish(notebook: Path, paths: tuple[Path, ...], *, server: str, title: str | None, ask_password: bool,
-             password_stdin: bool, expires: str | None, max_views: int | None, choose_update: bool,
-             choose_new: bool, as_json: bool) -> None:
+def _publish(
+    notebook: Path,
+    paths: tuple[Path, ...],
+    *,
+    server: str,
+    title: str | None,
+    ask_password: bool,
+    password_stdin: bool,
+    expires: str | None,
+    max_views: int | None,
+    choose_update: bool,
+    choose_new: bool,
+    as_json: bool,
+) -> None:
     client = client_for(server)
     path = " ".join(str(p.resolve()) for p in paths)  # what the history remembers it by
     earlier = None if choose_new else _earlier_share(client, path, must=choose_update)
@@ -170,18 +237,30 @@ def _publish(notebook: Path, paths: tuple[Path, ...], *, server: str, title: str
         return
     password = read_password(ask_password, password_stdin, env_without_ask=True)
     try:
-        answer = _with_progress(notebook, lambda progress: client.publish(
-            notebook, title=title, password=password, expires=expires, max_views=max_views,
-            on_progress=progress,
-        ))
+        answer = _with_progress(
+            notebook,
+            lambda progress: client.publish(
+                notebook,
+                title=title,
+                password=password,
+                expires=expires,
+                max_views=max_views,
+                on_progress=progress,
+            ),
+        )
     except ClientError as exc:
         fail(str(exc))
     try:
         entry = Published(
-            id=answer["id"], url=answer["url"], server=client.server,
-            manage_url=answer["manage_url"], owner_token=answer["owner_token"],
-            title=answer["title"], filename=answer["filename"],
-            path=path, created_at=answer["created_at"],
+            id=answer["id"],
+            url=answer["url"],
+            server=client.server,
+            manage_url=answer["manage_url"],
+            owner_token=answer["owner_token"],
+            title=answer["title"],
+            filename=answer["filename"],
+            path=path,
+            created_at=answer["created_at"],
         )
         entry.remember(answer, now=now().isoformat())
         History().add(entry)
@@ -196,12 +275,14 @@ def _offer_update(earlier: Published, shown: str) -> bool:
     when = human_time(earlier.created_at)
     if sys.stdin.isatty():
         return click.confirm(
-            f"You published {shown} on {when}: {earlier.url}\n"
-            "Update that share (same link, new version)?", default=False, err=True,
+            f"You published {shown} on {when}: {earlier.url}\nUpdate that share (same link, new version)?",
+            default=False,
+            err=True,
         )
     click.echo(
         f"Note: you published {shown} before ({when}): {earlier.url}; publishing a new "
-        "share. Use --update to replace that one instead, or --new to skip this check.", err=True,
+        "share. Use --update to replace that one instead, or --new to skip this check.",
+        err=True,
     )
     return False
 
@@ -223,20 +304,36 @@ def _earlier_share(client: NbshareClient, path: str, *, must: bool) -> Published
             fail(str(exc))
         return entry
     if must:
-        fail(f"No earlier share of {path} on {client.server} in your history (or it is gone); "
-             "publish it without --update.")
+        fail(
+            f"No earlier share of {path} on {client.server} in your history (or it is gone); "
+            "publish it without --update."
+        )
     return None
 
 
-def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, title: str | None,
-            wanted: dict[str, object], source: str | None = None) -> Answer:
+def _update(
+    client: NbshareClient,
+    share_id: str,
+    token: str,
+    notebook: Path,
+    title: str | None,
+    wanted: dict[str, object],
+    source: str | None = None,
+) -> Answer:
     """Settings first (so new content is never out under the old password), then the content."""
     try:
         if wanted:
             client.configure(share_id, token, **wanted)
-        answer = _with_progress(notebook, lambda progress: client.update(
-            share_id, token, notebook, title=title, on_progress=progress,
-        ))
+        answer = _with_progress(
+            notebook,
+            lambda progress: client.update(
+                share_id,
+                token,
+                notebook,
+                title=title,
+                on_progress=progress,
+            ),
+        )
     except ClientError as exc:
         fail(str(exc))
 
@@ -253,8 +350,18 @@ def _update(client: NbshareClient, share_id: str, token: str, notebook: Path, ti
 
 def _print_published(answer: Answer, manage_url: str | None, as_json: bool, *, updated: bool) -> None:
     if as_json:
-        keys = ("id", "url", "download_url", "title", "created_at", "updated_at", "version",
-                "expires_at", "max_views", "protected")
+        keys = (
+            "id",
+            "url",
+            "download_url",
+            "title",
+            "created_at",
+            "updated_at",
+            "version",
+            "expires_at",
+            "max_views",
+            "protected",
+        )
         shown = {k: answer.get(k) for k in keys}
         if manage_url:
             shown["manage_url"] = manage_url
@@ -293,7 +400,10 @@ def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None]
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     columns = (
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
     )
     # On stderr, which was checked to be a terminal: stdout carries only the link.
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
@@ -312,15 +422,32 @@ def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None]
 @click.argument("url_or_id")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
-@click.option("--exclude", "excludes", multiple=True, metavar="PATTERN",
-              help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.")
-@click.option("--infer-env", is_flag=True,
-              help="When the files declare no environment, add one inferred from the imports.")
+@click.option(
+    "--exclude",
+    "excludes",
+    multiple=True,
+    metavar="PATTERN",
+    help="Leave out files matching PATTERN (.gitignore syntax) from a bundle; repeatable.",
+)
+@click.option(
+    "--infer-env",
+    is_flag=True,
+    help="When the files declare no environment, add one inferred from the imports.",
+)
 @click.option("--yes", "-y", is_flag=True, help="Upload a bundle without showing it and asking first.")
 @owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and version.")
-def update(url_or_id: str, paths: tuple[Path, ...], title: str | None, excludes: tuple[str, ...],
-           infer_env: bool, yes: bool, server: str | None, token_stdin: bool, as_json: bool) -> None:
+def update(
+    url_or_id: str,
+    paths: tuple[Path, ...],
+    title: str | None,
+    excludes: tuple[str, ...],
+    infer_env: bool,
+    yes: bool,
+    server: str | None,
+    token_stdin: bool,
+    as_json: bool,
+) -> None:
     """Replace a share's content with PATHS: same link, next version.
 
     PATHS is a notebook, or files, a folder or a .zip as for `publish` (a bundle). Prints

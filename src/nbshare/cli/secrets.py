@@ -15,11 +15,15 @@ PASSWORD_ENV = "NBSHARE_PASSWORD"  # noqa: S105 (a variable name)
 
 password_options = options(
     click.option(
-        "--password", "ask_password", is_flag=True,
+        "--password",
+        "ask_password",
+        is_flag=True,
         help=f"Protect the share with a password, asked for without echo (or taken from {PASSWORD_ENV}).",
     ),
     click.option(
-        "--password-stdin", is_flag=True, help="Read the password from the first line of standard input.",
+        "--password-stdin",
+        is_flag=True,
+        help="Read the password from the first line of standard input.",
     ),
 )
 
@@ -84,5 +88,6 @@ def share_password(from_stdin: bool) -> str:
 
 def read_owner_token() -> str:
     # Typed at a terminal, the token is not echoed; piped in, it is read as is.
-    return (click.prompt("Owner token", hide_input=True, err=True) if sys.stdin.isatty()
-            else sys.stdin.readline()).strip()
+    return (
+        click.prompt("Owner token", hide_input=True, err=True) if sys.stdin.isatty() else sys.stdin.readline()
+    ).strip()

@@ -121,7 +121,7 @@ def decode_data_uri(uri: str) -> tuple[str, bytes] | None:
         return None
     params = [p.strip() for p in match.group(1).split(";")]
     media_type = valid_media_type(params[0]) if "/" in params[0] else "text/plain"
-    body = uri[match.end():]
+    body = uri[match.end() :]
     if any(p.lower() == "base64" for p in params[1:]):
         try:
             return media_type, base64.b64decode("".join(body.split()), validate=True)
@@ -136,7 +136,8 @@ def safe_name(name: str | None, media_type: str, fallback: str = "download") -> 
     download_link's. Quoting is left to where the name goes (HTML, URL, header)."""
     # Some common types are only known by their old x- names (audio/wav as audio/x-wav).
     extension = mimetypes.guess_extension(media_type) or mimetypes.guess_extension(
-        media_type.replace("/", "/x-", 1))
+        media_type.replace("/", "/x-", 1)
+    )
     default = fallback + (extension or "")
     return clean_filename(name, default)
 
@@ -159,8 +160,9 @@ def resolve_relative(url: str, base_dir: str) -> tuple[str, str] | None:
 
 
 class _Rewriter(HTMLParser):
-    def __init__(self, html: str, policy: AssetPolicy | None,
-                 resolve: Callable[[str, str], str | None] | None):
+    def __init__(
+        self, html: str, policy: AssetPolicy | None, resolve: Callable[[str, str], str | None] | None
+    ):
         super().__init__(convert_charrefs=True)
         self.html = html
         self.policy = policy
@@ -287,8 +289,9 @@ class _Rewriter(HTMLParser):
         return "".join(out)
 
 
-def rewrite_page(html: str, *, policy: AssetPolicy | None = None,
-                 resolve: Callable[[str, str], str | None] | None = None) -> tuple[str, list[Payload]]:
+def rewrite_page(
+    html: str, *, policy: AssetPolicy | None = None, resolve: Callable[[str, str], str | None] | None = None
+) -> tuple[str, list[Payload]]:
     """The page with big payloads taken out and bundle links resolved, and every payload
     found: embedded downloads (all of them) and the images that left the page.
 

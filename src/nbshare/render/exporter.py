@@ -65,12 +65,12 @@ def normalize_widget_state(metadata: NotebookNode) -> None:
     saved = widgets.get(WIDGET_STATE_MIME) if isinstance(widgets, dict) else None
     if isinstance(saved, dict) and isinstance(saved.get("state"), dict):
         return
-    if isinstance(saved, dict) and saved and all(
-        isinstance(model, dict) and "model_name" in model for model in saved.values()
+    if (
+        isinstance(saved, dict)
+        and saved
+        and all(isinstance(model, dict) and "model_name" in model for model in saved.values())
     ):
-        metadata["widgets"] = {
-            WIDGET_STATE_MIME: {"version_major": 2, "version_minor": 0, "state": saved}
-        }
+        metadata["widgets"] = {WIDGET_STATE_MIME: {"version_major": 2, "version_minor": 0, "state": saved}}
     else:
         del metadata["widgets"]
 
@@ -117,8 +117,13 @@ def vega_embed(output: NotebookNode, mime: str) -> str:
     the output's metadata may carry."""
     metadata = output.get("metadata", {}).get(mime)
     options = metadata.get("embed_options") if isinstance(metadata, dict) else None
-    return script_json({"mode": VEGA_MIMES[mime], "spec": output.data[mime],
-                        "options": options if isinstance(options, dict) else {}})
+    return script_json(
+        {
+            "mode": VEGA_MIMES[mime],
+            "spec": output.data[mime],
+            "options": options if isinstance(options, dict) else {},
+        }
+    )
 
 
 class _LenientRenderer(IPythonRenderer):
@@ -182,8 +187,9 @@ class ShareExporter(HTMLExporter):
             exclude_anchor_links=True,  # HeadingIndex adds ids and links itself
             **self.lexer_options,
         )
-        rendered = within_budget(markdown_seconds(len(source)),
-                                 lambda: MarkdownWithMath(renderer=renderer).render(source))
+        rendered = within_budget(
+            markdown_seconds(len(source)), lambda: MarkdownWithMath(renderer=renderer).render(source)
+        )
         if rendered is None:
             return f'<pre class="nbs-markdown-source">{html_escape(source)}</pre>'
         return lazy_images(self._headings.annotate(rendered))
@@ -203,7 +209,9 @@ class ShareExporter(HTMLExporter):
         normalize_widget_state(nb.metadata)
         resources = dict(resources or {})
         resources["nbshare"] = {
-            "static_url": self.static_url, "vega": uses_vega(nb), "vega_mimes": VEGA_MIMES,
+            "static_url": self.static_url,
+            "vega": uses_vega(nb),
+            "vega_mimes": VEGA_MIMES,
         }
         html, resources = super().from_notebook_node(nb, resources, **kw)
         resources["toc"] = self._headings.entries

@@ -55,5 +55,6 @@ def exit_with_parent(parent_pid: int, *, kernel_signal: bool) -> None:
         _kill_with_parent()
     if os.getppid() != parent_pid:  # it died before we were watching
         os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent_pid,), name="nbshare-parent-watch",
-                     daemon=True).start()
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid,), name="nbshare-parent-watch", daemon=True
+    ).start()

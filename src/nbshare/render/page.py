@@ -55,8 +55,15 @@ def attachments_of(node: NotebookNode) -> list[Payload]:
     return found
 
 
-def render_page(data: bytes, *, filename: str, static_url: str, max_depth: int = 64,
-                assets: AssetPolicy | None = None, links: BundleLinks | None = None) -> RenderedPage:
+def render_page(
+    data: bytes,
+    *,
+    filename: str,
+    static_url: str,
+    max_depth: int = 64,
+    assets: AssetPolicy | None = None,
+    links: BundleLinks | None = None,
+) -> RenderedPage:
     """Validate and render a notebook. Raises BadNotebook or RenderFailed.
 
     `assets` takes big embedded files out of the page; `links` resolves relative links

@@ -111,8 +111,14 @@ WATCHDOG_GRACE = 10.0
 class RenderPool:
     """`await pool.render(data, ...)` runs render_page in a worker process."""
 
-    def __init__(self, workers: int = 2, timeout: float = 60.0, *,
-                 budget_floor: float = BUDGET_FLOOR, budget_per_mb: float = BUDGET_PER_MB):
+    def __init__(
+        self,
+        workers: int = 2,
+        timeout: float = 60.0,
+        *,
+        budget_floor: float = BUDGET_FLOOR,
+        budget_per_mb: float = BUDGET_PER_MB,
+    ):
         self.workers = workers
         self.timeout = timeout
         self.budget_floor = budget_floor
@@ -129,8 +135,9 @@ class RenderPool:
         # here, by the thread creating the pool (the executor starts one per submission
         # until it has them all, and never more).
         on_main_thread = threading.current_thread() is threading.main_thread()
-        executor = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                       initargs=(os.getpid(), on_main_thread))
+        executor = ProcessPoolExecutor(
+            self.workers, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(), on_main_thread)
+        )
         for _ in range(self.workers):
             executor.submit(os.getpid)
         return executor
@@ -170,10 +177,19 @@ class RenderPool:
         if self._static_url is not None:
             self.warm_up(self._static_url)  # so the next upload does not pay the cold start
 
-    async def render(self, data: bytes, *, filename: str, static_url: str, max_depth: int,
-                     assets: AssetPolicy | None = None, links: BundleLinks | None = None) -> RenderedPage:
-        options = dict(filename=filename, static_url=static_url, max_depth=max_depth, assets=assets,
-                       links=links)
+    async def render(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        static_url: str,
+        max_depth: int,
+        assets: AssetPolicy | None = None,
+        links: BundleLinks | None = None,
+    ) -> RenderedPage:
+        options = dict(
+            filename=filename, static_url=static_url, max_depth=max_depth, assets=assets, links=links
+        )
         for attempt in (1, 2):
             executor = self._get()
             try:
@@ -191,8 +207,9 @@ class RenderPool:
                 log.warning("a render worker died; retrying on a fresh pool")
         raise AssertionError("unreachable")
 
-    async def _run(self, executor: ProcessPoolExecutor, data: bytes, options: dict[str, Any],
-                   timeout: float) -> RenderedPage:
+    async def _run(
+        self, executor: ProcessPoolExecutor, data: bytes, options: dict[str, Any], timeout: float
+    ) -> RenderedPage:
         try:
             future = executor.submit(_render_with_timer, timeout, data, **options)
         except RuntimeError:  # shut down by another render's _discard since we took it
@@ -216,8 +233,9 @@ class RenderPool:
                 if future.running():
                     started = time.monotonic()
             elif time.monotonic() - started > timeout + self.timeout + WATCHDOG_GRACE:
-                log.warning("a render of a %d-byte notebook is stuck past its timeout; killing its pool",
-                            len(data))
+                log.warning(
+                    "a render of a %d-byte notebook is stuck past its timeout; killing its pool", len(data)
+                )
                 self._discard(executor)
                 waiting.cancel()
                 raise _timed_out(timeout)

@@ -34,7 +34,8 @@ class RendersPerClient:
                 raise NbshareError(
                     f"You already have {self.limit} uploads being rendered; wait until one of them"
                     " is done, then try again. Nothing was stored.",
-                    code="too_many_renders", status=429,
+                    code="too_many_renders",
+                    status=429,
                 )
             self._running[client] += 1
         try:

@@ -59,8 +59,13 @@ def new_data_key() -> bytes:
 def password_key(password: str, salt: bytes) -> bytes:
     """The key that wraps a share's data key, derived from its password (Argon2id)."""
     return hash_secret_raw(
-        password.encode("utf-8"), salt, time_cost=ARGON2_TIME, memory_cost=ARGON2_MEMORY_KIB,
-        parallelism=ARGON2_LANES, hash_len=32, type=Type.ID,
+        password.encode("utf-8"),
+        salt,
+        time_cost=ARGON2_TIME,
+        memory_cost=ARGON2_MEMORY_KIB,
+        parallelism=ARGON2_LANES,
+        hash_len=32,
+        type=Type.ID,
     )
 
 

@@ -67,16 +67,21 @@ class Grant:
 
 def issue(key: ServerKey, grant: Grant) -> str:
     body = {
-        "s": grant.share_id, "v": grant.version, "e": grant.epoch, "x": grant.expires,
-        "k": b64(grant.data_key) if grant.data_key else None, "o": grant.owner,
+        "s": grant.share_id,
+        "v": grant.version,
+        "e": grant.epoch,
+        "x": grant.expires,
+        "k": b64(grant.data_key) if grant.data_key else None,
+        "o": grant.owner,
         "w": grant.view,
     }
     context = _context(grant.share_id, grant.owner, grant.view)
     return b64(seal(key.bytes, json.dumps(body).encode(), context))
 
 
-def read(key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: datetime,
-         view: bool = False) -> Grant | None:
+def read(
+    key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: datetime, view: bool = False
+) -> Grant | None:
     """The grant in `token` if it is genuine, for this share, and not expired."""
     if not token:
         return None
@@ -85,12 +90,21 @@ def read(key: ServerKey, token: str | None, share_id: str, *, owner: bool, now: 
     except (DecryptionFailed, ValueError, TypeError):
         return None
     # Expired at `x` itself, as shares are at `expires_at` (shares.py, `_expired`).
-    if (body.get("s") != share_id or body.get("o") is not owner or body.get("w", False) is not view
-            or body.get("x", 0) <= now.timestamp()):
+    if (
+        body.get("s") != share_id
+        or body.get("o") is not owner
+        or body.get("w", False) is not view
+        or body.get("x", 0) <= now.timestamp()
+    ):
         return None
     return Grant(
-        share_id=share_id, version=body.get("v"), epoch=body.get("e", -1), expires=body["x"],
-        data_key=unb64(body["k"]) if body.get("k") else None, owner=owner, view=view,
+        share_id=share_id,
+        version=body.get("v"),
+        epoch=body.get("e", -1),
+        expires=body["x"],
+        data_key=unb64(body["k"]) if body.get("k") else None,
+        owner=owner,
+        view=view,
     )
 
 

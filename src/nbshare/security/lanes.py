@@ -31,8 +31,14 @@ class _Ticket:
 
 
 class Lane:
-    def __init__(self, concurrent: int, waiting: int, *, pause: float = 0.0,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep):
+    def __init__(
+        self,
+        concurrent: int,
+        waiting: int,
+        *,
+        pause: float = 0.0,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ):
         self.concurrent, self.waiting, self.pause = concurrent, waiting, pause
         self._sleep = sleep  # injected by tests, which count turns on a clock of their own
         self._busy = 0
@@ -112,8 +118,13 @@ class SlowLanes:
     `waiting` behind it. Lanes are striped by share id, so their number (and the requests
     they hold) stays bounded however many shares are attacked."""
 
-    def __init__(self, pause: float = 1.0, waiting: int = 8, stripes: int = 64,
-                 sleep: Callable[[float], Awaitable[object]] = asyncio.sleep):
+    def __init__(
+        self,
+        pause: float = 1.0,
+        waiting: int = 8,
+        stripes: int = 64,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ):
         self._lanes = [Lane(1, waiting, pause=pause, sleep=sleep) for _ in range(stripes)]
 
     def lane(self, share_id: str) -> Lane:

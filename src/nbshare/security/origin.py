@@ -80,13 +80,20 @@ class HostAndOriginCheck:
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             host = headers.get("host")
             if not self.host_allowed(host):
-                message = (f"This server does not answer to the host name {host!r}. An operator"
-                           " can allow it with NBSHARE_ALLOWED_HOSTS (or NBSHARE_PUBLIC_URL).")
+                message = (
+                    f"This server does not answer to the host name {host!r}. An operator"
+                    " can allow it with NBSHARE_ALLOWED_HOSTS (or NBSHARE_PUBLIC_URL)."
+                )
                 await _refuse(scope, 400, "unknown_host", message)(scope, receive, send)
                 return
             origin = headers.get("origin")
-            if (scope["type"] == "http" and scope["method"] not in SAFE_METHODS and origin is not None
-                    and origin.lower() != self.public_origin and not same_origin(origin, host or "")):
+            if (
+                scope["type"] == "http"
+                and scope["method"] not in SAFE_METHODS
+                and origin is not None
+                and origin.lower() != self.public_origin
+                and not same_origin(origin, host or "")
+            ):
                 # Host is one of ours by now, so a page served under it is ours too (a laptop
                 # may be reached as localhost or 127.0.0.1 whatever the public URL says).
                 message = "Requests from other sites are refused."

@@ -71,8 +71,16 @@ def _client_key(client: str) -> str:
 
 
 class GuessThrottle:
-    def __init__(self, engine: Engine, *, per_client: int, per_share: int, window: float = 60.0,
-                 memory: float = 3600.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        per_client: int,
+        per_share: int,
+        window: float = 60.0,
+        memory: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ):
         # Wall-clock time, not monotonic: stamps are compared across processes and machines.
         self.engine = engine
         self.per_client, self.per_share, self.window = per_client, per_share, window
@@ -104,10 +112,12 @@ class GuessThrottle:
                 # last guess that was actually checked.
                 conn.execute(delete(failures).where(failures.c.id == row_id))
                 raise TooManyAttempts(max(1, int(oldest + self.window - now) + 1))
-            on_share = conn.execute(select(func.count()).where(
-                (failures.c.share_id == share_id) & (failures.c.at > cutoff))).scalar_one()
-            earlier = conn.execute(select(func.count()).where(
-                (failures.c.client == key) & (failures.c.id != row_id))).scalar_one()
+            on_share = conn.execute(
+                select(func.count()).where((failures.c.share_id == share_id) & (failures.c.at > cutoff))
+            ).scalar_one()
+            earlier = conn.execute(
+                select(func.count()).where((failures.c.client == key) & (failures.c.id != row_id))
+            ).scalar_one()
         return Attempt(row_id, rank=earlier, share_under_attack=on_share > self.per_share)
 
     def withdraw(self, attempt: Attempt) -> None:

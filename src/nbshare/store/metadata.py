@@ -118,8 +118,10 @@ class MetadataStore:
         """The share and its current version, or None."""
         query = (
             select(shares, versions)
-            .join(versions, (versions.c.share_id == shares.c.id)
-                  & (versions.c.number == shares.c.current_version))
+            .join(
+                versions,
+                (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version),
+            )
             .where(shares.c.id == share_id)
         )
         with self.engine.connect() as conn:
@@ -130,20 +132,29 @@ class MetadataStore:
 
     def get_version(self, share_id: str, number: int) -> VersionRow | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
+                )
+                .mappings()
+                .first()
+            )
         return None if row is None else _row(VersionRow, row)
 
     def list_versions(self, share_id: str) -> list[VersionRow]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(versions).where(versions.c.share_id == share_id).order_by(versions.c.number)
-            ).mappings().all()
+            rows = (
+                conn.execute(
+                    select(versions).where(versions.c.share_id == share_id).order_by(versions.c.number)
+                )
+                .mappings()
+                .all()
+            )
         return [_row(VersionRow, row) for row in rows]
 
-    def add_version(self, version: VersionRow, *, expected_current: int, expected_epoch: int,
-                    updated_at: datetime) -> bool:
+    def add_version(
+        self, version: VersionRow, *, expected_current: int, expected_epoch: int, updated_at: datetime
+    ) -> bool:
         """Insert a version and make it current, unless another update or a password
         change (which re-keys the share) got there first."""
         with self.engine.begin() as conn:
@@ -161,8 +172,14 @@ class MetadataStore:
             conn.execute(versions.insert().values(**asdict(version)))
         return True
 
-    def update_share(self, share_id: str, versions_changes: dict[int, dict[str, Any]] | None = None, *,
-                     expected: dict[str, Any] | None = None, **fields: Any) -> bool:
+    def update_share(
+        self,
+        share_id: str,
+        versions_changes: dict[int, dict[str, Any]] | None = None,
+        *,
+        expected: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> bool:
         """Change share fields (and, in the same transaction, some versions' fields), if
         the share still has the `expected` values (None: unconditionally)."""
         condition = shares.c.id == share_id
@@ -217,14 +234,18 @@ class MetadataStore:
 
     def delete_version(self, share_id: str, number: int) -> bool:
         with self.engine.begin() as conn:
-            deleted = conn.execute(
-                delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
-            ).rowcount == 1
+            deleted = (
+                conn.execute(
+                    delete(versions).where((versions.c.share_id == share_id) & (versions.c.number == number))
+                ).rowcount
+                == 1
+            )
         self._scrub()
         return deleted
 
-    def expired_ids(self, now: datetime, limit: int = 100, *,
-                    view_lifetime: timedelta = timedelta(0)) -> list[str]:
+    def expired_ids(
+        self, now: datetime, limit: int = 100, *, view_lifetime: timedelta = timedelta(0)
+    ) -> list[str]:
         """Shares past their expiry, and shares past their last view whose expiry that view
         did not bring within `view_lifetime` (a burn interrupted before this was so)."""
         used_up = shares.c.max_views.is_not(None) & (shares.c.views >= shares.c.max_views)

@@ -33,8 +33,14 @@ from .common import (
 # Every route refuses secrets in its query string, so none can forget to.
 router = APIRouter(prefix="/api/v1", tags=["shares"], dependencies=[Depends(refuse_secrets_in_url)])
 
-RAW_TYPES = ("application/x-ipynb+json", "application/json", "application/octet-stream", "text/plain",
-             "application/zip", "application/x-zip-compressed")
+RAW_TYPES = (
+    "application/x-ipynb+json",
+    "application/json",
+    "application/octet-stream",
+    "text/plain",
+    "application/zip",
+    "application/x-zip-compressed",
+)
 
 
 class TocItem(BaseModel):
@@ -48,8 +54,10 @@ class FileInfo(BaseModel):
     media_type: str
     size: int
     sha256: str
-    role: str = Field(description="bundle (a file of the bundle), download (an embedded download link),"
-                      " attachment (a markdown cell attachment) or image (an image taken out of a page)")
+    role: str = Field(
+        description="bundle (a file of the bundle), download (an embedded download link),"
+        " attachment (a markdown cell attachment) or image (an image taken out of a page)"
+    )
     notebook: str | None = Field(description="The bundle notebook it is embedded in, if any")
     url: str
 
@@ -158,19 +166,38 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
     files_urls = links(request, share.id, share.version.number)
     bundle = share.version.kind == "bundle"
     info = {
-        "id": share.id, "kind": share.version.kind, "url": urls.page,
+        "id": share.id,
+        "kind": share.version.kind,
+        "url": urls.page,
         "download_url": urls.archive if bundle else urls.download,
         "clone_command": f"nbshare clone {urls.page}",
-        "title": meta.title, "filename": meta.filename, "size": meta.size, "sha256": meta.sha256,
-        "nbformat": meta.nbformat, "kernel_name": meta.kernel_name, "language": meta.language,
-        "cells": meta.cell_count, "version": share.version.number, "protected": share.row.protected,
-        "created_at": share.row.created_at, "updated_at": share.row.updated_at,
-        "expires_at": share.row.expires_at, "max_views": share.row.max_views, "toc": meta.toc,
+        "title": meta.title,
+        "filename": meta.filename,
+        "size": meta.size,
+        "sha256": meta.sha256,
+        "nbformat": meta.nbformat,
+        "kernel_name": meta.kernel_name,
+        "language": meta.language,
+        "cells": meta.cell_count,
+        "version": share.version.number,
+        "protected": share.row.protected,
+        "created_at": share.row.created_at,
+        "updated_at": share.row.updated_at,
+        "expires_at": share.row.expires_at,
+        "max_views": share.row.max_views,
+        "toc": meta.toc,
         "files": [
-            {"name": f.name, "media_type": f.media_type, "size": f.size, "sha256": f.sha256,
-             "role": f.role, "notebook": f.notebook,
-             "url": files_urls.bundle_file(f.name) if f.role == "bundle" else files_urls.file(f)}
-            for f in meta.files if f.role != "image"
+            {
+                "name": f.name,
+                "media_type": f.media_type,
+                "size": f.size,
+                "sha256": f.sha256,
+                "role": f.role,
+                "notebook": f.notebook,
+                "url": files_urls.bundle_file(f.name) if f.role == "bundle" else files_urls.file(f),
+            }
+            for f in meta.files
+            if f.role != "image"
         ],
         "notebooks": [
             {"path": n.path, "title": n.title, "cells": n.cell_count, "url": urls.notebook_page(n.path)}
@@ -200,18 +227,29 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
         max_views = form.max_views
         if max_views is None:
             max_views = parse_max_views(request.query_params.get("max_views"))
-        return Upload(form.data, form.filename or filename, form.title or title, form.password,
-                      form.expires or request.query_params.get("expires"), max_views)
+        return Upload(
+            form.data,
+            form.filename or filename,
+            form.title or title,
+            form.password,
+            form.expires or request.query_params.get("expires"),
+            max_views,
+        )
     if content_type in RAW_TYPES or not content_type:
         return Upload(
-            await read_body(request, limit), filename, title, password_header(request),
-            request.query_params.get("expires"), parse_max_views(request.query_params.get("max_views")),
+            await read_body(request, limit),
+            filename,
+            title,
+            password_header(request),
+            request.query_params.get("expires"),
+            parse_max_views(request.query_params.get("max_views")),
         )
     raise NbshareError(
         f"Unsupported Content-Type {content_type!r}: send the notebook as "
         "application/x-ipynb+json (a bundle as application/zip) or as multipart/form-data "
         "with a 'file' field.",
-        code="unsupported_media_type", status=415,
+        code="unsupported_media_type",
+        status=415,
     )
 
 
@@ -253,8 +291,14 @@ UPLOAD_BODY = {
 }
 
 
-@router.post("/shares", status_code=201, response_model=CreatedShareInfo, responses=ERRORS,
-             summary="Publish a notebook", openapi_extra=UPLOAD_BODY)
+@router.post(
+    "/shares",
+    status_code=201,
+    response_model=CreatedShareInfo,
+    responses=ERRORS,
+    summary="Publish a notebook",
+    openapi_extra=UPLOAD_BODY,
+)
 async def create_share(
     request: Request,
     response: Response,
@@ -266,15 +310,24 @@ async def create_share(
     """Upload a notebook: it is validated, rendered once and stored. Answers the share's links."""
     upload = await read_upload(request, filename, title)
     created = await service(request).create(
-        upload.data, filename=upload.filename, title=upload.title, password=upload.password,
-        expires=upload.expires, max_views=upload.max_views, client=client_address(request),
+        upload.data,
+        filename=upload.filename,
+        title=upload.title,
+        password=upload.password,
+        expires=upload.expires,
+        max_views=upload.max_views,
+        client=client_address(request),
     )
     response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
     return created_info(request, created)
 
 
-@router.get("/shares/{share_id}", response_model=OwnerShareInfo | ShareInfo, responses=ERRORS,
-            summary="Describe a share")
+@router.get(
+    "/shares/{share_id}",
+    response_model=OwnerShareInfo | ShareInfo,
+    responses=ERRORS,
+    summary="Describe a share",
+)
 async def get_share(request: Request, response: Response, share_id: str) -> Json:
     """With the owner token (Bearer) also views and settings; a protected share needs a grant."""
     token = bearer_token(request)
@@ -284,8 +337,13 @@ async def get_share(request: Request, response: Response, share_id: str) -> Json
     return share_info(request, share, owner=share.as_owner)  # a wrong token gets the visitor's view
 
 
-@router.put("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
-            summary="Replace the notebook (same link, new version)", openapi_extra=UPLOAD_BODY)
+@router.put(
+    "/shares/{share_id}",
+    response_model=OwnerShareInfo,
+    responses=ERRORS,
+    summary="Replace the notebook (same link, new version)",
+    openapi_extra=UPLOAD_BODY,
+)
 async def update_share(
     request: Request,
     response: Response,
@@ -297,20 +355,30 @@ async def update_share(
     upload = await read_upload(request, filename, title)
     if upload.password is not None or upload.expires is not None or upload.max_views is not None:
         raise NbshareError("Change the password, expiry or view limit with PATCH.", code="use_patch")
-    share = await service(request).update(share_id, bearer_token(request), upload.data,
-                                          filename=upload.filename, title=upload.title,
-                                          client=client_address(request))
+    share = await service(request).update(
+        share_id,
+        bearer_token(request),
+        upload.data,
+        filename=upload.filename,
+        title=upload.title,
+        client=client_address(request),
+    )
     private(response)
     return share_info(request, share, owner=True)
 
 
-@router.patch("/shares/{share_id}", response_model=OwnerShareInfo, responses=ERRORS,
-              summary="Change expiry, view limit, password or version visibility")
+@router.patch(
+    "/shares/{share_id}",
+    response_model=OwnerShareInfo,
+    responses=ERRORS,
+    summary="Change expiry, view limit, password or version visibility",
+)
 async def configure_share(request: Request, response: Response, share_id: str, changes: OwnerChanges) -> Json:
     """Needs the owner token (Bearer). `"password": null` removes the password."""
     given = changes.model_fields_set
     share = await service(request).configure(
-        share_id, bearer_token(request),
+        share_id,
+        bearer_token(request),
         expires=(changes.expires or "never") if "expires" in given else UNSET,
         max_views=changes.max_views if "max_views" in given else UNSET,
         password=changes.password if "password" in given else UNSET,
@@ -320,37 +388,60 @@ async def configure_share(request: Request, response: Response, share_id: str, c
     return share_info(request, share, owner=True)
 
 
-@router.delete("/shares/{share_id}", status_code=204, responses=ERRORS,
-               summary="Delete a share and everything stored for it")
+@router.delete(
+    "/shares/{share_id}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Delete a share and everything stored for it",
+)
 async def delete_share(request: Request, share_id: str) -> Response:
     """Needs the owner token (Bearer)."""
     await service(request).delete(share_id, bearer_token(request))
     return Response(status_code=204)
 
 
-@router.get("/shares/{share_id}/versions", response_model=list[VersionInfo], responses=ERRORS,
-            summary="List a share's versions (owner)")
+@router.get(
+    "/shares/{share_id}/versions",
+    response_model=list[VersionInfo],
+    responses=ERRORS,
+    summary="List a share's versions (owner)",
+)
 async def list_versions(request: Request, response: Response, share_id: str) -> list[Json]:
     found = await service(request).versions(share_id, bearer_token(request))
     current = max(v.number for v, _ in found)
     private(response)
     return [
-        {"version": v.number, "created_at": v.created_at, "title": m.title, "filename": m.filename,
-         "size": m.size, "sha256": m.sha256, "current": v.number == current,
-         "url": links(request, share_id, v.number).here}
+        {
+            "version": v.number,
+            "created_at": v.created_at,
+            "title": m.title,
+            "filename": m.filename,
+            "size": m.size,
+            "sha256": m.sha256,
+            "current": v.number == current,
+            "url": links(request, share_id, v.number).here,
+        }
         for v, m in found
     ]
 
 
-@router.delete("/shares/{share_id}/versions/{number}", status_code=204, responses=ERRORS,
-               summary="Delete an earlier version (owner)")
+@router.delete(
+    "/shares/{share_id}/versions/{number}",
+    status_code=204,
+    responses=ERRORS,
+    summary="Delete an earlier version (owner)",
+)
 async def delete_version(request: Request, share_id: str, number: int) -> Response:
     await service(request).delete_version(share_id, bearer_token(request), number)
     return Response(status_code=204)
 
 
-@router.post("/shares/{share_id}/unlock", response_model=GrantInfo, responses=ERRORS,
-             summary="Trade a share's password for an access grant")
+@router.post(
+    "/shares/{share_id}/unlock",
+    response_model=GrantInfo,
+    responses=ERRORS,
+    summary="Trade a share's password for an access grant",
+)
 async def unlock_share(request: Request, response: Response, share_id: str, body: Unlock) -> Json:
     """The grant is also set as a cookie; API clients send it back in a header."""
     grant = await service(request).unlock(share_id, body.password, client_address(request))
@@ -359,11 +450,14 @@ async def unlock_share(request: Request, response: Response, share_id: str, body
     return {"grant": grant, "expires_in": int(request.app.state.settings.grant_lifetime)}
 
 
-@router.post("/shares/{share_id}/owner-session", status_code=204, responses=ERRORS,
-             summary="Let this browser read every version as the owner")
+@router.post(
+    "/shares/{share_id}/owner-session",
+    status_code=204,
+    responses=ERRORS,
+    summary="Let this browser read every version as the owner",
+)
 async def owner_session(request: Request, share_id: str) -> Response:
     grant = await service(request).owner_session(share_id, bearer_token(request))
     response = Response(status_code=204)
     set_grant_cookie(request, response, share_id, grant, owner=True)
     return private(response)
-

@@ -26,8 +26,14 @@ def service(request: Request) -> ShareService:
     return found
 
 
-def links(request: Request, share_id: str, version: int | None = None, notebook: str | None = None,
-          *, protected: bool = False) -> Links:
+def links(
+    request: Request,
+    share_id: str,
+    version: int | None = None,
+    notebook: str | None = None,
+    *,
+    protected: bool = False,
+) -> Links:
     settings = request.app.state.settings
     # A protected share's frame loads from the public origin even when a render origin is
     # set: the visitor's grant is a cookie of that origin. The CSP sandbox still gives the
@@ -63,13 +69,24 @@ def bearer_token(request: Request) -> str | None:
     return value[7:].strip() or None if value.lower().startswith("bearer ") else None
 
 
-def set_grant_cookie(request: Request, response: Response, share_id: str, grant: str, *,
-                     owner: bool = False, view: bool = False) -> None:
+def set_grant_cookie(
+    request: Request,
+    response: Response,
+    share_id: str,
+    grant: str,
+    *,
+    owner: bool = False,
+    view: bool = False,
+) -> None:
     settings = request.app.state.settings
     lifetime = VIEW_LIFETIME.total_seconds() if view else settings.grant_lifetime
     response.set_cookie(
-        grants.cookie_name(share_id, owner=owner, view=view), grant,
-        max_age=int(lifetime), path="/", httponly=True, samesite="strict",
+        grants.cookie_name(share_id, owner=owner, view=view),
+        grant,
+        max_age=int(lifetime),
+        path="/",
+        httponly=True,
+        samesite="strict",
         secure=settings.public_url.startswith("https://"),
     )
 
@@ -135,8 +152,9 @@ async def _read_form(request: Request, limit: int) -> FormData:
     content_type, _ = parse_options_header(request.headers.get("Content-Type"))
     if content_type != b"multipart/form-data":
         return await request.form(max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK)
-    parser = MultiPartParser(request.headers, request.stream(), max_files=1, max_fields=10,
-                             max_part_size=MULTIPART_SLACK)
+    parser = MultiPartParser(
+        request.headers, request.stream(), max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK
+    )
     # Starlette spools a file over 1 MB to a temporary file on disk. Keep it in memory
     # instead (the upload limit bounds it, and it is read whole anyway): a protected
     # notebook must not touch the disk in the clear, not even in /tmp.

@@ -45,8 +45,11 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
 
 async def open_share(request: Request, share_id: str, version: int | None = None) -> Share:
     return await service(request).open(
-        share_id, version=version, grant=visitor_grant(request, share_id),
-        owner_grant=owner_grant(request, share_id), view_grant=view_grant(request, share_id),
+        share_id,
+        version=version,
+        grant=visitor_grant(request, share_id),
+        owner_grant=owner_grant(request, share_id),
+        view_grant=view_grant(request, share_id),
     )
 
 
@@ -65,8 +68,12 @@ def viewed(request: Request, share: Share, response: Response, view_grant: str |
 @router.get("/")
 async def home(request: Request) -> HTMLResponse:
     settings = request.app.state.settings
-    return render(request, "home.html", limit=human_size(settings.max_upload_bytes),
-                  lifetimes=lifetime_choices(settings.max_expiry))
+    return render(
+        request,
+        "home.html",
+        limit=human_size(settings.max_upload_bytes),
+        lifetimes=lifetime_choices(settings.max_expiry),
+    )
 
 
 PRESETS = [("1h", "1 hour"), ("1d", "1 day"), ("7d", "7 days"), ("30d", "30 days"), ("never", "never")]
@@ -88,20 +95,30 @@ async def upload(request: Request) -> HTMLResponse:
     """The no-JavaScript upload form posts here and gets a page with the link."""
     form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
     created = await service(request).create(
-        form.data, filename=form.filename, title=form.title, password=form.password,
-        expires=form.expires, max_views=form.max_views, client=client_address(request),
+        form.data,
+        filename=form.filename,
+        title=form.title,
+        password=form.password,
+        expires=form.expires,
+        max_views=form.max_views,
+        client=client_address(request),
     )
     urls = links(request, created.share.id)
     response = render(
-        request, "created.html", status=201, share=created.share, urls=urls,
+        request,
+        "created.html",
+        status=201,
+        share=created.share,
+        urls=urls,
         manage_url=urls.manage(created.owner_token),
     )
     response.headers["Cache-Control"] = "no-store"  # it carries the owner token
     return response
 
 
-async def _share_page(request: Request, share_id: str, version: int | None,
-                      notebook: str | None = None) -> Response:
+async def _share_page(
+    request: Request, share_id: str, version: int | None, notebook: str | None = None
+) -> Response:
     try:
         share = await open_share(request, share_id, version)
     except PasswordRequired:
@@ -123,13 +140,24 @@ async def _share_page(request: Request, share_id: str, version: int | None,
         toc_entries, title, size = meta.toc, meta.title, meta.size
     files = meta.manifest.embedded(notebook)
     urls = links(request, share_id, shown, notebook, protected=share.private)
-    return guarded(share, render(
-        request, "share.html", share=share, meta=meta, urls=urls,
-        toc=nest([TocEntry(**e) for e in toc_entries]),
-        size=human_size(size), title=title, notebook=notebook, files=files, human_size=human_size,
-        filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
-        clone=clone_command(urls),
-    ))
+    return guarded(
+        share,
+        render(
+            request,
+            "share.html",
+            share=share,
+            meta=meta,
+            urls=urls,
+            toc=nest([TocEntry(**e) for e in toc_entries]),
+            size=human_size(size),
+            title=title,
+            notebook=notebook,
+            files=files,
+            human_size=human_size,
+            filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
+            clone=clone_command(urls),
+        ),
+    )
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
@@ -154,10 +182,19 @@ def _bundle_index(request: Request, share: Share, urls: Links) -> HTMLResponse:
     assert meta is not None
     manifest = meta.manifest
     return render(
-        request, "bundle.html", share=share, meta=meta, urls=urls, size=human_size(meta.size),
-        notebooks=manifest.notebooks, readme=manifest.readme, env=manifest.env,
-        files=[f for f in meta.files if f.role == "bundle"], env_paths={e.path for e in manifest.env},
-        human_size=human_size, clone=clone_command(urls),
+        request,
+        "bundle.html",
+        share=share,
+        meta=meta,
+        urls=urls,
+        size=human_size(meta.size),
+        notebooks=manifest.notebooks,
+        readme=manifest.readme,
+        env=manifest.env,
+        files=[f for f in meta.files if f.role == "bundle"],
+        env_paths={e.path for e in manifest.env},
+        human_size=human_size,
+        clone=clone_command(urls),
         toc=nest([TocEntry(**e) for e in meta.toc]),
     )
 
@@ -168,20 +205,31 @@ async def download(request: Request, share_id: str, number: int | None) -> Respo
     if share.version.kind == "bundle":
         raise NotFound("This share is a bundle: download it as .zip, or its notebooks one by one.")
     read = await service(request).read_counted(share, "original")  # taking the file is reading it too
-    return viewed(request, share, Response(read.data, media_type="application/x-ipynb+json", headers={
-        "Content-Disposition": content_disposition(share.meta.filename),
-        "Cache-Control": "no-cache",
-    }), read.view_grant)
+    return viewed(
+        request,
+        share,
+        Response(
+            read.data,
+            media_type="application/x-ipynb+json",
+            headers={
+                "Content-Disposition": content_disposition(share.meta.filename),
+                "Cache-Control": "no-cache",
+            },
+        ),
+        read.view_grant,
+    )
 
 
-async def _content(request: Request, share_id: str, version: int | None,
-                   notebook: str | None = None) -> Response:
+async def _content(
+    request: Request, share_id: str, version: int | None, notebook: str | None = None
+) -> Response:
     """The stored nbconvert page, served in a CSP sandbox (an opaque origin). For a
     bundle: a notebook's page, or (notebook None) its README's."""
     share = await open_share(request, share_id, version)
     assert share.meta is not None
     read = await service(request).read_frame(
-        share, notebook, gzip_ok=accepts_gzip(request.headers.get("accept-encoding", "")))
+        share, notebook, gzip_ok=accepts_gzip(request.headers.get("accept-encoding", ""))
+    )
     headers = {
         "Content-Security-Policy": content_csp(request.app.state.settings.public_url),
         "Cache-Control": "no-cache",
@@ -200,15 +248,31 @@ async def archive(request: Request, share_id: str, number: int | None) -> Respon
     if share.version.kind != "bundle":
         raise NotFound("This share is a single notebook: download the .ipynb.")
     read = await service(request).read_counted(share, "original")
-    return viewed(request, share, Response(read.data, media_type="application/zip", headers={
-        "Content-Disposition": content_disposition(share.meta.filename),
-        "Cache-Control": "no-cache",
-        "X-Nbshare-Sha256": share.meta.sha256,
-    }), read.view_grant)
+    return viewed(
+        request,
+        share,
+        Response(
+            read.data,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": content_disposition(share.meta.filename),
+                "Cache-Control": "no-cache",
+                "X-Nbshare-Sha256": share.meta.sha256,
+            },
+        ),
+        read.view_grant,
+    )
 
 
-async def _file(request: Request, share_id: str, version: int | None, *, address: str | None = None,
-                path: str | None = None, name: str | None = None) -> Response:
+async def _file(
+    request: Request,
+    share_id: str,
+    version: int | None,
+    *,
+    address: str | None = None,
+    path: str | None = None,
+    name: str | None = None,
+) -> Response:
     """One file of a version: a bundle file by its path, or any file by its address."""
     share = await open_share(request, share_id, version)
     assert share.meta is not None
@@ -258,6 +322,7 @@ INERT_TEXT = {"text/plain", "text/csv", "text/tab-separated-values", "text/markd
 # -- a share's content: each handler answers at /n/{share_id}... for the current version
 # (`number` None) and at /n/{share_id}/v/{number}... for a numbered one.
 
+
 async def share_page(request: Request, share_id: str, number: int | None) -> Response:
     return await _share_page(request, share_id, number)
 
@@ -278,8 +343,9 @@ async def bundle_file(request: Request, share_id: str, number: int | None, path:
     return await _file(request, share_id, number, path=path)
 
 
-async def embedded_file(request: Request, share_id: str, number: int | None, address: str,
-                        name: str) -> Response:
+async def embedded_file(
+    request: Request, share_id: str, number: int | None, address: str, name: str
+) -> Response:
     return await _file(request, share_id, number, address=address, name=name)
 
 
@@ -312,9 +378,11 @@ def both_forms(handler: Handler) -> tuple[Handler, Handler]:
         return await handler(**given)
 
     current.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p for p in parameters if p.name != "number"])
+        parameters=[p for p in parameters if p.name != "number"]
+    )
     numbered.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[p.replace(annotation=int) if p.name == "number" else p for p in parameters])
+        parameters=[p.replace(annotation=int) if p.name == "number" else p for p in parameters]
+    )
     return current, numbered
 
 
@@ -322,8 +390,12 @@ def add_share_routes() -> None:
     for suffix, handler in SHARE_ROUTES:
         current, numbered = both_forms(handler)
         router.add_api_route(f"/n/{{share_id}}{suffix}", current, methods=["GET"], name=handler.__name__)
-        router.add_api_route(f"/n/{{share_id}}/v/{{number}}{suffix}", numbered, methods=["GET"],
-                             name=f"version_{handler.__name__}")
+        router.add_api_route(
+            f"/n/{{share_id}}/v/{{number}}{suffix}",
+            numbered,
+            methods=["GET"],
+            name=f"version_{handler.__name__}",
+        )
 
 
 add_share_routes()

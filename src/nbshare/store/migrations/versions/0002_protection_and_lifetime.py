@@ -24,9 +24,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("password_wrapped_key", sa.Text, nullable=True))
         batch.add_column(sa.Column("owner_wrapped_key", sa.Text, nullable=True))
         batch.add_column(sa.Column("access_epoch", sa.Integer, nullable=False, server_default="0"))
-        batch.add_column(
-            sa.Column("versions_public", sa.Boolean, nullable=False, server_default=sa.false())
-        )
+        batch.add_column(sa.Column("versions_public", sa.Boolean, nullable=False, server_default=sa.false()))
         batch.create_index("ix_shares_expires_at", ["expires_at"])
     with op.batch_alter_table("versions") as batch:
         batch.add_column(sa.Column("meta_key", sa.Text, nullable=True))
@@ -37,6 +35,15 @@ def downgrade() -> None:
         batch.drop_column("meta_key")
     with op.batch_alter_table("shares") as batch:
         batch.drop_index("ix_shares_expires_at")
-        for column in ("versions_public", "access_epoch", "owner_wrapped_key", "password_wrapped_key",
-                       "key_salt", "password_hash", "views", "max_views", "expires_at"):
+        for column in (
+            "versions_public",
+            "access_epoch",
+            "owner_wrapped_key",
+            "password_wrapped_key",
+            "key_salt",
+            "password_hash",
+            "views",
+            "max_views",
+            "expires_at",
+        ):
             batch.drop_column(column)
