@@ -17,19 +17,15 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from helpers import FIXTURES, TEST_HOSTS, clean_env
-from nbshare.app import create_app
 from nbshare.cli import Connections, main
-from nbshare.settings import Settings
 
 NOTEBOOK = FIXTURES / "headings.ipynb"
 # The in-process app answers with links to the name Starlette's TestClient sends as Host.
@@ -179,30 +175,6 @@ class AppCli(Cli):
             main, argv[3:], input=input, env=environ, obj=Connections(transport), catch_exceptions=False
         )
         return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
-
-
-@pytest.fixture
-def app_server(tmp_path, renderer) -> Iterator[AppServer]:
-    """The in-process app, with the real test server's 5 MB upload limit."""
-    settings = Settings(
-        data_dir=tmp_path / "app-data",
-        public_url=APP_URL,
-        allowed_hosts=TEST_HOSTS,
-        max_upload_bytes=UPLOAD_LIMIT,
-    )
-    with TestClient(create_app(settings, renderer=renderer), base_url=APP_URL) as http:
-        yield AppServer(APP_URL, settings.data_dir, http)
-
-
-@pytest.fixture
-def cli_columns() -> int:
-    """The terminal width the CLI is given (a module overrides this fixture to change it)."""
-    return 80
-
-
-@pytest.fixture
-def app_cli(tmp_path, app_server, cli_columns) -> AppCli:
-    return AppCli(tmp_path / "xdg", Seen(), app_server, columns=cli_columns)
 
 
 class Terminal:

@@ -8,12 +8,14 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from cli_helpers import APP_URL, UPLOAD_LIMIT, AppCli, AppServer, Seen
 from helpers import (
     PUBLIC_URL,
     S3_ENV,
@@ -162,3 +164,37 @@ def server(tmp_path_factory):
     live = start_server(tmp_path_factory.mktemp("server"), env=clean_env())
     yield live
     live.stop()
+
+
+# --- the CLI in process (cli_helpers.AppCli) against the in-process app ----------------
+
+
+@pytest.fixture
+def app_server(tmp_path, renderer) -> Iterator[AppServer]:
+    """The in-process app, with the real test server's 5 MB upload limit."""
+    settings = Settings(
+        data_dir=tmp_path / "app-data",
+        public_url=APP_URL,
+        allowed_hosts=TEST_HOSTS,
+        max_upload_bytes=UPLOAD_LIMIT,
+    )
+    with TestClient(create_app(settings, renderer=renderer), base_url=APP_URL) as http:
+        yield AppServer(APP_URL, settings.data_dir, http)
+
+
+@pytest.fixture
+def cli_columns() -> int:
+    """The terminal width the CLI is given (a module overrides this fixture to change it)."""
+    return 80
+
+
+@pytest.fixture
+def seen() -> Seen:
+    """Where `app_cli` records what it handed the CLI and got back; a module that searches a
+    real server's log for secrets overrides this with its own module-wide `Seen`."""
+    return Seen()
+
+
+@pytest.fixture
+def app_cli(tmp_path, app_server, cli_columns, seen) -> AppCli:
+    return AppCli(tmp_path / "xdg", seen, app_server, columns=cli_columns)

@@ -28,7 +28,6 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-import cli_helpers
 from cli_helpers import (
     APP_URL,
     NOTEBOOK,
@@ -41,14 +40,17 @@ from cli_helpers import (
 from helpers import clean_env, free_port, minimal_notebook, nb_bytes
 from nbshare.cli import main
 
-# The in-process app and the CLI run against it (80 columns wide), as fixtures.
-app_server, app_cli, cli_columns = cli_helpers.app_server, cli_helpers.app_cli, cli_helpers.cli_columns
-
 BIN = Path(sys.prefix) / "bin"
 URL_RE = r"http://127\.0\.0\.1:\d+/n/[A-Za-z0-9_-]{24}"
 APP_URL_RE = share_url_re(APP_URL)
 # Every secret the module saw, checked against the real server's log by the last test.
 SEEN = Seen()
+
+
+@pytest.fixture
+def seen() -> Seen:
+    """The in-process runs record into the module's SEEN too."""
+    return SEEN
 
 
 # --- fixtures -------------------------------------------------------------------------

@@ -21,12 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-import cli_helpers
 from cli_helpers import NOTEBOOK, AppServer, Cli, Seen, Terminal, assert_one_error_line, token_of
 from helpers import LiveServer, clean_env, free_port, minimal_notebook, nb_bytes, start_server
-
-# The in-process app and the CLI run against it, as fixtures.
-app_server, app_cli = cli_helpers.app_server, cli_helpers.app_cli
 
 URL_RE = r"http://127\.0\.0\.1:\d+/n/[A-Za-z0-9_-]{24}"
 # Every secret and command line the module saw; the last test looks for each in the server's log.
@@ -51,12 +47,6 @@ def server(tmp_path_factory):
 @pytest.fixture
 def cli(tmp_path) -> Cli:
     return Cli(tmp_path / "xdg", SEEN, columns=200)
-
-
-@pytest.fixture
-def cli_columns() -> int:
-    """As wide as `cli`'s terminal, for the in-process runs."""
-    return 200
 
 
 def api(server: LiveServer | AppServer, share_id: str, suffix: str = "") -> str:
@@ -333,19 +323,19 @@ def test_list_shows_saved_values_when_a_server_is_down(cli):
 # --- update, set, versions ----------------------------------------------------------------
 
 
-def test_update_keeps_the_link_and_bumps_the_version(app_server, app_cli, tmp_path):
-    cli = app_cli
+def test_update_keeps_the_link_and_bumps_the_version(server, cli, tmp_path):
+    # Against the real server: its log is searched for these ids, tokens and paths at the end.
     path = notebook_titled(tmp_path, "First draft")
-    answer = cli.publish(app_server.url, path=path)
+    answer = cli.publish(server.url, path=path)
     url, share_id = answer["url"], answer["id"]
     second = notebook_titled(tmp_path, "Final version", name="final.ipynb")
 
     r = cli.ok("update", url, second)
     assert r.stdout == f"{url}\n"
     assert "version 2" in r.stderr
-    info = app_server.http.get(api(app_server, share_id)).json()
+    info = httpx.get(api(server, share_id), timeout=30).json()
     assert (info["version"], info["title"], info["filename"]) == (2, "Final version", "final.ipynb")
-    assert "Final version" in app_server.http.get(url).text
+    assert "Final version" in httpx.get(url, timeout=30).text
     entry = cli.history()[0]
     assert (entry["version"], entry["title"], entry["path"]) == (2, "Final version", str(second))
 
@@ -359,16 +349,16 @@ def test_update_keeps_the_link_and_bumps_the_version(app_server, app_cli, tmp_pa
     assert [v["version"] for v in json.loads(cli.ok("versions", url, "--json").stdout)] == [2, 3]
 
     assert_one_error_line(
-        cli("update", share_id, second, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n"),
+        cli("update", share_id, second, "--token-stdin", "--server", server.url, input="x" * 43 + "\n"),
         "does not match",
         "HTTP 403",
     )
     assert_one_error_line(
-        cli("update", "A" * 24, second, "--token-stdin", "--server", app_server.url, input="x" * 43 + "\n"),
+        cli("update", "A" * 24, second, "--token-stdin", "--server", server.url, input="x" * 43 + "\n"),
         "does not exist",
         "HTTP 404",
     )
-    assert_one_error_line(cli("update", "B" * 24, second, "--server", app_server.url), "--token-stdin")
+    assert_one_error_line(cli("update", "B" * 24, second, "--server", server.url), "--token-stdin")
     assert_one_error_line(cli("update", url, tmp_path / "missing.ipynb"), "No such file")
 
 

@@ -30,7 +30,10 @@ def test_publishes_running_at_once_lose_no_entry(tmp_path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize(("content", "why"), [("{oops", "Expecting"), ('{"id": "x"}', "not a list")])
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [("{oops", "Expecting"), ('{"id": "x"}', "not a list"), ("[" * 100_000, "recursion")],
+)
 def test_an_unreadable_history_is_a_history_error_naming_the_file(tmp_path, content, why):
     """The CLI catches this one error (not any RuntimeError) to say the file is unreadable."""
     path = tmp_path / "published.json"

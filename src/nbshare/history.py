@@ -87,7 +87,7 @@ class History:
             raw = json.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
             return []
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
             raise HistoryError(f"Cannot read {self.path}: {exc}") from None
         if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
             raise HistoryError(f"Cannot read {self.path}: not a list of shares")

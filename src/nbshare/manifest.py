@@ -6,7 +6,9 @@ hold, so rows written before these types existed load, and rows written now read
 same to older code. A notebook's manifest has only `files`; a bundle's has all four keys,
 even when a list is empty or there is no README. An entry's storage fields (`address`,
 `key`, `page_key`) are empty until protection.py stores the version, and are then
-written after the others.
+written after the others. Versions from before manifests existed hold `{}` (or nothing),
+which reads as no files; if such a version is sealed again (its password changes), it is
+written back as `{"files": []}`, which every reader takes the same way.
 """
 
 from __future__ import annotations

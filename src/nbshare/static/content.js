@@ -11,12 +11,18 @@
   // Pages are rendered once and stored: one rendered before messages.js was loaded ahead
   // of this script (index.html.j2) does not have it, so it is fetched here, and start()
   // waits for it.
-  var messages = window.NBSHARE_MESSAGES;
+  // An element with id="NBSHARE_MESSAGES" in the notebook is also window.NBSHARE_MESSAGES
+  // until messages.js declares it, so the object is checked, not just its presence.
+  function declared() {
+    var found = window.NBSHARE_MESSAGES;
+    return found && typeof found.fromPage === "function" ? found : null;
+  }
+  var messages = declared();
   var messagesLoaded = null;
   if (!messages) {
     messagesLoaded = document.createElement("script");
     messagesLoaded.src = staticBase + "/messages.js";
-    messagesLoaded.addEventListener("load", function () { messages = window.NBSHARE_MESSAGES; });
+    messagesLoaded.addEventListener("load", function () { messages = declared(); });
     document.head.appendChild(messagesLoaded);
   }
 
