@@ -11,8 +11,15 @@ import re
 
 from uvicorn.config import LOGGING_CONFIG
 
-# A share's link (/n/ID, /api/v1/shares/ID) and its blob keys (shares/ID/...).
-SHARE_ID_RE = re.compile(r"(/n/|shares/)([A-Za-z0-9_-]{4})[A-Za-z0-9_-]{12,60}")
+from .security.tokens import ID_CHAR, ID_LENGTHS
+from .store import keys
+
+# A share's link (/n/ID, /api/v1/shares/ID) and its blob keys (shares/ID/...): the id's
+# first 4 characters are kept (to tell lines apart), the rest hidden.
+_KEPT = 4
+SHARE_ID_RE = re.compile(
+    f"(/n/|{keys.ROOT}/)({ID_CHAR}{{{_KEPT}}}){ID_CHAR}{{{ID_LENGTHS[0] - _KEPT},{ID_LENGTHS[1] - _KEPT}}}"
+)
 QUERY_RE = re.compile(r"\?[^\s\"]*")
 QUERY_VALUE_RE = re.compile(r"=[^&;#]*")
 

@@ -12,7 +12,9 @@ TOKEN_BYTES = 32
 # A share id as links spell it: token_urlsafe's alphabet, with room either side of today's
 # 24 characters. The one definition for Python (the client finds ids in links with it);
 # static/messages.js holds the browser's copy, and a test keeps the two equal.
-ID_PATTERN = "[A-Za-z0-9_-]{16,64}"
+ID_CHAR = "[A-Za-z0-9_-]"
+ID_LENGTHS = (16, 64)
+ID_PATTERN = f"{ID_CHAR}{{{ID_LENGTHS[0]},{ID_LENGTHS[1]}}}"
 ID_RE = re.compile(f"^{ID_PATTERN}$")
 
 
