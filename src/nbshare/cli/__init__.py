@@ -15,7 +15,7 @@ import click
 
 from .. import __version__
 from .clone import clone
-from .common import Connections, fail
+from .common import Connections, fail, require_extra
 from .listing import list_shares
 from .owner import delete, set_, versions
 from .publish import publish, update
@@ -57,6 +57,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     Example:
         nbshare serve --port 8000 --data-dir ./data --public-url https://nb.example.org
     """
+    require_extra("server", "serve")
     from ..settings import Settings
 
     try:  # before the heavy imports below, so a bad setting is refused at once
@@ -106,6 +107,7 @@ def purge(data_dir: Path | None) -> None:
     Example:
         nbshare purge --data-dir ./data
     """
+    require_extra("server", "purge")
     from ..settings import Settings
 
     try:

@@ -46,6 +46,41 @@ def fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
+def require_extra(extra: str, command: str) -> None:
+    """Stop `command` with one line when nbshare[extra]'s packages are not installed here
+    (`pip install nbshare` is the client; the service comes with the `server` extra)."""
+    if missing := missing_requirements(extra):
+        fail(
+            f"nbshare {command} needs the {extra} packages ({', '.join(missing)} not installed): "
+            f"pip install 'nbshare[{extra}]'"
+        )
+
+
+def missing_requirements(extra: str) -> list[str]:
+    """The distributions nbshare[extra] declares that are not installed, read from nbshare's
+    own metadata, so the list is pyproject's and is written nowhere else."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    try:
+        declared = metadata.requires("nbshare") or []
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return []
+    missing = []
+    for line in declared:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        # Only this extra's own lines: the core lines have no `extra ==` marker.
+        if marker is None or "extra" not in str(marker) or not marker.evaluate({"extra": extra}):
+            continue
+        try:
+            metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            missing.append(requirement.name)
+    return missing
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
