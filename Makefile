@@ -2,35 +2,45 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# What each command needs: `make serve` the service only (nbshare[server]); `make test` and
+# `make lint` everything a contributor runs (nbshare[dev], which includes the server).
+SERVER_STAMP := $(VENV)/.installed-server
+DEV_STAMP    := $(VENV)/.installed-dev
 DATA_DIR ?= data
 
 .PHONY: serve test lint bench setup clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(SERVER_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	touch $(SERVER_STAMP)
+
+# The dev install holds the server's packages too, so it stands for both.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(DEV_STAMP) $(SERVER_STAMP)
 
-setup: $(STAMP)
+setup: $(DEV_STAMP)
 
-serve: $(STAMP)
+serve: $(SERVER_STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	scripts/ensure-debian-package.sh chromium "the browser tests" 'command -v chromium'
 	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
 	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
 	scripts/wheelhouse.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy src
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/render_bench.py
 
 clean:
