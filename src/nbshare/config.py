@@ -162,7 +162,10 @@ def resolve(
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
 ) -> ClientSettings:
-    """Every client setting: given here (not None) > NBSHARE_* variable > config file > default."""
+    """Every client setting: given here (not None) > NBSHARE_* variable > config file > default.
+
+    Values from a variable or the file are checked (ConfigError naming where it came from);
+    values given are used as they are."""
     environ = os.environ if environ is None else environ
     path = path or config_path()
     given = {"server": server, "expires": expires, "max_views": max_views, "password": password}
@@ -171,7 +174,8 @@ def resolve(
     sources: dict[str, str] = {}
     for option in OPTIONS:
         if given[option.name] is not None:
-            values[option.name], sources[option.name] = _checked(option, given[option.name]), FLAG
+            # As given: the server checks a flag's value and says what is wrong in its words.
+            values[option.name], sources[option.name] = given[option.name], FLAG
         elif option.env_var and environ.get(option.env_var, "").strip():
             try:
                 values[option.name] = option.check(environ[option.env_var])
