@@ -73,8 +73,9 @@ def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> st
 class Cli:
     """`nbshare ...` as a real program, with a private history; remembers every argv."""
 
-    def __init__(self, data_home: Path, seen: Seen, *, columns: int = 80):
+    def __init__(self, data_home: Path, seen: Seen, *, columns: int = 80, config_home: Path | None = None):
         self.data_home, self.seen, self.columns = data_home, seen, columns
+        self._config_home = config_home
 
     @property
     def history_file(self) -> Path:
@@ -83,7 +84,7 @@ class Cli:
     @property
     def config_home(self) -> Path:
         """XDG_CONFIG_HOME: the config file is config_home/nbshare/config.toml."""
-        return self.data_home / "config"
+        return self._config_home or self.data_home / "config"
 
     def env(self, **extra: str) -> dict[str, str]:
         return clean_env(
