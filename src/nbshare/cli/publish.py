@@ -6,9 +6,9 @@ import contextlib
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ..client import NbshareClient
 
 PROGRESS_THRESHOLD = 1024 * 1024
+T = TypeVar("T")
 
 
 @click.command()
@@ -259,8 +260,9 @@ def _publish(
         return
     password = read_password(ask_password, password_stdin, env_without_ask=True)
     try:
-        with _progress(notebook) as advance:
-            outcome = publishing.publish_new(
+        outcome = _with_progress(
+            notebook,
+            lambda progress: publishing.publish_new(
                 client,
                 notebook,
                 key,
@@ -268,8 +270,9 @@ def _publish(
                 password=password,
                 expires=expires,
                 max_views=max_views,
-                on_progress=advance,
-            )
+                on_progress=progress,
+            ),
+        )
     except NbshareError as exc:
         fail(exc.message)
     if outcome.history_error is not None:
@@ -307,8 +310,9 @@ def _update(
     source: str | None = None,
 ) -> publishing.Outcome:
     try:
-        with _progress(notebook) as advance:
-            outcome = publishing.update_share(
+        outcome = _with_progress(
+            notebook,
+            lambda progress: publishing.update_share(
                 client,
                 share_id,
                 token,
@@ -316,8 +320,9 @@ def _update(
                 title=title,
                 changes=wanted,
                 key=source,
-                on_progress=advance,
-            )
+                on_progress=progress,
+            ),
+        )
     except NbshareError as exc:
         fail(exc.message)
     if outcome.history_error is not None:
@@ -369,14 +374,10 @@ def _facts(info: Answer) -> str:
     return " ".join(parts)
 
 
-@contextlib.contextmanager
-def _progress(notebook: Path) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on a terminal for uploads over PROGRESS_THRESHOLD: yields the callback
-    that advances it, or None."""
+def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], T]) -> T:
     size = notebook.stat().st_size
     if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
-        yield None
-        return
+        return send(None)
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
@@ -395,7 +396,8 @@ def _progress(notebook: Path) -> Iterator[Callable[[int], None] | None]:
             if progress.tasks[0].completed >= size:  # all sent: the server renders, then answers
                 progress.update(task, description="Rendering")
 
-        yield advance
+        answer = send(advance)
+    return answer
 
 
 @click.command()
