@@ -147,3 +147,21 @@ def test_without_a_path_it_publishes_the_kernels_notebook(server, home, tmp_path
     assert unknown["error"] == "NotebookUnknown" and "JPY_SESSION_NAME" in unknown["message"]
     moved = run_api(PY, body, nbshare_env(home, JPY_SESSION_NAME=str(root / "gone.ipynb")), cwd=root)
     assert moved["error"] == "NotebookUnknown" and "gone.ipynb" in moved["message"]
+
+
+def test_which_notebook_a_kernel_runs(tmp_path, monkeypatch):
+    from nbshare.kernel import current_notebook
+    from nbshare.publishing import NotebookUnknown
+
+    nb = tmp_path / "sub" / "a.ipynb"
+    nb.parent.mkdir()
+    nb.write_text("{}")
+    assert current_notebook({"__vsc_ipynb_file__": str(nb)}, {}) == nb  # VS Code
+    assert current_notebook({}, {"JPY_SESSION_NAME": str(nb)}) == nb  # Jupyter, absolute
+    assert current_notebook({"__session__": str(nb)}, {}) == nb  # ipykernel's copy of it
+    monkeypatch.chdir(nb.parent)
+    assert current_notebook({}, {"JPY_SESSION_NAME": "sub/a.ipynb"}) == nb  # relative to the root
+    with pytest.raises(NotebookUnknown, match="console-1"):
+        current_notebook({}, {"JPY_SESSION_NAME": "console-1-abc"})  # a console: no notebook
+    with pytest.raises(NotebookUnknown, match="neither is set here"):
+        current_notebook({}, {})

@@ -52,6 +52,9 @@ class NbshareMagics(Magics):
 
             if isinstance(exc, NbshareError):
                 raise UsageError(exc.message) from None  # one line, no traceback
+            if isinstance(exc, OSError):  # a file that cannot be read, say
+                where = f": {exc.filename}" if exc.filename else ""
+                raise UsageError(f"{exc.strerror or exc}{where}") from None
             raise
         display(rendered(share), raw=True)
 
