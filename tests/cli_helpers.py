@@ -3,11 +3,11 @@
 process with click's CliRunner against the in-process app. Both give a
 subprocess.CompletedProcess, so the same assertions read either.
 
-Every run has a private history (its own XDG_DATA_HOME) and no NBSHARE_* setting from the
-test's environment. A test module takes the in-process fixtures by importing them
-(`from cli_helpers import app_cli, app_server`). What a test module handed the CLI or got
-back (ids, owner tokens, passwords, grants, command lines) is collected in a `Seen`, for
-the tests that look for secrets in a real server's log."""
+Every run has a private history and config file (its own XDG_DATA_HOME and XDG_CONFIG_HOME)
+and no NBSHARE_* setting from the test's environment. A test module takes the in-process
+fixtures by importing them (`from cli_helpers import app_cli, app_server`). What a test
+module handed the CLI or got back (ids, owner tokens, passwords, grants, command lines) is
+collected in a `Seen`, for the tests that look for secrets in a real server's log."""
 
 from __future__ import annotations
 
@@ -73,15 +73,23 @@ def assert_one_error_line(r: subprocess.CompletedProcess, *fragments: str) -> st
 class Cli:
     """`nbshare ...` as a real program, with a private history; remembers every argv."""
 
-    def __init__(self, data_home: Path, seen: Seen, *, columns: int = 80):
+    def __init__(self, data_home: Path, seen: Seen, *, columns: int = 80, config_home: Path | None = None):
         self.data_home, self.seen, self.columns = data_home, seen, columns
+        self._config_home = config_home
 
     @property
     def history_file(self) -> Path:
         return self.data_home / "nbshare" / "published.json"
 
+    @property
+    def config_home(self) -> Path:
+        """XDG_CONFIG_HOME: the config file is config_home/nbshare/config.toml."""
+        return self._config_home or self.data_home / "config"
+
     def env(self, **extra: str) -> dict[str, str]:
-        return clean_env(self.columns, XDG_DATA_HOME=str(self.data_home), **extra)
+        return clean_env(
+            self.columns, XDG_DATA_HOME=str(self.data_home), XDG_CONFIG_HOME=str(self.config_home), **extra
+        )
 
     def argv(self, *args) -> list[str]:
         argv = [sys.executable, "-m", "nbshare", *map(str, args)]
@@ -169,7 +177,13 @@ class AppCli(Cli):
     ) -> subprocess.CompletedProcess:
         argv = self.argv(*args)
         unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NBSHARE_")}
-        environ = {**unset, "COLUMNS": str(self.columns), "XDG_DATA_HOME": str(self.data_home), **(env or {})}
+        environ = {
+            **unset,
+            "COLUMNS": str(self.columns),
+            "XDG_DATA_HOME": str(self.data_home),
+            "XDG_CONFIG_HOME": str(self.config_home),
+            **(env or {}),
+        }
         transport: httpx.BaseTransport = self.server.http._transport  # the TestClient's, to the app
         result = CliRunner().invoke(
             main, argv[3:], input=input, env=environ, obj=Connections(transport), catch_exceptions=False

@@ -236,11 +236,15 @@ class NbshareClient:
         try:
             yield
         except httpx.ConnectError:
-            raise ClientError(f"Cannot reach the nbshare server at {self.server} (is it running?).") from None
+            raise ClientError(
+                f"Cannot reach the nbshare server at {self.server} (is it running?).", code="unreachable"
+            ) from None
         except httpx.TimeoutException:
-            raise ClientError(f"The nbshare server at {self.server} did not answer in time.") from None
+            raise ClientError(
+                f"The nbshare server at {self.server} did not answer in time.", code="unreachable"
+            ) from None
         except httpx.HTTPError as exc:
-            raise ClientError(f"Talking to {self.server} failed: {exc}") from None
+            raise ClientError(f"Talking to {self.server} failed: {exc}", code="unreachable") from None
 
     def delete(self, share_id: str, owner_token: str) -> None:
         self._send("DELETE", f"/api/v1/shares/{share_id}", token=owner_token)
@@ -252,7 +256,7 @@ class NbshareClient:
 def _existing(path: Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise ClientError(f"No such file: {path}")
+        raise ClientError(f"No such file: {path}", code="no_such_path")
     return path
 
 

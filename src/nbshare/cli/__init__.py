@@ -2,9 +2,9 @@
 
 The group and the server-side commands (serve, purge) live here; the client commands by
 family: publish.py (publish, update), owner.py (set, versions, delete), listing.py (list),
-clone.py. Secrets (passwords, owner tokens) never appear in argv: they come from a hidden
-prompt, standard input, the NBSHARE_PASSWORD variable or the private history file
-(secrets.py)."""
+clone.py, config.py (the settings file). Secrets (passwords, owner tokens) never appear in
+argv: they come from a hidden prompt, standard input, the NBSHARE_PASSWORD variable or the
+private history file (secrets.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import click
 from .. import __version__
 from .clone import clone
 from .common import Connections, fail, require_extra
+from .config import config
 from .listing import list_shares
 from .owner import delete, set_, versions
 from .publish import publish, update
@@ -134,5 +135,5 @@ def purge(data_dir: Path | None) -> None:
     click.echo(f"Purged {purged} expired share{'s' if purged != 1 else ''}.")
 
 
-for command in (publish, clone, update, set_, versions, delete, list_shares):
+for command in (publish, clone, update, set_, versions, delete, list_shares, config):
     main.add_command(command)

@@ -17,15 +17,18 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from ..config import ClientSettings
+
 Answer = dict[str, Any]  # a server's JSON answer, as the API documents it
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
+# Resolved by client_settings (flag > NBSHARE_SERVER > config file > default), not by click.
 SERVER_OPTION = click.option(
     "--server",
-    envvar="NBSHARE_SERVER",
-    default=DEFAULT_SERVER,
-    show_default=True,
-    help="nbshare server URL (or set NBSHARE_SERVER).",
+    default=None,
+    metavar="URL",
+    help="nbshare server URL [default: NBSHARE_SERVER, else `server` in the config file, "
+    f"else {DEFAULT_SERVER}].",
 )
 REQUEST_TIMEOUT = 300.0  # an upload waits for its render
 
@@ -79,6 +82,17 @@ def missing_requirements(extra: str) -> list[str]:
         except metadata.PackageNotFoundError:
             missing.append(requirement.name)
     return missing
+
+
+def client_settings(**given: object) -> ClientSettings:
+    """The client's settings, the flags given (None: not given) winning; a bad config file or
+    variable is one error line."""
+    from ..config import ConfigError, resolve
+
+    try:
+        return resolve(**given)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        fail(exc.message)
 
 
 def now() -> datetime:

@@ -10,18 +10,19 @@ from dataclasses import dataclass
 import click
 
 from ..client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, share_id_from
+from ..config import DEFAULT
 from ..history import History, HistoryError, Published, same_server
 from ..text import expiry_text, human_size, human_time
-from .common import Answer, client_for, fail, fits, history_not_updated, now, options
+from .common import Answer, client_for, client_settings, fail, fits, history_not_updated, now, options
 from .secrets import password_options, read_owner_token, read_password
 
 owner_options = options(
     click.option(
         "--server",
-        envvar="NBSHARE_SERVER",
         default=None,
+        metavar="URL",
         help="Server URL, when URL_OR_ID is a bare id not in your history (a share URL names its "
-        "own server, which is the one used).",
+        "own server, which is the one used) [default: NBSHARE_SERVER, else the config file's].",
     ),
     click.option(
         "--token-stdin",
@@ -80,10 +81,14 @@ def target(url_or_id: str, server: str | None, token_stdin: bool) -> Target:
     token = read_owner_token() if token_stdin else (entry.owner_token if entry else "")
     if not token:
         fail("No owner token for this share in your history; pass it with --token-stdin.")
-    if given is None and token_stdin and server:
-        given = server  # a token from stdin goes where the person says
     if given is None:
-        given = entry.server if entry else server or DEFAULT_SERVER
+        # Named by --server, NBSHARE_SERVER or the config file (not the built-in default).
+        resolved = client_settings(server=server)
+        named = resolved.server if resolved.sources["server"] != DEFAULT else None
+        if token_stdin and named:
+            given = named  # a token from stdin goes where the person says
+        else:
+            given = entry.server if entry else named or DEFAULT_SERVER
     if entry is not None and not same_server(entry.server, given):
         entry = None  # that history entry is another server's share
     return Target(share_id, given, token, entry, history, client_for(given))

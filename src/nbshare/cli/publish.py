@@ -8,22 +8,24 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from ..client import ClientError, NbshareClient
+from .. import publishing
 from ..errors import NbshareError
-from ..history import History, HistoryError, Published
+from ..history import Published
 from ..text import expiry_text, human_size, human_time
-from .common import SERVER_OPTION, Answer, client_for, fail, history_not_updated, now
+from .common import SERVER_OPTION, Answer, client_for, client_settings, fail, history_not_updated
 from .owner import changes, owner_options, target
 from .secrets import password_options, read_password
 
 if TYPE_CHECKING:
     from ..bundle.outgoing import Outgoing
+    from ..client import NbshareClient
 
 PROGRESS_THRESHOLD = 1024 * 1024
+T = TypeVar("T")
 
 
 @click.command()
@@ -32,13 +34,24 @@ PROGRESS_THRESHOLD = 1024 * 1024
 @click.option("--title", default=None, help="Title shown on the page (default: from the notebook).")
 @password_options
 @click.option(
+    "--no-password",
+    is_flag=True,
+    help="Do not ask for a password, even when the config file's `password` says to.",
+)
+@click.option(
     "--expires",
     default=None,
     metavar="WHEN",
-    help="Delete the share after a time (1h, 7d, 4w), on a date (2026-12-31), or 'never'.",
+    help="Delete the share after a time (1h, 7d, 4w), on a date (2026-12-31), or 'never' "
+    "[default: NBSHARE_EXPIRES, else the config file's, else the server's].",
 )
 @click.option(
-    "--max-views", default=None, type=int, metavar="N", help="Delete the share after N views of the notebook."
+    "--max-views",
+    default=None,
+    type=int,
+    metavar="N",
+    help="Delete the share after N views of the notebook "
+    "[default: NBSHARE_MAX_VIEWS, else the config file's].",
 )
 @click.option(
     "--update",
@@ -69,10 +82,11 @@ PROGRESS_THRESHOLD = 1024 * 1024
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with url, id and manage_url.")
 def publish(
     paths: tuple[Path, ...],
-    server: str,
+    server: str | None,
     title: str | None,
     ask_password: bool,
     password_stdin: bool,
+    no_password: bool,
     expires: str | None,
     max_views: int | None,
     choose_update: bool,
@@ -92,7 +106,8 @@ def publish(
     What you published before (same paths, same server) can be updated in place instead:
     you are asked on a terminal; --update and --new choose without asking. The password
     comes from --password (asked, hidden), --password-stdin, or NBSHARE_PASSWORD, and is
-    never sent in a URL.
+    never sent in a URL. The server, --expires, --max-views and whether to ask for a
+    password default to your settings (`nbshare config show`); they apply to new shares.
 
     \b
     Example:
@@ -103,6 +118,11 @@ def publish(
         fail("Choose one of --update and --new.")
     if ask_password and password_stdin:
         fail("Choose one of --password and --password-stdin.")
+    if no_password and (ask_password or password_stdin):
+        fail("Choose one of --password, --password-stdin and --no-password.")
+    resolved = client_settings(server=server, expires=expires, max_views=max_views)
+    if resolved.password and not (no_password or password_stdin):
+        ask_password = True  # the config file asks for one by default
     single = _sent_as_one_notebook(paths, infer_env)
     if single and excludes:
         fail("--exclude applies to folders and bundles, not to a single notebook.")
@@ -111,12 +131,13 @@ def publish(
         _publish(
             notebook,
             paths,
-            server=server,
+            server=resolved.server,
             title=title,
             ask_password=ask_password,
             password_stdin=password_stdin,
-            expires=expires,
-            max_views=max_views,
+            expires=resolved.expires,
+            max_views=resolved.max_views,
+            changed={"expires": expires, "max_views": max_views},
             choose_update=choose_update,
             choose_new=choose_new,
             as_json=as_json,
@@ -124,12 +145,12 @@ def publish(
 
 
 def _sent_as_one_notebook(paths: tuple[Path, ...], infer_env: bool) -> bool:
-    """Whether PATHS go up as one notebook (the server says if it is not one); a folder, a
-    .zip, several paths or an environment to infer make a bundle. Missing paths are refused."""
-    for given in paths:
-        if not given.exists():
-            fail(f"No such file or folder: {given}")
-    return len(paths) == 1 and paths[0].is_file() and paths[0].suffix.lower() != ".zip" and not infer_env
+    """Whether PATHS go up as one notebook (a folder, a .zip, several paths or an environment
+    to infer make a bundle). Missing paths are refused."""
+    try:
+        return publishing.sent_as_one_notebook(paths, infer_env)
+    except NbshareError as exc:
+        fail(exc.message)
 
 
 def _bundle_to_send(
@@ -140,10 +161,8 @@ def _bundle_to_send(
     stack: contextlib.ExitStack,
 ) -> Path:
     """Show what will go up, ask, and write the bundle's .zip to a temporary folder."""
-    from ..bundle.outgoing import plan
-
     try:
-        outgoing = plan(list(paths), excludes=excludes, infer_env=infer_env)
+        outgoing = publishing.plan_bundle(paths, excludes=excludes, infer_env=infer_env)
         _show_outgoing(outgoing, infer_env)
         if not outgoing.env and not infer_env and not yes and sys.stdin.isatty() and outgoing.notebooks:
             # Without an environment the recipient's `nbshare clone` can build none: offer one.
@@ -153,7 +172,7 @@ def _bundle_to_send(
                 default=True,
                 err=True,
             ):
-                outgoing = plan(list(paths), excludes=excludes, infer_env=True)
+                outgoing = publishing.plan_bundle(paths, excludes=excludes, infer_env=True)
                 _show_outgoing(outgoing, True)
     except NbshareError as exc:
         fail(exc.message)
@@ -163,12 +182,10 @@ def _bundle_to_send(
         if not click.confirm("Upload these files?", default=True, err=True):
             fail("Nothing was uploaded.")
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nbshare-")))
-    archive = folder / outgoing.name
     try:
-        archive.write_bytes(outgoing.archive())
+        return publishing.write_bundle(outgoing, folder)
     except NbshareError as exc:
         fail(exc.message)
-    return archive
 
 
 def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
@@ -217,13 +234,19 @@ def _publish(
     password_stdin: bool,
     expires: str | None,
     max_views: int | None,
+    changed: dict[str, object],
     choose_update: bool,
     choose_new: bool,
     as_json: bool,
 ) -> None:
+    """`expires` and `max_views` are the settings for a new share; `changed` holds only the
+    flags given, which an update applies (the defaults are for new shares)."""
     client = client_for(server)
-    path = " ".join(str(p.resolve()) for p in paths)  # what the history remembers it by
-    earlier = None if choose_new else _earlier_share(client, path, must=choose_update)
+    key = publishing.source_key(paths)
+    try:
+        earlier = None if choose_new else publishing.earlier_share(client, key, must=choose_update)
+    except NbshareError as exc:
+        fail(exc.message)
     update = choose_update
     if earlier is not None and not update:
         update = _offer_update(earlier, paths[0].name if len(paths) == 1 else notebook.name)
@@ -231,16 +254,18 @@ def _publish(
         assert earlier is not None
         # A new password only when asked for: NBSHARE_PASSWORD protects new shares.
         password = read_password(ask_password, password_stdin, env_without_ask=False)
-        wanted = changes(expires=expires, max_views=max_views, password=password)
-        answer = _update(client, earlier.id, earlier.owner_token, notebook, title, wanted, path)
-        _print_published(answer, earlier.manage_url, as_json, updated=True)
+        wanted = changes(**changed, password=password)  # type: ignore[arg-type]
+        outcome = _update(client, earlier.id, earlier.owner_token, notebook, title, wanted, key)
+        _print_published(outcome.answer, earlier.manage_url, as_json, updated=True)
         return
     password = read_password(ask_password, password_stdin, env_without_ask=True)
     try:
-        answer = _with_progress(
+        outcome = _with_progress(
             notebook,
-            lambda progress: client.publish(
+            lambda progress: publishing.publish_new(
+                client,
                 notebook,
+                key,
                 title=title,
                 password=password,
                 expires=expires,
@@ -248,26 +273,14 @@ def _publish(
                 on_progress=progress,
             ),
         )
-    except ClientError as exc:
-        fail(str(exc))
-    try:
-        entry = Published(
-            id=answer["id"],
-            url=answer["url"],
-            server=client.server,
-            manage_url=answer["manage_url"],
-            owner_token=answer["owner_token"],
-            title=answer["title"],
-            filename=answer["filename"],
-            path=path,
-            created_at=answer["created_at"],
-        )
-        entry.remember(answer, now=now().isoformat())
-        History().add(entry)
-    except (HistoryError, OSError) as exc:
+    except NbshareError as exc:
+        fail(exc.message)
+    if outcome.history_error is not None:
         # The share exists: still print its links (the manage link is the only way to delete it).
-        click.echo(f"Warning: not saved to your history ({exc}); keep the manage link.", err=True)
-    _print_published(answer, answer["manage_url"], as_json, updated=False)
+        click.echo(
+            f"Warning: not saved to your history ({outcome.history_error}); keep the manage link.", err=True
+        )
+    _print_published(outcome.answer, outcome.manage_url, as_json, updated=False)
 
 
 def _offer_update(earlier: Published, shown: str) -> bool:
@@ -287,30 +300,6 @@ def _offer_update(earlier: Published, shown: str) -> bool:
     return False
 
 
-def _earlier_share(client: NbshareClient, path: str, *, must: bool) -> Published | None:
-    """The latest share of `path` on this server that is still there, from the history."""
-    try:
-        candidates = History().published_from(path, client.server)
-    except HistoryError as exc:
-        if must:
-            fail(str(exc))
-        return None  # publishing still works; saving will warn
-    for entry in candidates:
-        try:
-            client.owner_info(entry.id, entry.owner_token)
-        except ClientError as exc:
-            if exc.status in (404, 403):  # gone, or not ours any more: not an update target
-                continue
-            fail(str(exc))
-        return entry
-    if must:
-        fail(
-            f"No earlier share of {path} on {client.server} in your history (or it is gone); "
-            "publish it without --update."
-        )
-    return None
-
-
 def _update(
     client: NbshareClient,
     share_id: str,
@@ -319,33 +308,26 @@ def _update(
     title: str | None,
     wanted: dict[str, object],
     source: str | None = None,
-) -> Answer:
-    """Settings first (so new content is never out under the old password), then the content."""
+) -> publishing.Outcome:
     try:
-        if wanted:
-            client.configure(share_id, token, **wanted)
-        answer = _with_progress(
+        outcome = _with_progress(
             notebook,
-            lambda progress: client.update(
+            lambda progress: publishing.update_share(
+                client,
                 share_id,
                 token,
                 notebook,
                 title=title,
+                changes=wanted,
+                key=source,
                 on_progress=progress,
             ),
         )
-    except ClientError as exc:
-        fail(str(exc))
-
-    def edit(entry: Published) -> None:
-        entry.remember(answer, now=now().isoformat())
-        entry.path = source or str(notebook.resolve())  # the file(s) that now back this share
-
-    try:
-        History().change(share_id, edit)
-    except (HistoryError, OSError) as exc:
-        history_not_updated(exc)
-    return answer
+    except NbshareError as exc:
+        fail(exc.message)
+    if outcome.history_error is not None:
+        history_not_updated(outcome.history_error)
+    return outcome
 
 
 def _print_published(answer: Answer, manage_url: str | None, as_json: bool, *, updated: bool) -> None:
@@ -392,7 +374,7 @@ def _facts(info: Answer) -> str:
     return " ".join(parts)
 
 
-def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], Answer]) -> Answer:
+def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None], T]) -> T:
     size = notebook.stat().st_size
     if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return send(None)
@@ -461,6 +443,6 @@ def update(
     share = target(url_or_id, server, token_stdin)
     with contextlib.ExitStack() as stack:
         notebook = paths[0] if single else _bundle_to_send(paths, excludes, infer_env, yes, stack)
-        source = " ".join(str(p.resolve()) for p in paths)
-        answer = _update(share.client, share.share_id, share.token, notebook, title, {}, source)
-    _print_published(answer, None, as_json, updated=True)
+        source = publishing.source_key(paths)
+        outcome = _update(share.client, share.share_id, share.token, notebook, title, {}, source)
+    _print_published(outcome.answer, None, as_json, updated=True)
