@@ -8,6 +8,7 @@ to install when asked to serve, and must publish to a server run from the full i
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import venv
@@ -16,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api_helpers import api_ok, nbshare_env, notebook_of, outputs_of, run_api, run_in_kernel
+from cli_helpers import share_url_re
 from helpers import WHEELHOUSE, clean_env, code, markdown, notebook
 
 pytestmark = pytest.mark.slow
@@ -65,6 +68,14 @@ class LightEnv:
 
 def canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
+
+
+def light_env(home: Path, **extra: str) -> dict[str, str]:
+    """nbshare_env (private history and config) for the light venv: no PYTHONPATH, so nothing
+    of this checkout's source is importable there."""
+    env = nbshare_env(home, **extra)
+    env.pop("PYTHONPATH", None)
+    return env
 
 
 def offline_env(**extra: str) -> dict[str, str]:
@@ -142,3 +153,42 @@ def test_the_light_cli_publishes_to_a_server_run_from_the_full_install(light, se
     listed = light.run(light.nbshare, "list", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     assert [entry["id"] for entry in json.loads(listed.stdout)] == [share["id"]]
+
+
+def sent_notebook(folder: Path, title: str) -> tuple[Path, bytes]:
+    sent = notebook(markdown(f"# {title}"), code("2 * 21", "c"))
+    path = folder / "sent.ipynb"
+    path.write_bytes(sent)
+    return path, sent
+
+
+def test_the_light_python_api_publishes_to_a_full_server(light, server, tmp_path):
+    path, sent = sent_notebook(tmp_path, "From the light API")
+    env = light_env(tmp_path / "home")
+    # The nbshare that runs is the venv's, not this checkout's.
+    where = run_api(str(light.python), "import sys; print(nbshare.__file__, file=sys.stderr)", env)
+    assert where["stderr"].strip().startswith(str(light.folder)), where
+    share = api_ok(str(light.python), f"return nbshare.publish({str(path)!r}, server={server.url!r})", env)
+    assert share["url"].startswith(f"{server.url}/n/") and share["version"] == 1
+    assert "From the light API" in httpx.get(share["url"], timeout=60).text
+    assert httpx.get(share["url"] + ".ipynb", timeout=60).content == sent
+    assert [s["id"] for s in api_ok(str(light.python), "return nbshare.shares()", env)] == [share["id"]]
+
+
+def test_the_light_magic_publishes_from_a_kernel(light, server, tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    path, sent = sent_notebook(folder, "From the light magic")
+    nb = notebook_of(
+        "import nbshare; print(nbshare.__file__)",
+        "%load_ext nbshare",
+        f"%nbshare {path} --server {server.url}",
+    )
+    ran = run_in_kernel(str(light.python), nb, folder, light_env(tmp_path / "home"))
+    _, text = outputs_of(ran.cells[0])
+    assert text.strip().startswith(str(light.folder)), text  # the kernel runs the light client
+    html, text = outputs_of(ran.cells[2])
+    url = re.search(share_url_re(server.url), text).group(0)
+    assert f'href="{url}"' in html
+    assert "From the light magic" in httpx.get(url, timeout=60).text
+    assert httpx.get(url + ".ipynb", timeout=60).content == sent
