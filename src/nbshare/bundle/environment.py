@@ -175,8 +175,12 @@ def build_environment(
     extra_packages: Sequence[str] = ("ipykernel",),
     quiet: bool = False,
     consent: Consent = _refuse,
+    own_nbshare: bool = False,
 ) -> EnvReport:
     """Create an environment in `dest` for the files `env_files` (paths relative to `dest`).
+
+    `own_nbshare`: the share's code imports nbshare; when the environment cannot import it
+    once built, the running nbshare is installed into it (see own_nbshare.py).
 
     Steps that would run code that came with the files are put to `consent` (once, all
     together, before anything runs); without it they are skipped and listed in the report's
@@ -208,6 +212,8 @@ def build_environment(
         else:
             python = _build_venv(run, plan, env, extra_packages, pip_args, install_cwd)
         _install_best_effort(run, plan, python)
+        if own_nbshare:
+            _add_own_nbshare(run, plan, python)
         _check_python_version(plan, python, Path(neutral))
         kernel_name = _kernel_name(dest)
         run(
@@ -587,6 +593,45 @@ def _install_best_effort(run: _Runner, plan: Plan, python: Path) -> None:
     if failed:
         source = next((f for f in plan.installed_from if "environment.y" in f), "environment.yml")
         plan.not_reproduced.append((source, "pip could not install the conda packages " + ", ".join(failed)))
+
+
+def _add_own_nbshare(run: _Runner, plan: Plan, python: Path) -> None:
+    """The share imports nbshare and its environment lacks it: install the running nbshare,
+    by name from the index when it came from one, else a wheel of the running package."""
+    from . import own_nbshare
+
+    if _imports(python, own_nbshare.NAME, run.cwd):
+        return
+    install = _installer(plan, python)
+    version = own_nbshare.nbshare.__version__
+    by_name = own_nbshare.from_index()
+    if by_name:
+        run.echo(f"The notebooks import nbshare and the share's environment lacks it: installing {by_name}.")
+        if run([*install, by_name], check=False):
+            plan.notes.append(f"nbshare: the notebooks import it; installed {by_name}, the one running here.")
+            return
+    folder = own_nbshare.package_folder()
+    run.echo(
+        "The notebooks import nbshare and the share's environment lacks it: installing the nbshare "
+        f"running here ({version}, from {folder}), without its dependencies."
+    )
+    wheel = own_nbshare.write_wheel(run.cwd)
+    if run([*install, "--no-deps", str(wheel)], check=False):
+        plan.notes.append(
+            f"nbshare: the notebooks import it; installed the nbshare running here ({version}, from "
+            f"{folder}) without its dependencies: download_link works; its CLI would need them."
+        )
+    else:
+        plan.not_reproduced.append(("nbshare", "the notebooks import it and it could not be installed"))
+
+
+def _imports(python: Path, module: str, cwd: Path) -> bool:
+    """Whether `python` can import `module`, from a neutral folder (not the share's)."""
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    done = subprocess.run(  # noqa: S603 - the environment's own interpreter
+        [str(python), "-I", "-c", probe], capture_output=True, check=False, cwd=cwd
+    )
+    return done.returncode == 0
 
 
 def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:
