@@ -415,3 +415,25 @@ def test_a_failed_clone_is_redone_with_force_and_nothing_else_is_replaced(server
     assert refused.returncode == 1
     assert "--force only replaces a folder nbshare clone made" in refused.stderr
     assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+
+
+def test_a_share_that_pinned_an_unreleased_nbshare_still_clones(server, tmp_path):
+    """What --infer-env wrote before: `nbshare==0.1.0`, which no index has. That line alone
+    fails; the rest of the environment is built, and the notebook gets the recipient's nbshare."""
+    if not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = download_link_analysis(tmp_path)
+    (project / "requirements.txt").write_text("nbshare==0.1.0\npython-dateutil\n")
+    published = run("publish", project, "--yes", "--server", server.url, "--json", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    dest = tmp_path / "old"
+    cloned = run(
+        "clone", json.loads(published.stdout)["url"], dest, "--check", cwd=tmp_path, offline_pip=True
+    )
+    assert cloned.returncode == 0, cloned.stderr + cloned.stdout
+    failed_pin = "Not reproduced: nbshare: it asks for nbshare==0.1.0, which could not be installed"
+    assert failed_pin + "; the nbshare running here stands in" in cloned.stderr
+    assert "installing the nbshare running here" in cloned.stderr
+    assert "1 of 1 notebooks reproduce" in cloned.stderr
+    python = dest / ".venv" / "bin" / "python"
+    assert subprocess.run([python, "-I", "-c", "import dateutil, nbshare"], check=False).returncode == 0
