@@ -146,7 +146,7 @@ def clone(
     if report.refused:
         click.echo(
             f"Error: skipped {len(report.refused)} install step(s) that would run code that came "
-            "with the share (listed above). Read the files, then clone again with --trust, or "
+            "with the share (listed above). Read the files, then clone again with --trust --force, or "
             "run those steps yourself.",
             err=True,
         )
