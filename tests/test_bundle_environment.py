@@ -225,6 +225,22 @@ def test_pyproject_that_is_not_a_package_installs_its_dependencies(tmp_path):
     assert "[project].dependencies" in plan.notes[0]
 
 
+def test_a_pin_on_nbshare_is_installed_apart_from_the_rest(tmp_path):
+    """Shares published from a checkout pinned an nbshare no index has: that one line must
+    not stop the environment (the recipient's own nbshare can stand in for it)."""
+    write(
+        tmp_path,
+        {
+            "requirements.txt": "NBShare==0.1.0 --hash=sha256:ab\ntraitlets\nnbshare-extras\n",
+            "pyproject.toml": '[project]\nname = "x"\ndependencies = ["nbshare>=0.1", "httpx"]\n',
+        },
+    )
+    plan = plan_environment(tmp_path, ["requirements.txt", "pyproject.toml"], which=no_tools)
+    assert plan.nbshare_specs == ["nbshare>=0.1", "NBShare==0.1.0 --hash=sha256:ab"]
+    assert plan.pip_args == ["httpx"]
+    assert plan.scans[0].requirements == ["traitlets", "nbshare-extras"]
+
+
 def test_no_environment_files_is_said(tmp_path):
     plan = plan_environment(tmp_path, [], which=no_tools)
     assert plan.pip_args == [] and plan.not_reproduced == []

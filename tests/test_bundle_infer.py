@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime
+import json
 import sys
 from importlib import metadata
+from pathlib import Path
+
+import pytest
 
 from helpers import code, markdown, notebook
 from nbshare.bundle.infer import (
@@ -15,6 +19,7 @@ from nbshare.bundle.infer import (
     requirements_txt,
     runtime_txt,
 )
+from nbshare.bundle.origin import origin_from_direct_url
 
 
 def code_notebook(*sources: str, language: str | None = "python") -> bytes:
@@ -136,3 +141,111 @@ def test_inferred_files_go_where_repo2docker_looks(tmp_path):
     (tmp_path / "binder" / "README.md").unlink()
     (tmp_path / "binder").rmdir()
     assert plan([tmp_path], infer_env=True).added == ["requirements.txt", "runtime.txt"]
+
+
+# --- what no index has is never pinned
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "kind", "reference"),
+    [
+        ({"url": "file:///home/ada/lib", "dir_info": {"editable": True}}, "editable", None),
+        ({"url": "file:///home/ada/lib", "dir_info": {}}, "folder", None),
+        ({"url": "file:///tmp/lib-1.0-py3-none-any.whl", "archive_info": {}}, "file", None),
+        (
+            {"url": "https://example.org/lib-1.0.tar.gz", "archive_info": {"hashes": {"sha256": "ab12"}}},
+            "url",
+            "lib @ https://example.org/lib-1.0.tar.gz#sha256=ab12",
+        ),
+        (
+            {"url": "https://example.org/lib.whl", "archive_info": {"hash": "sha256=cd34"}},
+            "url",
+            "lib @ https://example.org/lib.whl#sha256=cd34",
+        ),
+        (
+            {"url": "https://github.com/ada/lib.git", "vcs_info": {"vcs": "git", "commit_id": "0f1e2d"}},
+            "vcs",
+            "lib @ git+https://github.com/ada/lib.git@0f1e2d",
+        ),
+        (
+            {
+                "url": "https://github.com/ada/mono.git",
+                "vcs_info": {"vcs": "git", "commit_id": "0f1e2d"},
+                "subdirectory": "python",
+            },
+            "vcs",
+            "lib @ git+https://github.com/ada/mono.git@0f1e2d#subdirectory=python",
+        ),
+        # Never shared: credentials in the URL, plain http, ssh, a local repository.
+        (
+            {
+                "url": "https://ada:s3cret@git.example.org/lib.git",
+                "vcs_info": {"vcs": "git", "commit_id": "0f"},
+            },
+            "vcs",
+            None,
+        ),
+        ({"url": "http://example.org/lib-1.0.tar.gz", "archive_info": {}}, "url", None),
+        (
+            {"url": "ssh://git@github.com/ada/lib.git", "vcs_info": {"vcs": "git", "commit_id": "0f"}},
+            "vcs",
+            None,
+        ),
+        ({"url": "file:///home/ada/lib", "vcs_info": {"vcs": "git", "commit_id": "0f"}}, "vcs", None),
+        ("not json", "unknown", None),
+    ],
+)
+def test_where_a_distribution_came_from(direct_url, kind, reference):
+    text = direct_url if isinstance(direct_url, str) else json.dumps(direct_url)
+    origin = origin_from_direct_url("lib", text)
+    assert (origin.kind, origin.reference) == (kind, reference)
+    assert not origin.from_index
+
+
+def dist_info(site: Path, name: str, version: str, direct_url: dict | None) -> None:
+    """An installed distribution, as an installer leaves it: its metadata and the module it provides."""
+    info = site / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+    (info / "top_level.txt").write_text(f"{name}\n")
+    if direct_url is not None:
+        (info / "direct_url.json").write_text(json.dumps(direct_url))
+
+
+def test_only_what_came_from_an_index_is_pinned(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    dist_info(site, "fromindex", "1.0", None)
+    dist_info(site, "mylocal", "0.3", {"url": "file:///home/ada/mylocal", "dir_info": {"editable": True}})
+    dist_info(
+        site, "mywheel", "2.0", {"url": "file:///home/ada/mywheel-2.0-py3-none-any.whl", "archive_info": {}}
+    )
+    dist_info(
+        site,
+        "fromgit",
+        "0.1",
+        {"url": "https://github.com/ada/fromgit", "vcs_info": {"vcs": "git", "commit_id": "abc"}},
+    )
+    monkeypatch.syspath_prepend(str(site))
+    nb = code_notebook("import fromindex, mylocal, mywheel, fromgit\nfrom nbshare import download_link")
+    inferred = infer_requirements({"a.ipynb": nb}, {}, ["a.ipynb"])
+
+    assert [req.line for req in inferred.requirements] == [
+        "fromgit @ git+https://github.com/ada/fromgit@abc",
+        "fromindex==1.0",
+    ]
+    # nbshare is installed editable from the checkout here: no index has this version.
+    assert metadata.distribution("nbshare").read_text("direct_url.json") is not None
+    assert [(item.distribution, item.origin.kind) for item in inferred.not_pinned] == [
+        ("mylocal", "editable"),
+        ("mywheel", "file"),
+        ("nbshare", "editable"),
+    ]
+    text = requirements_txt(inferred)
+    lines = text.splitlines()
+    assert [line for line in lines if not line.startswith("#")] == [req.line for req in inferred.requirements]
+    assert "#   mylocal 0.3, installed from a local folder (editable); add where to get it by hand" in lines
+    assert "#   mywheel 2.0, installed from a local file; add where to get it by hand" in lines
+    assert any(
+        line.startswith("#   nbshare ") and "installs the recipient's own nbshare" in line for line in lines
+    )
+    assert "/home/ada" not in text  # a local path says nothing useful elsewhere, and may say too much

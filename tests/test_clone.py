@@ -166,8 +166,13 @@ def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
     )
     assert cloned.returncode == 0, cloned.stderr + cloned.stdout
     assert "checksum verified" in cloned.stderr
-    for name in ("analysis.ipynb", "report.ipynb", "data/customers.csv", "helpers.py", "requirements.txt"):
+    for name in ("data/customers.csv", "helpers.py", "requirements.txt"):
         assert (dest / name).read_bytes() == (project / name).read_bytes()
+    for name in ("analysis.ipynb", "report.ipynb"):  # the same, but for the kernel they open on
+        copy, original = nbformat.read(dest / name, 4), nbformat.read(project / name, 4)
+        assert copy.metadata.pop("kernelspec")["name"] == "nbshare-copy"
+        original.metadata.pop("kernelspec")
+        assert copy == original
     assert not (dest / "scratch").exists()
     assert (dest / ".venv" / "bin" / "python").exists()
     assert "2 of 2 notebooks reproduce" in cloned.stderr
@@ -176,7 +181,7 @@ def test_publish_a_folder_then_clone_build_and_check_it(server, tmp_path):
     assert "jupyter" in cloned.stdout
 
     again = run("clone", answer["url"], dest, "--no-env", cwd=tmp_path)
-    assert again.returncode == 1 and "not empty" in again.stderr  # never writes over a folder
+    assert again.returncode == 1 and "holds an earlier clone" in again.stderr  # never writes over one
 
 
 def test_check_reports_cells_that_fail_or_differ(server, tmp_path):
@@ -300,3 +305,135 @@ def test_clone_a_protected_single_notebook_asks_for_the_password(server, tmp_pat
         hashlib.sha256((tmp_path / "c" / "secret.ipynb").read_bytes()).digest()
         == hashlib.sha256(path.read_bytes()).digest()
     )
+
+
+def download_link_analysis(root: Path) -> Path:
+    """A folder whose notebook only needs nbshare, for download_link, run for real so its
+    outputs are the ones the clone's --check compares with."""
+    from nbclient import NotebookClient
+
+    project = root / "links"
+    project.mkdir()
+    nb = executed(
+        [
+            new_markdown_cell("# Results to download"),
+            new_code_cell(
+                "from nbshare import download_link\nlink = download_link(b'a,b\\n1,2\\n', 'table.csv')"
+            ),
+            new_code_cell("link"),
+            new_code_cell("print(type(link).__name__)"),
+        ]
+    )
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(project)}}
+    ).execute()
+    assert "table.csv" in nb.cells[2].outputs[0]["data"]["text/plain"]
+    nbformat.write(nb, project / "links.ipynb")
+    return project
+
+
+def test_a_download_link_notebook_published_with_infer_env_clones_and_checks(server, tmp_path):
+    """Issue 12's case: nbshare is installed from a checkout here, so --infer-env must not pin
+    it (no index has it), and clone must still give the notebook an environment where
+    `from nbshare import download_link` works, then open the notebook on that kernel."""
+    if not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = download_link_analysis(tmp_path)
+    original = json.loads((project / "links.ipynb").read_text())
+
+    published = run(
+        "publish", project, "--infer-env", "--yes", "--server", server.url, "--json", cwd=tmp_path
+    )
+    assert published.returncode == 0, published.stderr
+    assert "Not pinned: nbshare 0.1.0, installed from a local folder (editable)" in published.stderr
+    url = json.loads(published.stdout)["url"]
+    info = httpx.get(url.replace("/n/", "/api/v1/shares/"), timeout=30).json()
+    requirements = httpx.get(
+        next(f["url"] for f in info["files"] if f["name"] == "requirements.txt"), timeout=30
+    ).text
+    assert [line for line in requirements.splitlines() if not line.startswith("#")] == []
+    assert "nbshare 0.1.0, installed from a local folder (editable)" in requirements
+
+    dest = tmp_path / "copy"
+    cloned = run("clone", url, dest, "--check", "--timeout", "120", cwd=tmp_path, offline_pip=True)
+    assert cloned.returncode == 0, cloned.stderr + cloned.stdout
+    assert "installing the nbshare running here (0.1.0" in cloned.stderr
+    assert "1 of 1 notebooks reproduce" in cloned.stderr
+    python = dest / ".venv" / "bin" / "python"
+    # -I: not through this test's PYTHONPATH; the clone's own environment has it.
+    imported = subprocess.run(
+        [python, "-I", "-c", "from nbshare import download_link; import fastapi"],
+        capture_output=True,
+        text=True,
+    )
+    assert "No module named 'fastapi'" in imported.stderr  # nbshare imported; no server packages came with it
+
+    # The copy opens on the clone's kernel, and says so; only the kernelspec changed.
+    copy = json.loads((dest / "links.ipynb").read_text())
+    assert copy["metadata"]["kernelspec"] == {
+        "name": "nbshare-copy",
+        "display_name": "Python (copy, nbshare)",
+        "language": "python",
+    }
+    assert "Set the kernel of 1 notebook to 'Python (copy, nbshare)' (nbshare-copy)" in cloned.stderr
+    assert {**copy, "metadata": {}} == {**original, "metadata": {}}
+    assert copy["metadata"]["language_info"] == original["metadata"]["language_info"]
+    marker = json.loads((dest / ".nbshare-clone").read_text())
+    assert marker["complete"] is True and marker["url"] == url
+    assert marker["kernelspecs_before"] == {"links.ipynb": original["metadata"]["kernelspec"]}
+    assert "JUPYTER_PATH=.venv/share/jupyter jupyter lab" in cloned.stdout
+
+
+def test_a_failed_clone_is_redone_with_force_and_nothing_else_is_replaced(server, tmp_path):
+    if not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = tmp_path / "p"
+    project.mkdir()
+    nbformat.write(executed([new_code_cell("1 + 1")]), project / "a.ipynb")
+    (project / "requirements.txt").write_text("surely-not-in-the-wheelhouse==1.0\n")
+    published = run("publish", project, "--server", server.url, "--json", "--yes", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    url = json.loads(published.stdout)["url"]
+
+    dest = tmp_path / "copy"
+    failed = run("clone", url, dest, cwd=tmp_path, offline_pip=True)
+    assert failed.returncode == 1 and "--force" in failed.stderr, failed.stderr
+    assert (dest / ".venv").exists() and not json.loads((dest / ".nbshare-clone").read_text())["complete"]
+    again = run("clone", url, dest, "--no-env", cwd=tmp_path)
+    assert again.returncode == 1 and "holds an earlier clone; add --force" in again.stderr
+    (dest / "scratch.txt").write_text("made in the clone")
+    redone = run("clone", url, dest, "--no-env", "--force", cwd=tmp_path)
+    assert redone.returncode == 0, redone.stderr
+    assert "Replaced the earlier clone" in redone.stderr
+    assert sorted(p.name for p in dest.iterdir()) == [".nbshare-clone", "a.ipynb", "requirements.txt"]
+
+    # A folder nbshare did not make is never emptied, --force or not.
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    refused = run("clone", url, mine, "--no-env", "--force", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "--force only replaces a folder nbshare clone made" in refused.stderr
+    assert sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+
+
+def test_a_share_that_pinned_an_unreleased_nbshare_still_clones(server, tmp_path):
+    """What --infer-env wrote before: `nbshare==0.1.0`, which no index has. That line alone
+    fails; the rest of the environment is built, and the notebook gets the recipient's nbshare."""
+    if not list(WHEELHOUSE.glob("ipykernel-*.whl")):
+        pytest.skip("no wheelhouse: run scripts/wheelhouse.sh (make test does)")
+    project = download_link_analysis(tmp_path)
+    (project / "requirements.txt").write_text("nbshare==0.1.0\npython-dateutil\n")
+    published = run("publish", project, "--yes", "--server", server.url, "--json", cwd=tmp_path)
+    assert published.returncode == 0, published.stderr
+    dest = tmp_path / "old"
+    cloned = run(
+        "clone", json.loads(published.stdout)["url"], dest, "--check", cwd=tmp_path, offline_pip=True
+    )
+    assert cloned.returncode == 0, cloned.stderr + cloned.stdout
+    failed_pin = "Not reproduced: nbshare: it asks for nbshare==0.1.0, which could not be installed"
+    assert failed_pin + "; the nbshare running here stands in" in cloned.stderr
+    assert "installing the nbshare running here" in cloned.stderr
+    assert "1 of 1 notebooks reproduce" in cloned.stderr
+    python = dest / ".venv" / "bin" / "python"
+    assert subprocess.run([python, "-I", "-c", "import dateutil, nbshare"], check=False).returncode == 0

@@ -167,7 +167,12 @@ def test_the_folder_name_comes_only_from_what_is_safe(tmp_path):
     with serve_in_thread(describing(info, NOTEBOOK)) as url:
         r = clone_cli(f"{url}/n/{asked}", work)
     assert r.returncode == 0, r.stderr
-    assert everything_under(tmp_path) == {"work", f"work/{asked}", f"work/{asked}/notebook.ipynb"}
+    assert everything_under(tmp_path) == {
+        "work",
+        f"work/{asked}",
+        f"work/{asked}/.nbshare-clone",  # clone's marker, written first
+        f"work/{asked}/notebook.ipynb",
+    }
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from .paths import check_unique, normalise
 ALWAYS_EXCLUDED = (
     ".git", ".hg", ".svn", ".venv/", "venv/", "__pycache__/", ".ipynb_checkpoints/",
     ".mypy_cache/", ".pytest_cache/", "node_modules/", ".DS_Store", "*.pyc",
+    "/.nbshare-clone",  # the marker `nbshare clone` leaves in its folder (workingcopy.MARKER)
 )  # fmt: skip
 # A folder holding one of these is a Python environment, whatever it is called (env/, py311/).
 ENVIRONMENT_MARKERS = ("pyvenv.cfg", "conda-meta")

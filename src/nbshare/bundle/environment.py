@@ -38,6 +38,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from ..errors import NbshareError
 from .trust import (
     LocalStep,
@@ -161,6 +164,9 @@ class Plan:
     conda_spec: dict[str, Any] | None = None  # the environment.yml conda gets: vetted lines only
     conda_agreed: dict[str, Any] | None = None  # ... and with the lines the person agreed to
     conda_error: str | None = None  # why the environment.yml could not be read
+    # Lines naming nbshare, taken out of the main install: shares published from a checkout
+    # pinned versions no index has, and one missing pin must not stop the whole environment.
+    nbshare_specs: list[str] = field(default_factory=list)
 
 
 def _refuse(steps: list[LocalStep]) -> bool:
@@ -175,8 +181,12 @@ def build_environment(
     extra_packages: Sequence[str] = ("ipykernel",),
     quiet: bool = False,
     consent: Consent = _refuse,
+    own_nbshare: bool = False,
 ) -> EnvReport:
     """Create an environment in `dest` for the files `env_files` (paths relative to `dest`).
+
+    `own_nbshare`: the share's code imports nbshare; when the environment cannot import it
+    once built, the running nbshare is installed into it (see own_nbshare.py).
 
     Steps that would run code that came with the files are put to `consent` (once, all
     together, before anything runs); without it they are skipped and listed in the report's
@@ -208,6 +218,8 @@ def build_environment(
         else:
             python = _build_venv(run, plan, env, extra_packages, pip_args, install_cwd)
         _install_best_effort(run, plan, python)
+        if plan.nbshare_specs or own_nbshare:
+            _add_nbshare(run, plan, python, own=own_nbshare)
         _check_python_version(plan, python, Path(neutral))
         kernel_name = _kernel_name(dest)
         run(
@@ -293,7 +305,25 @@ def plan_environment(dest: Path, env_files: Sequence[str], *, which: Callable[[s
         plan.not_reproduced.extend((rel, reason) for rel in rels)
     if not env_files:
         plan.notes.append(NO_ENVIRONMENT)
+    _set_nbshare_apart(plan)
     return plan
+
+
+def _set_nbshare_apart(plan: Plan) -> None:
+    """Move the named requirements on nbshare out of the main install into `nbshare_specs`."""
+    plan.nbshare_specs += [spec for spec in plan.pip_args if _names_nbshare(spec)]
+    plan.pip_args = [spec for spec in plan.pip_args if not _names_nbshare(spec)]
+    for scan in plan.scans:
+        plan.nbshare_specs += [line for line in scan.requirements if _names_nbshare(line)]
+        scan.requirements = [line for line in scan.requirements if not _names_nbshare(line)]
+
+
+def _names_nbshare(line: str) -> bool:
+    try:  # a requirement, perhaps followed by per-line options (" --hash=...")
+        name = Requirement(line.split(" -", 1)[0].strip()).name
+    except InvalidRequirement:
+        return False
+    return canonicalize_name(name) == "nbshare"
 
 
 def _plan_pip_file(plan: Plan, dest: Path, rel: str) -> None:
@@ -587,6 +617,57 @@ def _install_best_effort(run: _Runner, plan: Plan, python: Path) -> None:
     if failed:
         source = next((f for f in plan.installed_from if "environment.y" in f), "environment.yml")
         plan.not_reproduced.append((source, "pip could not install the conda packages " + ", ".join(failed)))
+
+
+def _add_nbshare(run: _Runner, plan: Plan, python: Path, *, own: bool) -> None:
+    """The nbshare the share asks for, if the index has it; else, when the share's code
+    imports nbshare (`own`) and the environment lacks it, the running nbshare: by name from
+    the index when it came from one, else a wheel of the running package."""
+    from . import own_nbshare
+
+    if plan.nbshare_specs:
+        # A file of its own: a line may carry options (--hash) that are not part of a spec.
+        asked = run.cwd / "nbshare-requirements.txt"
+        asked.write_text("".join(line + "\n" for line in plan.nbshare_specs), encoding="utf-8")
+        if run([*_installer(plan, python), "-r", str(asked)], check=False):
+            return
+        reason = f"it asks for {', '.join(plan.nbshare_specs)}, which could not be installed"
+        stands_in = own and not _imports(python, own_nbshare.NAME, run.cwd)
+        plan.not_reproduced.append(
+            ("nbshare", reason + ("; the nbshare running here stands in" if stands_in else ""))
+        )
+    if not own or _imports(python, own_nbshare.NAME, run.cwd):
+        return
+    install = _installer(plan, python)
+    version = own_nbshare.nbshare.__version__
+    by_name = own_nbshare.from_index()
+    if by_name:
+        run.echo(f"The notebooks import nbshare and the share's environment lacks it: installing {by_name}.")
+        if run([*install, by_name], check=False):
+            plan.notes.append(f"nbshare: the notebooks import it; installed {by_name}, the one running here.")
+            return
+    folder = own_nbshare.package_folder()
+    run.echo(
+        "The notebooks import nbshare and the share's environment lacks it: installing the nbshare "
+        f"running here ({version}, from {folder}), without its dependencies."
+    )
+    wheel = own_nbshare.write_wheel(run.cwd)
+    if run([*install, "--no-deps", str(wheel)], check=False):
+        plan.notes.append(
+            f"nbshare: the notebooks import it; installed the nbshare running here ({version}, from "
+            f"{folder}) without its dependencies: download_link works; its CLI would need them."
+        )
+    else:
+        plan.not_reproduced.append(("nbshare", "the notebooks import it and it could not be installed"))
+
+
+def _imports(python: Path, module: str, cwd: Path) -> bool:
+    """Whether `python` can import `module`, from a neutral folder (not the share's)."""
+    probe = f"import importlib.util, sys; sys.exit(importlib.util.find_spec({module!r}) is None)"
+    done = subprocess.run(  # noqa: S603 - the environment's own interpreter
+        [str(python), "-I", "-c", probe], capture_output=True, check=False, cwd=cwd
+    )
+    return done.returncode == 0
 
 
 def _check_python_version(plan: Plan, python: Path, cwd: Path) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..client import ClientError, NbshareClient
 from ..errors import NbshareError
+from . import workingcopy
 from .archive import Limits, Member, read_zip, safe_extract
 from .envfiles import find_env_files
 
@@ -31,6 +32,7 @@ class Cloned:
     files: list[str]  # bundle paths written
     notebooks: list[str]
     env_files: list[str]
+    replaced: bool = False  # an earlier clone was removed first (--force)
 
 
 def default_folder(info: dict[str, Any]) -> str:
@@ -80,12 +82,11 @@ def fetch(
     dest: Path,
     *,
     on_progress: Callable[[int], None] | None = None,
+    force: bool = False,
 ) -> Cloned:
-    """Download the share into `dest` (new or empty), verifying its SHA-256."""
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise NbshareError(
-            f"{dest} already exists and is not empty; choose another folder.", code="clone_exists"
-        )
+    """Download the share into `dest` (new or empty, or with `force` an earlier clone, which is
+    replaced), verifying its SHA-256 before anything is written or removed."""
+    workingcopy.check_folder(dest, force=force)
     data = client.download(
         info["download_url"], grant=grant, max_bytes=most_bytes(info), on_progress=on_progress
     )
@@ -100,10 +101,13 @@ def fetch(
         members = read_zip(data, CLONE_LIMITS)
     else:
         members = [Member(path=_notebook_name(info["filename"]), data=data)]
-    dest.mkdir(parents=True, exist_ok=True)
+    # The marker is nbshare's, written first; a share cannot bring its own.
+    members = [m for m in members if m.path.casefold() != workingcopy.MARKER]
+    replaced = workingcopy.start(dest, info, force=force)
     safe_extract(members, dest)
     paths = [m.path for m in members]
     return Cloned(
+        replaced=replaced,
         dest=dest,
         info=info,
         files=paths,

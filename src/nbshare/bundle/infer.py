@@ -3,6 +3,14 @@
 The versions are the ones installed where the CLI runs, which is the sender's machine, where
 the analysis last ran. It is a guess and says so: imports that match no installed distribution
 are listed for the person to add by hand rather than guessed at from PyPI.
+
+Only what came from a package index is pinned: a distribution installed from a local folder
+(editable or not), a local wheel or a URL (origin.py reads PEP 610's direct_url.json) is on
+no index under that version, and a pin would stop the recipient's install. One from a public
+https URL is referred to by that URL; the others are left out and named in a comment. That
+covers nbshare itself while it is installed from a checkout; once installed from PyPI it is
+pinned like anything else. `nbshare clone` installs the recipient's own nbshare when the
+notebooks import it and the requirements do not provide it.
 """
 
 from __future__ import annotations
@@ -13,8 +21,10 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
+
+from .origin import Origin, origin_of
 
 # Cell magics whose body is still Python run in the kernel, so its imports count.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
@@ -31,6 +41,25 @@ class Requirement:
     distribution: str
     version: str
     modules: tuple[str, ...]  # the imported names this distribution provides
+    reference: str | None = None  # "name @ URL", for one installed from a URL, not an index
+
+    @property
+    def line(self) -> str:
+        return self.reference or f"{self.distribution}=={self.version}"
+
+
+@dataclass(frozen=True)
+class NotPinned:
+    """An imported distribution installed from where no index can give it: left out."""
+
+    distribution: str
+    version: str
+    modules: tuple[str, ...]
+    origin: Origin
+
+    @property
+    def why(self) -> str:
+        return f"{self.distribution} {self.version}, installed from {self.origin.described}"
 
 
 @dataclass(frozen=True)
@@ -40,6 +69,7 @@ class Inferred:
     unresolved: list[str]  # imported, not in the bundle, not installed here
     local: list[str]  # provided by the bundle's own .py files or packages
     stdlib: list[str]
+    not_pinned: list[NotPinned] = field(default_factory=list)
 
 
 # ---- imports in one piece of code
@@ -145,9 +175,11 @@ def local_modules(bundle_paths: Iterable[str], code_paths: Iterable[str]) -> set
     return names
 
 
-def infer_requirements(
+def imported_modules(
     notebooks: Mapping[str, bytes], python_files: Mapping[str, bytes], bundle_paths: Iterable[str]
-) -> Inferred:
+) -> tuple[set[str], set[str], set[str]]:
+    """(third-party, local, standard library): the top-level names the code imports, sorted by
+    where they come from (local: the bundle's own modules)."""
     imported: set[str] = set()
     for raw in notebooks.values():
         for source in notebook_code(raw):
@@ -156,7 +188,13 @@ def infer_requirements(
         imported |= _imports(raw.decode("utf-8", errors="replace"))
     local = local_modules(bundle_paths, [*notebooks, *python_files]) & imported
     stdlib = (imported & NOT_THIRD_PARTY) - local
-    third_party = imported - local - stdlib
+    return imported - local - stdlib, local, stdlib
+
+
+def infer_requirements(
+    notebooks: Mapping[str, bytes], python_files: Mapping[str, bytes], bundle_paths: Iterable[str]
+) -> Inferred:
+    third_party, local, stdlib = imported_modules(notebooks, python_files, bundle_paths)
 
     providers = metadata.packages_distributions()
     modules_of: dict[str, set[str]] = {}
@@ -165,22 +203,28 @@ def infer_requirements(
         distributions = set(providers.get(module, ()))
         if not distributions:
             unresolved.append(module)
-        for distribution in distributions:
-            modules_of.setdefault(distribution, set()).add(module)
-    requirements = []
-    for distribution, modules in modules_of.items():
+        for provider in distributions:
+            modules_of.setdefault(provider, set()).add(module)
+    requirements: list[Requirement] = []
+    not_pinned: list[NotPinned] = []
+    for name, modules in modules_of.items():
         try:
-            version = metadata.version(distribution)
+            distribution = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             unresolved.extend(modules)
             continue
-        requirements.append(Requirement(distribution, version, tuple(sorted(modules))))
+        version, origin = distribution.version, origin_of(distribution)
+        if origin.from_index or origin.reference:
+            requirements.append(Requirement(name, version, tuple(sorted(modules)), origin.reference))
+        else:
+            not_pinned.append(NotPinned(name, version, tuple(sorted(modules)), origin))
     return Inferred(
         requirements=sorted(requirements, key=lambda req: req.distribution.lower()),
         python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
         unresolved=sorted(set(unresolved)),
         local=sorted(local),
         stdlib=sorted(stdlib),
+        not_pinned=sorted(not_pinned, key=lambda item: item.distribution.lower()),
     )
 
 
@@ -195,8 +239,19 @@ def requirements_txt(inferred: Inferred, *, today: datetime.date | None = None) 
     ]
     if inferred.unresolved:
         lines.append("# Imported but not installed there, so left out: " + ", ".join(inferred.unresolved))
-    lines += [f"{req.distribution}=={req.version}" for req in inferred.requirements]
+    if inferred.not_pinned:
+        lines.append("# Installed there from elsewhere than a package index, so left out (no index has it):")
+        lines += [f"#   {item.why}{_instead(item)}" for item in inferred.not_pinned]
+    if any(req.reference for req in inferred.requirements):
+        lines.append("# Installed there from a URL, so named by it (nbshare clone asks before using it).")
+    lines += [req.line for req in inferred.requirements]
     return "\n".join(lines) + "\n"
+
+
+def _instead(item: NotPinned) -> str:
+    if item.distribution.lower() == "nbshare":
+        return "; `nbshare clone` installs the recipient's own nbshare instead"
+    return "; add where to get it by hand"
 
 
 def runtime_txt(inferred: Inferred) -> str:

@@ -7,6 +7,8 @@ would give them. Everything else a requirements file can say is: `-e .`, `./pkg`
 `pkg @ file:///...`, a wheel or archive in the share, `--find-links ./wheels` (a wheel named
 `ipykernel` there would replace the real one), a nested file outside the share. So is
 `pip install -e` of the share itself: it runs `setup.py` or the project's build backend.
+Nor is installing the recipient's own nbshare when the notebooks import it (own_nbshare.py):
+what is installed is chosen by the running client, never read from the share.
 
 The rule is an allow-list: a line is harmless only when `packaging` parses it as a named
 requirement with no URL, or when it is made only of options that choose an https index;

@@ -17,6 +17,7 @@ from .common import client_for, fail
 from .secrets import share_password
 
 if TYPE_CHECKING:
+    from ..bundle.environment import EnvReport
     from ..bundle.trust import LocalStep
 
 
@@ -49,8 +50,21 @@ if TYPE_CHECKING:
     help="Run the share's own install code (setup.py, build backends, local packages in "
     "requirements files) without asking.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Redo a clone into FOLDER when it holds an earlier (perhaps failed) nbshare clone: "
+    "everything in it is replaced. Any other non-empty folder is still refused.",
+)
 def clone(
-    url: str, folder: Path | None, no_env: bool, check: bool, timeout: int, password_stdin: bool, trust: bool
+    url: str,
+    folder: Path | None,
+    no_env: bool,
+    check: bool,
+    timeout: int,
+    password_stdin: bool,
+    trust: bool,
+    force: bool,
 ) -> None:
     """Download a share into FOLDER and rebuild its environment there.
 
@@ -66,13 +80,21 @@ def clone(
     steps are shown and asked about on a terminal, and skipped without one unless --trust
     is given (the clone then ends with status 1 and says what was skipped).
 
+    The notebooks are pointed at the kernel registered in the new environment (their
+    metadata.kernelspec), so the printed command opens them there. When they import
+    nbshare (for download_link) and the environment lacks it, the nbshare running the
+    clone is installed there. A clone that failed or was interrupted is redone with
+    --force; only a folder nbshare clone made (it holds .nbshare-clone) is ever replaced.
+
     \b
     Example:
         nbshare clone https://nb.example.org/n/3kT9x0AbCdEfGhIjKlMnOpQr churn --check
     """
+    from ..bundle import workingcopy
     from ..bundle.check import check_notebooks, format_report
     from ..bundle.environment import build_environment
     from ..bundle.incoming import default_folder, fetch, open_share
+    from ..bundle.own_nbshare import share_imports_nbshare
 
     if "/" not in url:
         fail("Give the share's link (https://.../n/ID), so nbshare knows which server to ask.")
@@ -86,24 +108,32 @@ def clone(
         click.echo(
             f"Cloning {info['title']!r} ({human_size(info['size'], largest='MB')}) into {dest}", err=True
         )
-        cloned = fetch(client, info, grant, dest)
+        cloned = fetch(client, info, grant, dest, force=force)
     except ClientError as exc:
         fail(str(exc))
     except NbshareError as exc:
         fail(exc.message)
+    if cloned.replaced:
+        click.echo(f"Replaced the earlier clone in {dest} (--force).", err=True)
     click.echo(
         f"Wrote {len(cloned.files)} file{'s' if len(cloned.files) != 1 else ''}, checksum verified.", err=True
     )
     if no_env:
+        workingcopy.record(dest, complete=True)
         click.echo(f"cd {shlex.quote(str(dest))}")
         return
     echo = partial(click.echo, err=True)
     try:
         report = build_environment(
-            dest, env_files=cloned.env_files, echo=echo, consent=partial(_consent, trust=trust, check=check)
+            dest,
+            env_files=cloned.env_files,
+            echo=echo,
+            consent=partial(_consent, trust=trust, check=check),
+            own_nbshare=share_imports_nbshare(dest, cloned.files),
         )
     except NbshareError as exc:
-        fail(exc.message)
+        fail(exc.message + "\nFix that, then redo the clone into the same folder with --force.")
+    _use_the_new_kernel(dest, cloned.notebooks, report)
     for name, reason in report.not_reproduced:
         click.echo(f"Not reproduced: {name}: {reason}", err=True)
     ok = True
@@ -116,12 +146,28 @@ def clone(
     if report.refused:
         click.echo(
             f"Error: skipped {len(report.refused)} install step(s) that would run code that came "
-            "with the share (listed above). Read the files, then clone again with --trust, or "
+            "with the share (listed above). Read the files, then clone again with --trust --force, or "
             "run those steps yourself.",
             err=True,
         )
     if not ok or report.refused:
         sys.exit(1)
+
+
+def _use_the_new_kernel(dest: Path, notebooks: list[str], report: EnvReport) -> None:
+    """Point the notebooks at the environment's kernel, and say so; the marker keeps what they had."""
+    from ..bundle import workingcopy
+
+    display = workingcopy.kernel_display_name(report.kernels_dir, report.kernel_name)
+    before = workingcopy.use_kernel(dest, notebooks, report.kernel_name, display)
+    workingcopy.record(dest, complete=True, kernel=report.kernel_name, kernelspecs_before=before)
+    if before:
+        count = f"{len(before)} notebook{'s' if len(before) != 1 else ''}"
+        click.echo(
+            f"Set the kernel of {count} to {display!r} ({report.kernel_name}), this environment's "
+            f"(metadata.kernelspec; what they had is kept in {workingcopy.MARKER}).",
+            err=True,
+        )
 
 
 def _consent(steps: list[LocalStep], *, trust: bool, check: bool) -> bool:

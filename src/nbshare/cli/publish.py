@@ -21,6 +21,7 @@ from .owner import changes, owner_options, target
 from .secrets import password_options, read_password
 
 if TYPE_CHECKING:
+    from ..bundle.infer import NotPinned
     from ..bundle.outgoing import Outgoing
     from ..client import NbshareClient
 
@@ -204,10 +205,14 @@ def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
     inferred = outgoing.inferred
     if inferred is not None:
         if inferred.requirements:
-            pins = ", ".join(f"{r.distribution}=={r.version}" for r in inferred.requirements)
+            pins = ", ".join(r.line for r in inferred.requirements)
             console.print(f"Inferred from imports: {pins}; Python {inferred.python_version}.")
+        elif inferred.not_pinned:
+            console.print(f"Nothing to pin; Python {inferred.python_version}.")
         else:
             console.print(f"No third-party imports found; Python {inferred.python_version}.")
+        for item in inferred.not_pinned:
+            console.print(f"Not pinned: {item.why}, which no package index has; {_not_pinned_hint(item)}")
         if inferred.unresolved:
             console.print(
                 "Not installed here, so not pinned (add them to requirements.txt by hand): "
@@ -222,6 +227,12 @@ def _show_outgoing(outgoing: Outgoing, infer_env: bool) -> None:
             "No environment file (requirements.txt, environment.yml, ...): "
             "--infer-env would add one from the notebooks' imports."
         )
+
+
+def _not_pinned_hint(item: NotPinned) -> str:
+    if item.distribution.lower() == "nbshare":
+        return "`nbshare clone` installs the recipient's own nbshare instead."
+    return "left out of requirements.txt (add where to get it by hand)."
 
 
 def _publish(
@@ -378,26 +389,10 @@ def _with_progress(notebook: Path, send: Callable[[Callable[[int], None] | None]
     size = notebook.stat().st_size
     if size < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return send(None)
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from .progress import upload_progress
 
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-    )
-    # On stderr, which was checked to be a terminal: stdout carries only the link.
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task(f"Uploading {notebook.name}", total=size)
-
-        def advance(n: int) -> None:
-            progress.advance(task, n)
-            if progress.tasks[0].completed >= size:  # all sent: the server renders, then answers
-                progress.update(task, description="Rendering")
-
-        answer = send(advance)
-    return answer
+    with upload_progress(notebook.name, size) as advance:
+        return send(advance)
 
 
 @click.command()
