@@ -1,10 +1,13 @@
 """What a crash in the middle of an upload leaves is swept, once old enough (issue 10, item 15).
 
-A real server is killed (os._exit, from a launcher script that wraps os.replace, the step
-that puts a blob in place) while an upload's blobs are being written, and restarted on the
-same data folder. Restarted with its real clock, the leftovers are young and stay (they
-could be an upload in progress); restarted with a clock two hours ahead, they are swept.
-The acknowledged shares are untouched throughout."""
+A real server is killed (os._exit, from a launcher script) while an upload is being stored:
+before its first blob is renamed into place, at a blob in the middle, and after its last blob
+but before its row goes in. It is restarted on the same data folder. Restarted with its real
+clock, the leftovers are young and stay (they could be an upload in progress); restarted
+with a clock two hours ahead, they are swept. Each check waits for the start-up sweep to
+have run (the launcher writes a line when it has), not merely for the server to answer:
+the sweep runs in the background and may finish well after /healthz answers on a busy
+machine. The acknowledged shares are untouched throughout."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,21 +37,23 @@ from helpers import (
 )
 from nbshare.app import create_app
 
-LAUNCHER = """
+SWEPT = "test launcher: a sweep finished"
+
+LAUNCHER = f"""
 import os, sys
 from datetime import UTC, datetime, timedelta
 
 
 def main():
-    kill_after, shift = int(os.environ["KILL_AFTER_WRITES"]), float(os.environ["CLOCK_SHIFT_HOURS"])
+    kill_at, shift = os.environ["KILL_AT"], float(os.environ["CLOCK_SHIFT_HOURS"])
     writes = 0
     real_replace = os.replace
 
     def replace(src, dst, **kw):  # a blob is written and fsynced; the crash comes before its rename
         nonlocal writes
-        if kill_after and "/.tmp-" in str(src):
+        if kill_at.isdigit() and "/.tmp-" in str(src):
             writes += 1
-            if writes == kill_after:
+            if writes == int(kill_at):
                 os._exit(1)
         real_replace(src, dst, **kw)
 
@@ -56,6 +62,20 @@ def main():
     import uvicorn
     from nbshare.app import create_app
     from nbshare.settings import Settings
+    from nbshare.shares import ShareService
+    from nbshare.store.metadata import MetadataStore
+
+    if kill_at == "row":  # every blob is in place; the crash comes before the row goes in
+        MetadataStore.add_share = lambda *args, **kw: os._exit(1)
+
+    real_sweep = ShareService.sweep
+
+    def sweep(self):
+        removed = real_sweep(self)
+        print("{SWEPT}", removed, flush=True)
+        return removed
+
+    ShareService.sweep = sweep
 
     settings = Settings.from_env(data_dir=sys.argv[1], port=int(sys.argv[2]), render_workers=1)
     app = create_app(settings, clock=lambda: datetime.now(UTC) + timedelta(hours=shift))
@@ -67,15 +87,17 @@ if __name__ == "__main__":  # the render pool spawns processes that import this 
 """
 
 
-def start(folder: Path, *, kill_after: int = 0, shift_hours: float = 0) -> LiveServer:
-    """The server of LAUNCHER on `folder`'s data, which a restart finds again."""
+def start(folder: Path, *, kill_at: str = "", shift_hours: float = 0) -> LiveServer:
+    """The server of LAUNCHER on `folder`'s data, which a restart finds again. `kill_at`:
+    a number n (die before the n-th blob's rename), "row" (die instead of adding the share's
+    row) or "" (live)."""
     launcher = folder / "launch.py"
     launcher.write_text(LAUNCHER)
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NBSHARE_")},
         "PYTHONPATH": str(SRC),
-        "KILL_AFTER_WRITES": str(kill_after),
+        "KILL_AT": kill_at,
         "CLOCK_SHIFT_HOURS": str(shift_hours),
         "NBSHARE_PUBLIC_URL": "http://nbshare.test",
     }
@@ -90,6 +112,20 @@ def start(folder: Path, *, kill_after: int = 0, shift_hours: float = 0) -> LiveS
     return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data).wait_until_serving()
 
 
+def start_swept(folder: Path, *, shift_hours: float) -> LiveServer:
+    """A server as `start`'s, once its start-up sweep has finished (generous deadline)."""
+    log_path = folder / "server.log"
+    seen = log_path.read_text(errors="replace").count(SWEPT) if log_path.exists() else 0
+    server = start(folder, shift_hours=shift_hours)
+    deadline = time.monotonic() + 180  # generous: the test machine may be busy
+    while server.log().count(SWEPT) <= seen:
+        if time.monotonic() > deadline or server.process.poll() is not None:
+            server.stop()
+            raise AssertionError(f"the start-up sweep did not finish:\n{server.log()}")
+        time.sleep(0.2)
+    return server
+
+
 def bundle(seed: int) -> bytes:
     """A notebook and a few files that do not compress: several blobs, a few MB."""
     rng = random.Random(seed)  # noqa: S311 - test data
@@ -101,8 +137,12 @@ def leftovers(data: Path) -> list[str]:
     return sorted(p.relative_to(data).as_posix() for p in (data / "blobs").rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("kill_after", [3])  # two whole blobs and one cut short
-def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, kill_after):
+def blob_count(data: Path, share_id: str) -> int:
+    return sum(1 for p in (data / "blobs" / "shares" / share_id).rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("kill_point", ["before the first blob", "at a middle blob", "before the row"])
+def test_a_crash_while_an_upload_is_stored_leaves_nothing_after_an_hour(tmp_path, kill_point):
     server = start(tmp_path)
     try:
         acknowledged = {  # each answered 201
@@ -112,16 +152,23 @@ def test_a_crash_while_blobs_are_written_leaves_nothing_after_an_hour(tmp_path, 
     finally:
         server.stop()
     kept = leftovers(server.data_dir)
+    blobs = blob_count(server.data_dir, acknowledged["bundle"]["id"])  # the crashed upload's too
+    assert blobs >= 4, kept
+    kill_at = {"before the first blob": "1", "at a middle blob": str(blobs // 2 + 1), "before the row": "row"}
 
-    server = start(tmp_path, kill_after=kill_after)
+    server = start(tmp_path, kill_at=kill_at[kill_point])
     with pytest.raises(httpx.HTTPError):  # the server dies in the middle of storing it
         publish_live(server, bundle(2), "c.zip", content_type=ZIP_TYPE)
     assert server.process.wait(timeout=60) == 1
     crashed = sorted(set(leftovers(server.data_dir)) - set(kept))
-    assert any("/.tmp-" in path for path in crashed), crashed  # a blob cut short, and perhaps whole ones
+    cut_short = [path for path in crashed if "/.tmp-" in path]
+    if kill_point == "before the row":  # every blob whole, none cut short
+        assert (len(crashed), cut_short) == (blobs, []), crashed
+    else:  # the blob being written is cut short; those before it are whole
+        assert (len(crashed), len(cut_short)) == (int(kill_at[kill_point]), 1), crashed
 
     for shift_hours, expected in ((0, crashed), (2, [])):  # young leftovers stay; old ones go
-        server = start(tmp_path, shift_hours=shift_hours)
+        server = start_swept(tmp_path, shift_hours=shift_hours)
         try:
             assert sorted(set(leftovers(server.data_dir)) - set(kept)) == expected
             assert set(kept) <= set(leftovers(server.data_dir))

@@ -204,21 +204,29 @@ NO_SCROLL_ANCHORING = """addEventListener('DOMContentLoaded', () => {
     document.head.append(style); });"""
 
 
-def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(server, context, page):
+def deep_link_after_its_figures(server, context, page):
+    """The share opened at #the-target, once the figure right above it and the plotly figure
+    (drawn after the load event) have arrived: both push the target down. Scroll anchoring
+    is off and the page's clock is Playwright's, so a test can let time pass at once."""
     share = publish_live(server, image_notebook(plotly=True))
     context.add_init_script(NO_SCROLL_ANCHORING)
+    page.clock.install()  # time still flows; fast_forward jumps ahead
     page.goto(f"{share['url']}#the-target")
     frame = page.frame(name="notebook")
     frame.wait_for_function("() => document.readyState === 'complete'")
-    # The figure right above the target has no size until it arrives, and the plotly
-    # figure is drawn after the page has loaded: both push the target down.
     frame.wait_for_function("() => document.querySelector('img[alt=\\'figure 39\\']').naturalWidth > 0")
     frame.locator(".nbs-plotly .main-svg").first.wait_for()
-    # Something that grows late, after the load event (as MathJax or a widget does).
-    frame.evaluate("""() => { const late = document.createElement('div'); late.style.height = '700px';
-        document.getElementById('the-target').closest('.nbs-cell').before(late); }""")
-    # The page moves the heading back on its next layout; how soon that is depends on how
-    # busy the machine is, so wait for it rather than for a fixed time.
+    wait_for_target_at_top(frame)
+    return frame
+
+
+def target_top(frame) -> float:
+    return frame.evaluate("document.getElementById('the-target').getBoundingClientRect().top")
+
+
+def wait_for_target_at_top(frame) -> None:
+    # The page moves the heading on its next layout; how soon that is depends on how busy
+    # the machine is, so wait for it rather than for a fixed time.
     try:
         frame.wait_for_function(
             """() => { const top = document.getElementById('the-target')
@@ -226,9 +234,41 @@ def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(se
             timeout=20_000,
         )
     except PlaywrightTimeout:
-        top = frame.evaluate("document.getElementById('the-target').getBoundingClientRect().top")
-        raise AssertionError(f"the heading stayed at {top}px") from None
+        raise AssertionError(f"the heading stayed at {target_top(frame)}px") from None
+
+
+def grow_above_the_target(frame) -> None:
+    """Something that grows late, after the load event (as MathJax or a widget does), and
+    two frames for the page to see it (its resize observer runs before the next paint)."""
+    frame.evaluate("""() => new Promise(done => {
+        const late = document.createElement('div'); late.style.height = '700px';
+        document.getElementById('the-target').closest('.nbs-cell').before(late);
+        requestAnimationFrame(() => requestAnimationFrame(done)); })""")
+
+
+def test_a_deep_link_into_a_long_notebook_full_of_images_lands_on_the_heading(server, context, page):
+    frame = deep_link_after_its_figures(server, context, page)
     assert frame.evaluate("scrollY") > 10000, "40 plots are above it"
+    # A busy machine: long after the last figure, something still grows above the target.
+    # The page holds the target until the reader takes over, not for a few seconds.
+    page.clock.fast_forward(20_000)
+    grow_above_the_target(frame)
+    wait_for_target_at_top(frame)
+
+
+@pytest.mark.parametrize("how", ["wheel", "scroll bar"])
+def test_a_deep_link_lets_go_of_its_target_once_the_reader_scrolls(server, context, page, how):
+    frame = deep_link_after_its_figures(server, context, page)
+    if how == "wheel":
+        box = page.locator("#notebook").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.wheel(0, -400)
+    else:  # a scroll that no event of the reader's announces, as dragging the scroll bar
+        frame.evaluate("scrollBy(0, -400)")
+    frame.wait_for_function("() => document.getElementById('the-target').getBoundingClientRect().top > 300")
+    before = target_top(frame)
+    grow_above_the_target(frame)
+    assert target_top(frame) == pytest.approx(before + 700, abs=2), "the reader's place is kept"
 
 
 def test_images_load_lazily_with_their_size_reserved(server, page):

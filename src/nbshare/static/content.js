@@ -86,10 +86,13 @@
   }, { passive: true });
 
   // --- deep links: images and plots above the target grow as they arrive; keep the
-  // target at the top until the page has been still for a few seconds, unless the reader
-  // starts scrolling. "Still" rather than "since the link was opened": on a slow machine or
-  // network the last figure can arrive long after the first few seconds.
-  var settleTarget = null, settleUntil = 0;
+  // target at the top while the page grows, until the reader takes over: a wheel, a touch,
+  // a key, a click, or a scroll the page did not make (a scroll bar dragged, find in page).
+  // Not for a few seconds after the last growth: on a slow machine or network the last
+  // figure can arrive long after the one before. Bounded all the same: a page that has not
+  // grown for a minute is done loading.
+  var HOLD_WHILE_STILL = 60000;
+  var settleTarget = null, settleUntil = 0, settledAt = null;
   function byHash(hash) {
     if (!hash || hash.length < 2) return null;
     var id = hash.slice(1);
@@ -99,7 +102,7 @@
   }
   function settleOn(hash) {
     settleTarget = byHash(hash);
-    settleUntil = Date.now() + 3000;
+    settledAt = null;
     if (settleTarget) eagerAround(settleTarget);
     settle();
   }
@@ -113,21 +116,30 @@
       if (top > -near && top < near && images[i].loading === "lazy") images[i].loading = "eager";
     }
   }
-  function settle() {
-    if (!settleTarget || Date.now() > settleUntil) { settleTarget = null; return; }
-    settleUntil = Math.max(settleUntil, Date.now() + 3000); // it grew: hold on a while longer
+  function inPlace() {
     var top = settleTarget.getBoundingClientRect().top;
     var margin = parseFloat(getComputedStyle(settleTarget).scrollMarginTop) || 0;
-    if (Math.abs(top - margin) > 2) settleTarget.scrollIntoView({ block: "start" });
+    return Math.abs(top - margin) <= 2;
+  }
+  function settle() {
+    if (!settleTarget) return;
+    if (settledAt !== null && Date.now() > settleUntil) { settleTarget = null; return; }
+    settleUntil = Date.now() + HOLD_WHILE_STILL; // it grew: hold on
+    if (!inPlace()) settleTarget.scrollIntoView({ block: "start" });
+    settledAt = window.scrollY; // where the page itself put the view
   }
   function readerMoved() { settleTarget = null; }
   ["wheel", "touchstart", "keydown", "mousedown"].forEach(function (name) {
     window.addEventListener(name, readerMoved, { passive: true, capture: true });
   });
+  window.addEventListener("scroll", function () {
+    // Not the reader: the view where settle left it (the last heading cannot reach the
+    // top), or the target still in place (the browser's scroll anchoring kept it there).
+    if (settleTarget && settledAt !== null && window.scrollY !== settledAt && !inPlace()) readerMoved();
+  }, { passive: true });
   document.addEventListener("load", settle, true); // every image (load does not bubble)
   if (window.ResizeObserver) new ResizeObserver(settle).observe(document.documentElement);
   window.addEventListener("load", function () {
-    if (settleTarget) settleUntil = Math.max(settleUntil, Date.now() + 2000);
     settle();
     spy();
   });
