@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATA_DIR ?= data
 
-.PHONY: serve test lint bench setup clean
+.PHONY: serve test lint bench setup clean labextension
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ setup: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) labextension
 	scripts/ensure-debian-package.sh chromium "the browser tests" 'command -v chromium'
 	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
 	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
@@ -35,3 +35,22 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo src/nbshare/labextension
+
+# --- the JupyterLab extension's frontend (labextension/, docs/jupyter.md) ---------------------
+# TypeScript built with @jupyterlab/builder into src/nbshare/labextension/, which the wheel
+# ships as share/jupyter/labextensions/nbshare and the browser tests load. Needs node and npm;
+# only the first `npm ci` downloads. `make serve` does not need it.
+LABEXT_DEPS  := labextension/node_modules/.package-lock.json
+LABEXT_BUILT := src/nbshare/labextension/static/style.js
+
+$(LABEXT_DEPS): labextension/package.json labextension/package-lock.json
+	cd labextension && npm ci --no-audit --no-fund
+	touch $@
+
+$(LABEXT_BUILT): $(LABEXT_DEPS) labextension/build.mjs labextension/tsconfig.json \
+		$(wildcard labextension/src/*.ts labextension/style/*)
+	cd labextension && npm run build
+	touch $@
+
+labextension: $(LABEXT_BUILT)
