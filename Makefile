@@ -45,6 +45,7 @@ LABEXT_DEPS  := labextension/node_modules/.package-lock.json
 LABEXT_BUILT := src/nbshare/labextension/static/style.js
 
 $(LABEXT_DEPS): labextension/package.json labextension/package-lock.json
+	@command -v npm >/dev/null || { echo "Building the JupyterLab extension needs node (18+) and npm: https://nodejs.org, or apt-get install nodejs npm" >&2; exit 1; }
 	cd labextension && npm ci --no-audit --no-fund
 	touch $@
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import __version__  # shown by `jupyter server extension list`
+
+__all__ = ["__version__"]
+
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "nbshare.jupyter"}]
