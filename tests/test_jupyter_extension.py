@@ -5,6 +5,7 @@ and what it gets back, the history it writes, and the errors it answers in words
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from io import BytesIO
 
@@ -132,6 +133,33 @@ def test_a_server_down_or_not_nbshare_is_said_in_words(tmp_path, jupyter):
                 assert words in http.get("nbshare/api/info", params={"path": "a.ipynb"}).json()["error"]
         finally:
             live.stop()
+
+
+def test_progress_is_reported_while_a_share_goes_up(jupyter):
+    """What the dialog polls: the bytes sent of the total, then rendering, then nothing."""
+    cells = [markdown(f"## Part {i}\n\n" + "Some words to render. " * 400, f"m{i}") for i in range(300)]
+    (jupyter.root / "long.ipynb").write_bytes(notebook(*cells))
+    seen: list[dict] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        with jupyter.api() as http:
+            while not done.is_set():
+                seen.append(http.get("nbshare/api/progress/dialog-0001").json())
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        with jupyter.api() as http:
+            r = http.post("nbshare/api/publish", json={"path": "long.ipynb", "progress_id": "dialog-0001"})
+    finally:
+        done.set()
+        poller.join()
+    assert r.status_code == 200, r.text
+    size = (jupyter.root / "long.ipynb").stat().st_size
+    assert {"state": "rendering", "sent": size, "total": size} in seen  # the server renders a while
+    with jupyter.api() as http:
+        assert http.get("nbshare/api/progress/dialog-0001").json()["state"] == "unknown"  # forgotten
 
 
 def test_too_large_is_said_in_words(jupyter):
