@@ -162,6 +162,16 @@ def test_progress_is_reported_while_a_share_goes_up(jupyter):
         assert http.get("nbshare/api/progress/dialog-0001").json()["state"] == "unknown"  # forgotten
 
 
+def test_a_folder_linking_to_itself_is_refused_in_words(jupyter):
+    (jupyter.root / "loop").mkdir()
+    (jupyter.root / "loop" / "notes.txt").write_text("x")
+    (jupyter.root / "loop" / "again").symlink_to(jupyter.root / "loop", target_is_directory=True)
+    with jupyter.api() as http:
+        r = http.post("nbshare/api/publish", json={"path": "loop"})
+    assert r.status_code == 400, r.text
+    assert "folders deep" in r.json()["message"]
+
+
 def test_too_large_is_said_in_words(jupyter):
     big = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "x" * (6 * 1024 * 1024)}]}
     (jupyter.root / "big.ipynb").write_text(

@@ -102,7 +102,9 @@ class PublishHandler(NbshareHandler):
             raise
         return copied
 
-    async def copy_one(self, copied: Copied, path: str, target: Any) -> None:
+    async def copy_one(self, copied: Copied, path: str, target: Any, depth: int = 0) -> None:
+        if depth > sharing.MAX_DEPTH:  # a symbolic link to a folder above would never end
+            raise ShareError(f"{path} is more than {sharing.MAX_DEPTH} folders deep: share one inside it.")
         cm = self.contents_manager
         try:
             model = await ensure_async(cm.get(path, content=False))
@@ -116,7 +118,7 @@ class PublishHandler(NbshareHandler):
             listing = await ensure_async(cm.get(path, content=True, type="directory"))
             target.mkdir(parents=True, exist_ok=True)
             for child in listing["content"]:
-                await self.copy_one(copied, child["path"], target / child["name"])
+                await self.copy_one(copied, child["path"], target / child["name"], depth + 1)
             return
         model = await ensure_async(cm.get(path, content=True, type="file", format="base64"))
         sharing.write_file(copied, target, model["content"])

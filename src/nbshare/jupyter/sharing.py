@@ -13,7 +13,7 @@ import os
 import posixpath
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from ..client import DEFAULT_SERVER, ClientError, NbshareClient
 from ..history import History, HistoryError, Published
 
 TIMEOUT = 300.0
-MAX_TOTAL_BYTES = 200 * 1024 * 1024  # as a bundle's limit (bundle/archive.py Limits)
+MAX_TOTAL_BYTES = 200 * 1024 * 1024  # as a bundle's limits (bundle/archive.py Limits)
+MAX_FILES = 1000
+MAX_DEPTH = 32
 # What the browser may see of a share: never the owner token, nor the manage URL carrying it.
 PUBLIC_FIELDS = ("id", "url", "download_url", "title", "version", "expires_at", "max_views", "protected")
 
@@ -85,7 +87,7 @@ class Copied:
     tops: list[Path]  # what was named, inside `folder`
     key: str  # what the history remembers the share by (the CLI's key when paths are local)
     size: int = 0
-    names: list[str] = field(default_factory=list)
+    files: int = 0
 
     @property
     def one_notebook(self) -> bool:
@@ -113,6 +115,9 @@ def local_copy(folder: Path, paths: list[str]) -> tuple[Path, list[Path]]:
 def write_file(copied: Copied, target: Path, content_b64: str) -> None:
     data = base64.b64decode(content_b64)
     copied.size += len(data)
+    copied.files += 1
+    if copied.files > MAX_FILES:
+        raise ShareError(f"These are more than the {MAX_FILES} files a share can hold.", 413, "too_large")
     if copied.size > MAX_TOTAL_BYTES:
         raise ShareError(
             f"These files are larger than the {MAX_TOTAL_BYTES // (1024 * 1024)} MB a share can hold.",
