@@ -1,11 +1,13 @@
 """The Jupyter extension as a user meets it: a real JupyterLab 4 (and Notebook 7) on
 loopback with nbshare's extension from this checkout, driven in chromium. Sharing saves the
 notebook first, so the link shows what the user sees; a folder from the file browser becomes
-a bundle. Takes the README's screenshots (docs/screenshots/)."""
+a bundle. Takes the README's screenshots: into docs/screenshots/ with
+NBSHARE_SCREENSHOTS=1 (so a test run leaves the checkout as it was), else a temporary folder."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from io import BytesIO
@@ -69,7 +71,14 @@ def share_id(url: str) -> str:
     return match.group(1)
 
 
-def test_share_button_saves_the_notebook_and_gives_its_link(lab, server, context):
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    folder = SCREENSHOTS if os.environ.get("NBSHARE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_share_button_saves_the_notebook_and_gives_its_link(lab, server, context, shots):
     page = context.new_page()
     open_lab(page, lab, "report.ipynb")
     saved_before = (lab.root / "report.ipynb").read_bytes()
@@ -82,19 +91,16 @@ def test_share_button_saves_the_notebook_and_gives_its_link(lab, server, context
     page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for(state="visible")
     assert (lab.root / "report.ipynb").read_bytes() == saved_before
 
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.locator(".jp-NotebookPanel-toolbar").first.screenshot(
-        path=SCREENSHOTS / "jupyterlab-share-button.png"
-    )
+    page.locator(".jp-NotebookPanel-toolbar").first.screenshot(path=shots / "jupyterlab-share-button.png")
     page.locator(".jp-NotebookPanel .nbshare-share-button").first.click()
     form = page.locator(".jp-Dialog .nbshare-dialog")
     form.wait_for(state="visible")
     assert server.url in form.inner_text()
     form.locator("select[name=expires]").select_option("7d")
-    page.locator(".jp-Dialog-content").screenshot(path=SCREENSHOTS / "jupyterlab-share-form.png")
+    page.locator(".jp-Dialog-content").screenshot(path=shots / "jupyterlab-share-form.png")
     url = share_in_dialog(page)
     page.locator(".jp-Dialog .nbshare-manage a").wait_for(state="visible")
-    page.locator(".jp-Dialog-content").screenshot(path=SCREENSHOTS / "jupyterlab-share-dialog.png")
+    page.locator(".jp-Dialog-content").screenshot(path=shots / "jupyterlab-share-dialog.png")
     close_dialog(page)
 
     saved = (lab.root / "report.ipynb").read_bytes()
