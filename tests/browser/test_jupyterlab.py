@@ -124,6 +124,26 @@ def test_share_button_saves_the_notebook_and_gives_its_link(lab, server, context
     close_dialog(page)
 
 
+def test_the_command_is_in_the_palette_and_the_file_menu(lab, context):
+    page = context.new_page()
+    open_lab(page, lab, "report.ipynb")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^File$")).click()
+    page.locator(".lm-Menu-item", has_text="Share Notebook by Link").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    page.locator(".lm-Menu").wait_for(state="detached")
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^View$")).click()
+    page.locator(".lm-Menu-item", has_text="Activate Command Palette").click()
+    page.locator(".lm-CommandPalette-input").fill("nbshare")
+    # The palette re-renders as it filters: wait for the item to be the active one, then Enter.
+    page.locator(".lm-CommandPalette-item.lm-mod-active[data-command='nbshare:share']").wait_for(
+        state="visible"
+    )
+    page.keyboard.press("Enter")
+    page.locator(".jp-Dialog .nbshare-dialog").wait_for(state="visible")
+    page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-reject").click()  # Cancel: nothing is sent
+    page.locator(".jp-Dialog").wait_for(state="detached")
+
+
 def test_a_folder_from_the_file_browser_is_shared_as_a_bundle(lab, server, context):
     page = context.new_page()
     page.set_default_timeout(WAIT)
