@@ -8,19 +8,20 @@ SERVER_STAMP := $(VENV)/.installed-server
 DEV_STAMP    := $(VENV)/.installed-dev
 DATA_DIR ?= data
 
-.PHONY: serve test lint bench setup clean
+.PHONY: serve test lint bench setup clean labextension
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The editable installs need no frontend (make labextension builds it for the tests).
 $(SERVER_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[server]'
+	SKIP_JUPYTER_BUILDER=1 $(BIN)/python -m pip install --quiet -e '.[server]'
 	touch $(SERVER_STAMP)
 
 # The dev install holds the server's packages too, so it stands for both.
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	SKIP_JUPYTER_BUILDER=1 $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(DEV_STAMP) $(SERVER_STAMP)
 
 setup: $(DEV_STAMP)
@@ -28,7 +29,7 @@ setup: $(DEV_STAMP)
 serve: $(SERVER_STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) labextension
 	scripts/ensure-debian-package.sh chromium "the browser tests" 'command -v chromium'
 	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
 	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
@@ -45,3 +46,23 @@ bench: $(DEV_STAMP)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo src/nbshare/labextension
+
+# --- the JupyterLab extension's frontend (labextension/, docs/jupyter.md) ---------------------
+# TypeScript built with @jupyterlab/builder into src/nbshare/labextension/, which the wheel
+# ships as share/jupyter/labextensions/nbshare and the browser tests load. Needs node and npm;
+# only the first `npm ci` downloads. `make serve` does not need it.
+LABEXT_DEPS  := labextension/node_modules/.package-lock.json
+LABEXT_BUILT := src/nbshare/labextension/static/style.js
+
+$(LABEXT_DEPS): labextension/package.json labextension/package-lock.json
+	@command -v npm >/dev/null || { echo "Building the JupyterLab extension needs node (18+) and npm: https://nodejs.org, or apt-get install nodejs npm" >&2; exit 1; }
+	cd labextension && npm ci --no-audit --no-fund
+	touch $@
+
+$(LABEXT_BUILT): $(LABEXT_DEPS) labextension/build.mjs labextension/tsconfig.json \
+		$(wildcard labextension/src/*.ts labextension/style/*)
+	cd labextension && npm run build
+	touch $@
+
+labextension: $(LABEXT_BUILT)

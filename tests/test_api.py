@@ -210,6 +210,38 @@ def test_openapi_describes_the_api(client):
     assert "delete" in spec["paths"]["/api/v1/shares/{share_id}"]
 
 
+def test_limits_say_what_the_server_accepts(client):
+    r = client.get("/api/v1/limits")
+    assert r.status_code == 200
+    limits = r.json()
+    assert limits["max_upload_bytes"] == 100 * 1024 * 1024
+    assert [x["value"] for x in limits["lifetimes"]] == ["1h", "1d", "7d", "30d", "never"]
+    assert limits["default_expiry"] == limits["max_expiry"] == "never"
+    assert "/api/v1/limits" in client.get("/api/v1/openapi.json").json()["paths"]
+
+
+def test_limits_offer_no_lifetime_longer_than_the_maximum(tmp_path, renderer):
+    from fastapi.testclient import TestClient
+
+    from helpers import TEST_HOSTS
+    from nbshare.app import create_app
+    from nbshare.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path,
+        public_url=PUBLIC_URL,
+        allowed_hosts=TEST_HOSTS,
+        max_expiry="14d",
+        default_expiry="1d",
+        max_upload_bytes=5000,
+    )
+    with TestClient(create_app(settings, renderer=renderer), base_url=PUBLIC_URL) as small:
+        limits = small.get("/api/v1/limits").json()
+    assert [x["value"] for x in limits["lifetimes"]] == ["1h", "1d", "7d", "14d"]
+    assert limits["lifetimes"][-1]["label"].endswith("(the longest allowed)")
+    assert (limits["max_upload_bytes"], limits["default_expiry"], limits["max_expiry"]) == (5000, "1d", "14d")
+
+
 def test_delete_needs_the_owner_token_and_removes_everything(client, app):
     r = publish(client, fixture_bytes("headings.ipynb")).json()
     share_id, token = r["id"], r["owner_token"]

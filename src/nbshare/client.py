@@ -181,6 +181,10 @@ class NbshareClient:
         headers = {GRANT_HEADER: grant} if grant else {}
         return self._send_json("GET", f"/api/v1/shares/{share_id}", headers=headers)
 
+    def limits(self) -> dict:
+        """What the server accepts: max_upload_bytes, lifetimes, default_expiry, max_expiry."""
+        return self._send_json("GET", "/api/v1/limits")
+
     def owner_info(self, share_id: str, owner_token: str) -> dict:
         """The share as its owner sees it: also views and versions_public."""
         return self._send_json("GET", f"/api/v1/shares/{share_id}", token=owner_token)

@@ -291,6 +291,33 @@ UPLOAD_BODY = {
 }
 
 
+class Lifetime(BaseModel):
+    value: str = Field(description="What to send as `expires`: 1h, 7d, 30d, never...")
+    label: str = Field(description="The choice as a person reads it")
+
+
+class Limits(BaseModel):
+    max_upload_bytes: int = Field(description="The largest upload (a notebook or a bundle's .zip) accepted")
+    lifetimes: list[Lifetime] = Field(description="The lifetimes this server allows, shortest first")
+    default_expiry: str = Field(description="The lifetime of a share published without `expires`")
+    max_expiry: str = Field(description="The longest lifetime allowed ('never': no limit)")
+
+
+@router.get("/limits", response_model=Limits, summary="What this server accepts")
+async def limits(request: Request) -> Json:
+    """The upload size limit and the lifetimes allowed, as the upload form offers them: for
+    clients that ask before uploading (the Jupyter extension's dialog)."""
+    from .pages import lifetime_choices
+
+    settings = request.app.state.settings
+    return {
+        "max_upload_bytes": settings.max_upload_bytes,
+        "lifetimes": [{"value": v, "label": label} for v, label in lifetime_choices(settings.max_expiry)],
+        "default_expiry": settings.default_expiry,
+        "max_expiry": settings.max_expiry,
+    }
+
+
 @router.post(
     "/shares",
     status_code=201,

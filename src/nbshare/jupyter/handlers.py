@@ -1,0 +1,206 @@
+"""The extension's REST endpoints under {base_url}nbshare/ (documented in docs/jupyter.md).
+
+Every handler is an APIHandler with @tornado.web.authenticated, so Jupyter Server's own
+authentication, authorization and XSRF rules apply as to its other APIs. Errors answer JSON
+{"message": ..., "code": ...} for the dialog to show, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import tornado
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+
+from ..client import ClientError
+from . import sharing
+from .sharing import Copied, Options, Progress, ShareError
+
+PROGRESS_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+RUNNING: dict[str, Progress] = {}  # progress of the uploads under way, by the dialog's id
+
+
+class NbshareHandler(APIHandler):
+    def fail(self, error: ShareError) -> None:
+        self.set_status(error.status)
+        self.finish(json.dumps({"message": error.message, "code": error.code}))
+
+    def paths_argument(self, given: Any) -> list[str]:
+        if isinstance(given, str):
+            given = [given]
+        if not isinstance(given, list) or not given:
+            raise ShareError('Name what to share: "path" (a notebook, file or folder) or "paths" (a list).')
+        return [sharing.clean_path(p) for p in given]
+
+    def key(self, paths: list[str]) -> str:
+        return sharing.history_key(paths, getattr(self.contents_manager, "root_dir", None))
+
+    def manage_link(self, share_id: str) -> str:
+        return url_path_join(self.base_url, "nbshare", "manage", share_id)
+
+
+class PublishHandler(NbshareHandler):
+    auth_resource = "contents"  # it reads files, as the contents API does
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def post(self) -> None:
+        progress = Progress()
+        progress_id = None
+        try:
+            body = self.get_json_body() or {}
+            if not isinstance(body, dict):
+                raise ShareError("The request body must be a JSON object.")
+            options = parse_options(body)
+            paths = self.paths_argument(body.get("paths", body.get("path")))
+            progress_id = body.get("progress_id")
+            if isinstance(progress_id, str) and PROGRESS_ID.fullmatch(progress_id):
+                RUNNING[progress_id] = progress
+            server = sharing.server_url()
+            copied = await self.copy_out(paths)
+            try:
+                answer = await asyncio.to_thread(sharing.send, copied, options, progress, server)
+            finally:
+                await asyncio.to_thread(_remove, copied.folder)
+        except ShareError as exc:
+            self.fail(exc)
+            return
+        except ClientError as exc:
+            self.fail(sharing.friendly(exc, sharing.server_url()))
+            return
+        except tornado.web.HTTPError:
+            raise
+        except Exception:
+            self.log.exception("nbshare: sharing failed")
+            self.fail(ShareError("Sharing failed unexpectedly; the Jupyter server's log says why.", 500))
+            return
+        finally:
+            progress.state = "done"
+            if progress_id:
+                RUNNING.pop(progress_id, None)
+        answer["manage_url"] = self.manage_link(answer["id"])
+        answer["server"] = server
+        self.finish(json.dumps(answer))
+
+    async def copy_out(self, paths: list[str]) -> Copied:
+        """The named files and folders, read through the contents manager (which keeps them
+        inside its root and leaves hidden files out), into a private temporary folder."""
+        folder = sharing.new_folder()
+        parent, tops = sharing.local_copy(folder, paths)
+        copied = Copied(folder=folder, tops=tops, key=self.key(paths))
+        try:
+            for path, top in zip(paths, tops, strict=True):
+                await self.copy_one(copied, path, top)
+        except BaseException:
+            await asyncio.to_thread(_remove, folder)
+            raise
+        return copied
+
+    async def copy_one(self, copied: Copied, path: str, target: Any, depth: int = 0) -> None:
+        if depth > sharing.MAX_DEPTH:  # a symbolic link to a folder above would never end
+            raise ShareError(f"{path} is more than {sharing.MAX_DEPTH} folders deep: share one inside it.")
+        cm = self.contents_manager
+        try:
+            model = await ensure_async(cm.get(path, content=False))
+        except tornado.web.HTTPError as exc:
+            if exc.status_code in (403, 404):
+                raise ShareError(
+                    f"No such file or folder in Jupyter: {path or '/'}", 404, "missing"
+                ) from None
+            raise
+        if model["type"] == "directory":
+            listing = await ensure_async(cm.get(path, content=True, type="directory"))
+            target.mkdir(parents=True, exist_ok=True)
+            for child in listing["content"]:
+                await self.copy_one(copied, child["path"], target / child["name"], depth + 1)
+            return
+        model = await ensure_async(cm.get(path, content=True, type="file", format="base64"))
+        sharing.write_file(copied, target, model["content"])
+
+
+def parse_options(body: dict[str, Any]) -> Options:
+    def text(name: str) -> str | None:
+        value = body.get(name)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ShareError(f'"{name}" must be a string.')
+        return value
+
+    max_views = body.get("max_views")
+    if max_views == "":
+        max_views = None
+    if max_views is not None and (
+        isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 1
+    ):
+        raise ShareError('"max_views" must be a whole number of views, 1 or more.')
+    return Options(
+        password=text("password"),
+        expires=text("expires"),
+        max_views=max_views,
+        update=bool(body.get("update")),
+        title=text("title"),
+    )
+
+
+class InfoHandler(NbshareHandler):
+    auth_resource = "contents"
+
+    @tornado.web.authenticated
+    @authorized("read")
+    async def get(self) -> None:
+        try:
+            paths = self.paths_argument(self.get_arguments("path"))
+        except ShareError as exc:
+            self.fail(exc)
+            return
+        info = await asyncio.to_thread(sharing.about, sharing.server_url(), self.key(paths))
+        self.finish(json.dumps(info))
+
+
+class ProgressHandler(NbshareHandler):
+    @tornado.web.authenticated
+    def get(self, progress_id: str) -> None:
+        progress = RUNNING.get(progress_id)
+        self.finish(
+            json.dumps(progress.as_json() if progress else {"state": "unknown", "sent": 0, "total": 0})
+        )
+
+
+class ManageHandler(JupyterHandler):
+    """The owner's manage page, reached through Jupyter: its link carries the owner token,
+    which stays on this side until the user follows it (the dialog's JSON never holds it)."""
+
+    @tornado.web.authenticated
+    def get(self, share_id: str) -> None:
+        url = sharing.manage_url(share_id, sharing.server_url())
+        if url is None:
+            raise tornado.web.HTTPError(404, "This share is not in your nbshare history.")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.redirect(url)
+
+
+def _remove(folder: Any) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def add_handlers(web_app: Any) -> None:
+    base = url_path_join(web_app.settings["base_url"], "nbshare")
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "api", "publish"), PublishHandler),
+            (url_path_join(base, "api", "info"), InfoHandler),
+            (url_path_join(base, "api", "progress", "([A-Za-z0-9_-]+)"), ProgressHandler),
+            (url_path_join(base, "manage", "([A-Za-z0-9_-]+)"), ManageHandler),
+        ],
+    )

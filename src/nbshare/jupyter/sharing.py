@@ -1,0 +1,298 @@
+"""What the Jupyter extension does for one share, apart from HTTP: the server to use, the
+files copied out of Jupyter's contents manager, and the upload through nbshare's own client
+and history (so `nbshare list` shows what was shared from JupyterLab, and owner tokens stay
+in the history file).
+
+The upload is blocking (httpx): the handlers run `send` in a thread.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import posixpath
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..client import DEFAULT_SERVER, ClientError, NbshareClient
+from ..history import History, HistoryError, Published
+
+TIMEOUT = 300.0
+MAX_TOTAL_BYTES = 200 * 1024 * 1024  # as a bundle's limits (bundle/archive.py Limits)
+MAX_FILES = 1000
+MAX_DEPTH = 32
+# What the browser may see of a share: never the owner token, nor the manage URL carrying it.
+PUBLIC_FIELDS = ("id", "url", "download_url", "title", "version", "expires_at", "max_views", "protected")
+
+
+class ShareError(Exception):
+    """A failure for the dialog to show in words, with the HTTP status to answer."""
+
+    def __init__(self, message: str, status: int = 400, code: str | None = None):
+        super().__init__(message)
+        self.message, self.status, self.code = message, status, code
+
+
+def server_url() -> str:
+    """The nbshare server to share to. (After issue 12's merge: the one config resolution.)"""
+    return (os.environ.get("NBSHARE_SERVER") or DEFAULT_SERVER).rstrip("/")
+
+
+@dataclass
+class Options:
+    password: str | None = None
+    expires: str | None = None
+    max_views: int | None = None
+    update: bool = False
+    title: str | None = None
+
+
+@dataclass
+class Progress:
+    """Polled by the dialog: reading (files from Jupyter), uploading (sent of total bytes),
+    rendering (all sent, the nbshare server is rendering), done."""
+
+    state: str = "reading"
+    sent: int = 0
+    total: int = 0
+
+    def advance(self, n: int) -> None:
+        self.sent += n
+        self.state = "rendering" if self.sent >= self.total else "uploading"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"state": self.state, "sent": self.sent, "total": self.total}
+
+
+def clean_path(path: Any) -> str:
+    """A contents-manager path as the dialog sends it, refused when it tries to leave the root
+    (the contents manager refuses that too; this makes it a clear 400 first)."""
+    if not isinstance(path, str):
+        raise ShareError("Each path must be a string: a file or folder relative to Jupyter's root.")
+    cleaned = path.strip().strip("/")
+    if "\\" in cleaned or "\0" in cleaned or any(part in ("..", ".") for part in cleaned.split("/")):
+        raise ShareError(f"{path!r} is not a path inside Jupyter's root folder.")
+    return cleaned
+
+
+@dataclass
+class Copied:
+    """The shared files, copied out of the contents manager into a private temporary folder."""
+
+    folder: Path
+    tops: list[Path]  # what was named, inside `folder`
+    key: str  # what the history remembers the share by (the CLI's key when paths are local)
+    size: int = 0
+    files: int = 0
+
+    @property
+    def one_notebook(self) -> bool:
+        return len(self.tops) == 1 and self.tops[0].is_file() and self.tops[0].suffix.lower() == ".ipynb"
+
+
+def history_key(paths: list[str], root_dir: str | None) -> str:
+    """The CLI keys a share by the files' absolute paths, joined by spaces: the same key here
+    lets `nbshare publish --update` and this extension update each other's shares."""
+    if root_dir:
+        return " ".join(str((Path(root_dir) / p).resolve()) for p in paths)
+    return " ".join(f"jupyter:{p}" for p in paths)
+
+
+def local_copy(folder: Path, paths: list[str]) -> tuple[Path, list[Path]]:
+    """Where each named path lands under `folder`: relative to their common parent, so a
+    bundle keeps the layout the user sees."""
+    parent = posixpath.dirname(paths[0]) if len(paths) == 1 else posixpath.commonpath(paths)
+    if len(paths) > 1 and parent in paths:  # a folder and something inside it
+        parent = posixpath.dirname(parent)
+    tops = [folder / posixpath.relpath(p, parent or ".") if p else folder / "root" for p in paths]
+    return Path(parent), tops
+
+
+def write_file(copied: Copied, target: Path, content_b64: str) -> None:
+    data = base64.b64decode(content_b64)
+    copied.size += len(data)
+    copied.files += 1
+    if copied.files > MAX_FILES:
+        raise ShareError(f"These are more than the {MAX_FILES} files a share can hold.", 413, "too_large")
+    if copied.size > MAX_TOTAL_BYTES:
+        raise ShareError(
+            f"These files are larger than the {MAX_TOTAL_BYTES // (1024 * 1024)} MB a share can hold.",
+            413,
+            "too_large",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+
+
+def new_folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="nbshare-jupyter-"))
+
+
+def earlier_share(client: NbshareClient, key: str) -> Published | None:
+    """The latest share of these files on this server that still exists, from the history."""
+    try:
+        candidates = History().published_from(key, client.server)
+    except HistoryError:
+        return None
+    for entry in candidates[:5]:
+        try:
+            client.owner_info(entry.id, entry.owner_token)
+        except ClientError as exc:
+            if exc.status in (403, 404):
+                continue
+            raise
+        return entry
+    return None
+
+
+def public(answer: dict[str, Any], *, updated: bool) -> dict[str, Any]:
+    shown = {k: answer.get(k) for k in PUBLIC_FIELDS}
+    shown["updated"] = updated
+    return shown
+
+
+def send(copied: Copied, options: Options, progress: Progress, server: str) -> dict[str, Any]:
+    """Upload the copied files as one share, or as a new version of the earlier one; record it
+    in the history. The one place this extension calls nbshare's client (to be re-pointed at
+    the shared publish core once it exists)."""
+    with tempfile.TemporaryDirectory(prefix="nbshare-zip-") as tmp:
+        source = copied.tops[0] if copied.one_notebook else bundle_archive(copied, Path(tmp))
+        progress.total, progress.state = source.stat().st_size, "uploading"
+        client = NbshareClient(server, timeout=TIMEOUT)
+        try:
+            return _upload(client, source, copied.key, options, progress.advance)
+        finally:
+            client.close()
+
+
+def bundle_archive(copied: Copied, tmp: Path) -> Path:
+    from ..bundle.outgoing import plan
+    from ..errors import NbshareError
+
+    try:
+        outgoing = plan(copied.tops)
+        archive = tmp / outgoing.name
+        archive.write_bytes(outgoing.archive())
+    except NbshareError as exc:
+        raise ShareError(exc.message, 400, "bundle") from None
+    return archive
+
+
+def _upload(
+    client: NbshareClient, source: Path, key: str, options: Options, advance: Callable[[int], None]
+) -> dict[str, Any]:
+    now = datetime.now(UTC).isoformat()
+    if options.update:
+        earlier = earlier_share(client, key)
+        if earlier is None:
+            raise ShareError(
+                "There is no earlier share of this in your history (or it is gone): share it anew."
+            )
+        wanted: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("expires", options.expires),
+                ("max_views", options.max_views),
+                ("password", options.password),
+            )
+            if value is not None
+        }
+        if wanted:  # settings first: new content is never out under the old password
+            client.configure(earlier.id, earlier.owner_token, **wanted)
+        answer = client.update(
+            earlier.id, earlier.owner_token, source, title=options.title, on_progress=advance
+        )
+
+        def edit(entry: Published) -> None:
+            entry.remember(answer, now=now)
+            entry.path = key
+
+        try:
+            History().change(earlier.id, edit)
+        except (HistoryError, OSError):
+            pass  # the share was updated; the history keeps its older facts
+        return public(answer, updated=True)
+    answer = client.publish(
+        source,
+        title=options.title,
+        password=options.password,
+        expires=options.expires,
+        max_views=options.max_views,
+        on_progress=advance,
+    )
+    entry = Published(
+        id=answer["id"],
+        url=answer["url"],
+        server=client.server,
+        manage_url=answer["manage_url"],
+        owner_token=answer["owner_token"],
+        title=answer["title"],
+        filename=answer["filename"],
+        path=key,
+        created_at=answer["created_at"],
+    )
+    entry.remember(answer, now=now)
+    try:
+        History().add(entry)
+    except (HistoryError, OSError) as exc:
+        # The share exists but only the history could let the user manage it: say so.
+        raise ShareError(
+            f"Shared at {answer['url']}, but your nbshare history could not be saved ({exc}), so it "
+            "cannot be managed from here.",
+            500,
+            "history",
+        ) from None
+    return public(answer, updated=False)
+
+
+def about(server: str, key: str) -> dict[str, Any]:
+    """What the dialog shows before sharing: the server, what it allows, the earlier share."""
+    client = NbshareClient(server, timeout=30)
+    info: dict[str, Any] = {"server": server, "limits": None, "earlier": None, "error": None}
+    try:
+        info["limits"] = client.limits()
+        earlier = earlier_share(client, key)
+        if earlier is not None:
+            info["earlier"] = {
+                "id": earlier.id,
+                "url": earlier.url,
+                "title": earlier.title,
+                "created_at": earlier.created_at,
+                "version": earlier.version,
+            }
+    except ClientError as exc:
+        info["error"] = friendly(exc, server).message
+    finally:
+        client.close()
+    return info
+
+
+def manage_url(share_id: str, server: str) -> str | None:
+    """The owner's manage link for a share in the history (it carries the owner token)."""
+    try:
+        entry = History().find(share_id, server=server)
+    except HistoryError:
+        return None
+    return entry.manage_url if entry else None
+
+
+def friendly(exc: ClientError, server: str) -> ShareError:
+    """A client failure as the dialog says it, with the status the extension answers."""
+    message = str(exc)
+    if exc.status is None:
+        return ShareError(message, 502, "unreachable")
+    if exc.status == 413:
+        return ShareError(message, 413, exc.code or "too_large")
+    if exc.code is None or exc.code == "not_nbshare":  # an nbshare server's errors carry a code
+        return ShareError(
+            f"{server} does not answer as an nbshare server does: is NBSHARE_SERVER right? ({message})",
+            502,
+            "not_nbshare",
+        )
+    if exc.status >= 500:
+        return ShareError(message, 502, exc.code or "server_error")
+    return ShareError(message, 400, exc.code)
