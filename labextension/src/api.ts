@@ -25,8 +25,15 @@ export interface IEarlier {
   version: number | null;
 }
 
+export interface IDefaults {
+  expires: string | null;
+  max_views: number | null;
+  password: boolean;
+}
+
 export interface IInfo {
   server: string;
+  defaults: IDefaults;
   limits: ILimits | null;
   earlier: IEarlier | null;
   error: string | null;

@@ -76,18 +76,32 @@ class ShareForm extends Widget implements Dialog.IBodyWidget<IFormValue> {
       autocomplete: 'new-password',
       placeholder: 'none'
     });
-    node.append(field('Password', this._password, 'Optional: readers must type it.'));
+    node.append(
+      field(
+        'Password',
+        this._password,
+        about.defaults.password
+          ? 'Your nbshare settings ask for one: readers must type it.'
+          : 'Optional: readers must type it.'
+      )
+    );
 
     this._expires = element('select', { name: 'expires' });
     const limits = about.limits;
-    const fallback = limits ? limits.default_expiry : 'never';
-    this._expires.append(element('option', { value: '' }, `Server default (${fallback})`));
+    // Left at its first choice, the lifetime is the user's default (config), else the server's.
+    const fallback = about.defaults.expires
+      ? `Your default (${about.defaults.expires})`
+      : `Server default (${limits ? limits.default_expiry : 'never'})`;
+    this._expires.append(element('option', { value: '' }, fallback));
     for (const lifetime of limits ? limits.lifetimes : []) {
       this._expires.append(element('option', { value: lifetime.value }, lifetime.label));
     }
     node.append(field('Lifetime', this._expires));
 
     this._maxViews = element('input', { type: 'number', name: 'max_views', min: '1', placeholder: 'no limit' });
+    if (about.defaults.max_views) {
+      this._maxViews.value = String(about.defaults.max_views);
+    }
     node.append(field('Max views', this._maxViews, 'Delete the share after this many views.'));
     if (limits) {
       node.append(element('p', { class: 'nbshare-hint' }, `Uploads up to ${size(limits.max_upload_bytes)}.`));

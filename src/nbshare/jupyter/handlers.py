@@ -19,6 +19,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from ..client import ClientError
+from ..publishing import PublishError
 from . import sharing
 from .sharing import Copied, Options, Progress, ShareError
 
@@ -71,8 +72,8 @@ class PublishHandler(NbshareHandler):
         except ShareError as exc:
             self.fail(exc)
             return
-        except ClientError as exc:
-            self.fail(sharing.friendly(exc, sharing.server_url()))
+        except (ClientError, PublishError) as exc:
+            self.fail(sharing.friendly(exc, server))
             return
         except tornado.web.HTTPError:
             raise
@@ -157,10 +158,10 @@ class InfoHandler(NbshareHandler):
     async def get(self) -> None:
         try:
             paths = self.paths_argument(self.get_arguments("path"))
-        except ShareError as exc:
+            info = await asyncio.to_thread(sharing.about, sharing.server_url(), self.key(paths))
+        except ShareError as exc:  # bad paths, or a bad nbshare config file
             self.fail(exc)
             return
-        info = await asyncio.to_thread(sharing.about, sharing.server_url(), self.key(paths))
         self.finish(json.dumps(info))
 
 
@@ -179,7 +180,10 @@ class ManageHandler(JupyterHandler):
 
     @tornado.web.authenticated
     def get(self, share_id: str) -> None:
-        url = sharing.manage_url(share_id, sharing.server_url())
+        try:
+            url = sharing.manage_url(share_id, sharing.server_url())
+        except ShareError as exc:  # a bad nbshare config file
+            raise tornado.web.HTTPError(exc.status, exc.message) from None
         if url is None:
             raise tornado.web.HTTPError(404, "This share is not in your nbshare history.")
         self.set_header("Cache-Control", "no-store")

@@ -1,5 +1,6 @@
-"""What the Jupyter extension does for one share, apart from HTTP: the server to use, the
-files copied out of Jupyter's contents manager, and the upload through nbshare's own client
+"""What the Jupyter extension does for one share, apart from HTTP: the server to use (the
+client settings every nbshare client resolves, config.py), the files copied out of Jupyter's
+contents manager, and the upload through the CLI's own publish steps (publishing.py), client
 and history (so `nbshare list` shows what was shared from JupyterLab, and owner tokens stay
 in the history file).
 
@@ -9,17 +10,18 @@ The upload is blocking (httpx): the handlers run `send` in a thread.
 from __future__ import annotations
 
 import base64
-import os
 import posixpath
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..client import DEFAULT_SERVER, ClientError, NbshareClient
+from .. import publishing
+from ..client import ClientError, NbshareClient
+from ..config import ClientSettings, ConfigError, resolve
 from ..history import History, HistoryError, Published
+from ..publishing import PublishError
 
 TIMEOUT = 300.0
 MAX_TOTAL_BYTES = 200 * 1024 * 1024  # as a bundle's limits (bundle/archive.py Limits)
@@ -37,9 +39,18 @@ class ShareError(Exception):
         self.message, self.status, self.code = message, status, code
 
 
+def client_settings(**given: Any) -> ClientSettings:
+    """The user's nbshare settings (NBSHARE_* variables, else their config file, else the
+    defaults), resolved as the CLI, the Python API and the magic resolve them."""
+    try:
+        return resolve(**given)
+    except ConfigError as exc:
+        raise ShareError(exc.message, 400, exc.code) from None
+
+
 def server_url() -> str:
-    """The nbshare server to share to. (After issue 12's merge: the one config resolution.)"""
-    return (os.environ.get("NBSHARE_SERVER") or DEFAULT_SERVER).rstrip("/")
+    """The nbshare server to share to."""
+    return client_settings().server.rstrip("/")
 
 
 @dataclass
@@ -134,19 +145,7 @@ def new_folder() -> Path:
 
 def earlier_share(client: NbshareClient, key: str) -> Published | None:
     """The latest share of these files on this server that still exists, from the history."""
-    try:
-        candidates = History().published_from(key, client.server)
-    except HistoryError:
-        return None
-    for entry in candidates[:5]:
-        try:
-            client.owner_info(entry.id, entry.owner_token)
-        except ClientError as exc:
-            if exc.status in (403, 404):
-                continue
-            raise
-        return entry
-    return None
+    return publishing.earlier_share(client, key, must=False)
 
 
 def public(answer: dict[str, Any], *, updated: bool) -> dict[str, Any]:
@@ -185,14 +184,13 @@ def bundle_archive(copied: Copied, tmp: Path) -> Path:
 def _upload(
     client: NbshareClient, source: Path, key: str, options: Options, advance: Callable[[int], None]
 ) -> dict[str, Any]:
-    now = datetime.now(UTC).isoformat()
     if options.update:
         earlier = earlier_share(client, key)
         if earlier is None:
             raise ShareError(
                 "There is no earlier share of this in your history (or it is gone): share it anew."
             )
-        wanted: dict[str, Any] = {
+        wanted: dict[str, object] = {
             name: value
             for name, value in (
                 ("expires", options.expires),
@@ -201,58 +199,53 @@ def _upload(
             )
             if value is not None
         }
-        if wanted:  # settings first: new content is never out under the old password
-            client.configure(earlier.id, earlier.owner_token, **wanted)
-        answer = client.update(
-            earlier.id, earlier.owner_token, source, title=options.title, on_progress=advance
+        # A history that could not be updated keeps its older facts; the share was updated.
+        outcome = publishing.update_share(
+            client,
+            earlier.id,
+            earlier.owner_token,
+            source,
+            title=options.title,
+            changes=wanted,
+            key=key,
+            manage_url=earlier.manage_url,
+            on_progress=advance,
         )
-
-        def edit(entry: Published) -> None:
-            entry.remember(answer, now=now)
-            entry.path = key
-
-        try:
-            History().change(earlier.id, edit)
-        except (HistoryError, OSError):
-            pass  # the share was updated; the history keeps its older facts
-        return public(answer, updated=True)
-    answer = client.publish(
+        return public(outcome.answer, updated=True)
+    # A new share takes the user's defaults for what the dialog left out, as the CLI does.
+    settings = client_settings(expires=options.expires, max_views=options.max_views)
+    outcome = publishing.publish_new(
+        client,
         source,
+        key,
         title=options.title,
         password=options.password,
-        expires=options.expires,
-        max_views=options.max_views,
+        expires=settings.expires,
+        max_views=settings.max_views,
         on_progress=advance,
     )
-    entry = Published(
-        id=answer["id"],
-        url=answer["url"],
-        server=client.server,
-        manage_url=answer["manage_url"],
-        owner_token=answer["owner_token"],
-        title=answer["title"],
-        filename=answer["filename"],
-        path=key,
-        created_at=answer["created_at"],
-    )
-    entry.remember(answer, now=now)
-    try:
-        History().add(entry)
-    except (HistoryError, OSError) as exc:
+    if outcome.history_error is not None:
         # The share exists but only the history could let the user manage it: say so.
         raise ShareError(
-            f"Shared at {answer['url']}, but your nbshare history could not be saved ({exc}), so it "
-            "cannot be managed from here.",
+            f"Shared at {outcome.answer['url']}, but your nbshare history could not be saved "
+            f"({outcome.history_error}), so it cannot be managed from here.",
             500,
             "history",
-        ) from None
-    return public(answer, updated=False)
+        )
+    return public(outcome.answer, updated=False)
 
 
 def about(server: str, key: str) -> dict[str, Any]:
     """What the dialog shows before sharing: the server, what it allows, the earlier share."""
     client = NbshareClient(server, timeout=30)
     info: dict[str, Any] = {"server": server, "limits": None, "earlier": None, "error": None}
+    settings = client_settings()
+    # The user's own defaults for a new share, which the dialog shows and the upload applies.
+    info["defaults"] = {
+        "expires": settings.expires,
+        "max_views": settings.max_views,
+        "password": settings.password,
+    }
     try:
         info["limits"] = client.limits()
         earlier = earlier_share(client, key)
@@ -264,7 +257,7 @@ def about(server: str, key: str) -> dict[str, Any]:
                 "created_at": earlier.created_at,
                 "version": earlier.version,
             }
-    except ClientError as exc:
+    except (ClientError, PublishError) as exc:
         info["error"] = friendly(exc, server).message
     finally:
         client.close()
@@ -280,19 +273,25 @@ def manage_url(share_id: str, server: str) -> str | None:
     return entry.manage_url if entry else None
 
 
-def friendly(exc: ClientError, server: str) -> ShareError:
+def friendly(exc: ClientError | PublishError, server: str) -> ShareError:
     """A client failure as the dialog says it, with the status the extension answers."""
-    message = str(exc)
-    if exc.status is None:
+    if isinstance(exc, ClientError):
+        exc = publishing.from_client_error(exc)
+    message = exc.message
+    if isinstance(exc, publishing.ServerUnreachable):
         return ShareError(message, 502, "unreachable")
-    if exc.status == 413:
-        return ShareError(message, 413, exc.code or "too_large")
-    if exc.code is None or exc.code == "not_nbshare":  # an nbshare server's errors carry a code
+    if isinstance(exc, publishing.UploadTooLarge):
+        return ShareError(message, 413, exc.code)
+    if isinstance(exc, publishing.HistoryUnreadable):
+        return ShareError(message, 500, "history")
+    # An nbshare server's errors carry a code: an answer without one came from something else.
+    if isinstance(exc, publishing.NotAnNbshareServer) or exc.code == publishing.ServerRefused.code:
         return ShareError(
-            f"{server} does not answer as an nbshare server does: is NBSHARE_SERVER right? ({message})",
+            f"{server} does not answer as an nbshare server does: is the server in your nbshare "
+            f"settings right (nbshare config show)? ({message})",
             502,
             "not_nbshare",
         )
-    if exc.status >= 500:
-        return ShareError(message, 502, exc.code or "server_error")
+    if isinstance(exc, publishing.ServerRefused) and exc.status >= 500:
+        return ShareError(message, 502, exc.code)
     return ShareError(message, 400, exc.code)
