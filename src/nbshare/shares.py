@@ -94,6 +94,13 @@ class Share:
         copy of a view-limited share would be a view nobody counted."""
         return self.row.protected or self.limited
 
+    @property
+    def withheld(self) -> bool:
+        """Whether its content is kept from this reader: a view-limited share's headings,
+        file and notebook names are content, for the reader whose view was counted (and
+        the owner) only. Its title and settings are not, and describing it uses no view."""
+        return self.limited and not (self.as_owner or self.in_view)
+
     def notebook(self, path: str) -> NotebookEntry:
         """A notebook of this bundle, by its path in the bundle."""
         entry = self.meta.manifest.notebook(path) if self.meta and self.version.kind == "bundle" else None

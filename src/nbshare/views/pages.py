@@ -132,6 +132,7 @@ async def _share_page(
         # is the view, and its grant opens the bundle's notebooks and files.
         index = _bundle_index(request, share, links(request, share_id, shown, protected=share.private))
         return viewed(request, share, index, await service(request).take_view(share, main=False))
+    filename = notebook.rsplit("/", 1)[-1] if notebook else meta.filename
     if notebook is not None:
         entry = share.notebook(notebook)
         bundle_file = meta.manifest.bundle_file(notebook)
@@ -139,6 +140,9 @@ async def _share_page(
     else:
         toc_entries, title, size = meta.toc, meta.title, meta.size
     files = meta.manifest.embedded(notebook)
+    if share.withheld:  # the page frames the view; headings and file names come with it
+        toc_entries, files = [], []
+        title = title if notebook is None else filename  # a notebook's title is its heading
     urls = links(request, share_id, shown, notebook, protected=share.private)
     return guarded(
         share,
@@ -154,7 +158,7 @@ async def _share_page(
             notebook=notebook,
             files=files,
             human_size=human_size,
-            filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
+            filename=filename,
             clone=clone_command(urls),
         ),
     )
