@@ -13,7 +13,7 @@ from ..manifest import Json
 from ..protection import VersionMeta
 from ..shares import CreatedShare, Share
 from ..unset import UNSET
-from ..uploads import read_body
+from ..uploads import read_body, takes_uploads
 from ..urls import Links
 from .common import (
     GRANT_HEADER,
@@ -320,6 +320,7 @@ UPLOAD_BODY = {
     summary="Publish a notebook",
     openapi_extra=UPLOAD_BODY,
 )
+@takes_uploads
 async def create_share(
     request: Request,
     response: Response,
@@ -371,6 +372,7 @@ async def get_share(request: Request, response: Response, share_id: str) -> Json
     summary="Replace the notebook (same link, new version)",
     openapi_extra=UPLOAD_BODY,
 )
+@takes_uploads
 async def update_share(
     request: Request,
     response: Response,

@@ -18,6 +18,7 @@ from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
 from ..text import human_size
+from ..uploads import takes_uploads
 from ..urls import Links
 from .common import (
     client_address,
@@ -91,6 +92,7 @@ def lifetime_choices(maximum: str) -> list[tuple[str, str]]:
 
 
 @router.post("/upload")
+@takes_uploads
 async def upload(request: Request) -> HTMLResponse:
     """The no-JavaScript upload form posts here and gets a page with the link."""
     form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
