@@ -167,6 +167,18 @@ def test_describing_a_view_limited_share_uses_no_view_and_gives_no_content(clien
         assert reader(app).get(route).status_code == 404, route
 
 
+def test_the_uploader_of_a_view_limited_share_is_told_its_content(client, app):
+    """The answers to publishing and updating go to the owner: nothing is left out."""
+    body = published(client, NOTEBOOK, title="Plain title", max_views=1)
+    assert MARKER in str(body["toc"]) and "data.bin" in str(body["files"])
+    r = client.put(
+        f"/api/v1/shares/{body['id']}",
+        content=NOTEBOOK,
+        headers={**as_owner(body), "Content-Type": "application/x-ipynb+json"},
+    )
+    assert r.status_code == 200 and MARKER in str(r.json()["toc"]), r.text
+
+
 def test_file_routes_count_views_instead_of_answering_forever(client, app):
     body = published(client, NOTEBOOK, max_views=3)
     route = notebook_routes(app, body["id"])[4]

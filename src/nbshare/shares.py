@@ -264,7 +264,7 @@ class ShareService:
             len(data),
             "protected" if data_key else "public",
         )
-        return CreatedShare(Share(row, stored, meta, data_key), owner_token)
+        return CreatedShare(Share(row, stored, meta, data_key, as_owner=True), owner_token)
 
     def _store_new(
         self, row: ShareRow, prepared: Prepared, data_key: bytes | None
@@ -302,7 +302,7 @@ class ShareService:
         stored, meta = await anyio.to_thread.run_sync(self._store_update, row, prepared, data_key)
         log.info("updated share %s to version %d", tokens.redact_id(share_id), stored.number)
         fresh, _ = await self._lookup(share_id)
-        return Share(fresh, stored, meta, data_key)
+        return Share(fresh, stored, meta, data_key, as_owner=True)
 
     def _store_update(
         self, row: ShareRow, prepared: Prepared, data_key: bytes | None
