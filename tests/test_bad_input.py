@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from bs4 import BeautifulSoup
 from fastapi.testclient import TestClient
@@ -21,6 +22,8 @@ from helpers import (
     minimal_notebook,
     nb_bytes,
     publish,
+    published,
+    serve_in_thread,
     slow_notebook,
     stored_state,
 )
@@ -28,7 +31,7 @@ from nbshare.app import create_app
 from nbshare.notebook import json_depth
 from nbshare.render.pool import RenderPool
 from nbshare.settings import Settings
-from nbshare.uploads import MULTIPART_SLACK
+from nbshare.uploads import MULTIPART_SLACK, SMALL_BODY
 
 WAYS = ("raw", "multipart", "form")  # API raw body, API multipart, HTML form
 LIMIT = 10_000  # max_upload_bytes of the `small_client` app
@@ -283,3 +286,55 @@ def test_render_timeout_is_422_stores_nothing_and_the_pool_recovers(tmp_path):
             assert publish(client, nb_bytes(minimal_notebook())).status_code == 201
     finally:
         pool.close()
+
+
+# --- bodies that are not uploads ------------------------------------------------------------
+
+PASSWORD = "a-long-password-9"  # noqa: S105 - a test share's password
+
+
+def json_of_size(size: int) -> bytes:
+    """A JSON object of exactly `size` bytes: {"password": "xxx..."}."""
+    head = b'{"password": "'
+    return head + b"x" * (size - len(head) - 2) + b'"}'
+
+
+def body_ways(share_id: str):
+    """(method, path, body bytes -> request options): JSON with a length, JSON chunked, a form."""
+    json_type = {"Content-Type": "application/json"}
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    return [
+        ("PATCH", f"/api/v1/shares/{share_id}", lambda b: {"content": b, "headers": json_type}),
+        ("PATCH", f"/api/v1/shares/{share_id}", lambda b: {"content": chunks(b), "headers": json_type}),
+        ("POST", f"/api/v1/shares/{share_id}/unlock", lambda b: {"content": chunks(b), "headers": json_type}),
+        ("POST", f"/n/{share_id}/unlock", lambda b: {"content": b"password=" + b[9:], "headers": form_type}),
+    ]
+
+
+def test_a_body_that_is_not_an_upload_is_refused_before_it_is_parsed(settings, renderer):
+    """Before, a settings change or a password could be up to max_upload_bytes (100 MB) of
+    JSON, read and parsed whole before any check of its fields."""
+    app = create_app(settings, renderer=renderer)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=60) as client:
+        body = published(client, nb_bytes(minimal_notebook()), headers={"X-Nbshare-Password": PASSWORD})
+        owner = {"Authorization": f"Bearer {body['owner_token']}"}
+        for method, path, options in body_ways(body["id"]):
+            for size in (SMALL_BODY + 1, 4 * SMALL_BODY):
+                sent = options(json_of_size(size))
+                sent["headers"] = {**sent["headers"], **owner}
+                r = client.request(method, path, **sent)
+                assert r.status_code == 413, (method, path, size, r.text[:300])
+                assert "larger than 64 KB" in r.text and "only uploads" in r.text, r.text[:300]
+                if path.startswith("/api/"):
+                    assert r.json()["error"]["code"] == "body_too_large"
+                    assert ("content-length" in r.request.headers) != (
+                        r.request.headers.get("transfer-encoding") == "chunked"
+                    )
+        # Nothing was changed, and bodies up to the cap are read as before.
+        r = client.post(f"/api/v1/shares/{body['id']}/unlock", json={"password": PASSWORD})
+        assert r.status_code == 200, r.text
+        as_json = {**owner, "Content-Type": "application/json"}
+        r = client.patch(f"/api/v1/shares/{body['id']}", content=json_of_size(SMALL_BODY), headers=as_json)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_password", r.text
+        r = client.patch(f"/api/v1/shares/{body['id']}", json={"max_views": 3}, headers=owner)
+        assert r.json()["max_views"] == 3

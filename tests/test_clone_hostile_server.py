@@ -77,6 +77,13 @@ def test_the_announced_bound_fits_every_honest_bundle():
     assert len(body) <= most_bytes(info)
 
 
+def test_the_bound_fits_a_view_limited_bundle_described_without_its_file_names():
+    members = [(f"folder/{'long-name-' * 10}{i}.bin", os.urandom(i * 37)) for i in range(300)]
+    body = write_zip(members)
+    info = {"kind": "bundle", "size": sum(len(d) for _, d in members), "files": [], "max_views": 1}
+    assert len(body) <= most_bytes(info)
+
+
 def test_environment_files_come_from_what_was_written_not_from_the_server(tmp_path):
     body = write_zip([("a.ipynb", NOTEBOOK), ("requirements.txt", b"")])
     client, info = hostile(body, environment=[{"path": "../../outside/requirements.txt", "kind": "pip"}])

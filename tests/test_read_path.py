@@ -96,6 +96,13 @@ def bundle_routes(share_id: str) -> list[str]:
     ]
 
 
+def described_routes(share_id: str, kind: str) -> list[str]:
+    """The routes that describe a view-limited share without using a view: a notebook's
+    share page, a bundle notebook's page and the API. A bundle's index is a view itself."""
+    pages = ["", "/v/1"] if kind == "notebook" else ["/nb/analysis.ipynb", "/v/1/nb/analysis.ipynb"]
+    return [*(f"/n/{share_id}{page}" for page in pages), f"/api/v1/shares/{share_id}"]
+
+
 def reader(app) -> TestClient:
     """A new browser: its own cookie jar."""
     return TestClient(app, base_url="http://testserver")
@@ -129,6 +136,47 @@ def test_every_bundle_route_gives_one_view_and_the_second_reader_nothing(client,
         assert reader_one.get(route).status_code == 200, route
     for route in routes:
         assert reader_two.get(route).status_code == 404, route
+
+
+@pytest.mark.parametrize("kind", ["notebook", "bundle"])
+def test_describing_a_view_limited_share_uses_no_view_and_gives_no_content(client, app, kind):
+    """Headings, file names and notebook names are content: only the reader whose view was
+    counted (and the owner) get them. The title and the share's settings are not."""
+    if kind == "notebook":
+        body = published(client, NOTEBOOK, title="Plain title", max_views=1)
+        content, secrets = f"/n/{body['id']}/content", (MARKER, "data.bin")
+    else:
+        body = published(client, BUNDLE, "b.zip", content_type=ZIP_TYPE, title="Plain title", max_views=1)
+        content, secrets = f"/n/{body['id']}", (MARKER, "data.csv", "README.md")
+    routes = described_routes(body["id"], kind)
+    for route in routes * 2:
+        r = reader(app).get(route)
+        assert r.status_code == 200 and "Plain title" in r.text, route
+        assert [s for s in secrets if s in r.text] == [], route
+        assert r.headers["cache-control"] == "private, no-store", route
+    session = client.post(f"/api/v1/shares/{body['id']}/owner-session", headers=as_owner(body))
+    assert session.status_code == 204
+    for route in routes:  # the owner, by session or token, sees everything and uses no view
+        assert MARKER in client.get(route, headers=as_owner(body)).text, route
+    assert client.get(f"/api/v1/shares/{body['id']}", headers=as_owner(body)).json()["views"] == 0
+    viewer = reader(app)
+    assert viewer.get(content).status_code == 200  # the view; its grant opens the rest
+    for route in routes:
+        assert MARKER in viewer.get(route).text, route
+    for route in routes:
+        assert reader(app).get(route).status_code == 404, route
+
+
+def test_the_uploader_of_a_view_limited_share_is_told_its_content(client, app):
+    """The answers to publishing and updating go to the owner: nothing is left out."""
+    body = published(client, NOTEBOOK, title="Plain title", max_views=1)
+    assert MARKER in str(body["toc"]) and "data.bin" in str(body["files"])
+    r = client.put(
+        f"/api/v1/shares/{body['id']}",
+        content=NOTEBOOK,
+        headers={**as_owner(body), "Content-Type": "application/x-ipynb+json"},
+    )
+    assert r.status_code == 200 and MARKER in str(r.json()["toc"]), r.text
 
 
 def test_file_routes_count_views_instead_of_answering_forever(client, app):

@@ -8,10 +8,12 @@ about time."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
@@ -20,8 +22,10 @@ from nbconvert.filters.strings import strip_files_prefix as nbconvert_strip_file
 
 from helpers import PUBLIC_URL, TEST_HOSTS, markdown, minimal_notebook, nb_bytes, notebook
 from nbshare.app import create_app
+from nbshare.errors import NbshareError
 from nbshare.render.files_prefix import strip_files_prefix
 from nbshare.render.pool import RenderPool
+from nbshare.render.quota import RendersPerClient, WorkerShares
 from nbshare.settings import Settings
 
 HANG_GUARD = 60.0  # seconds of rendering before the worker gives up: never reached when fixed
@@ -222,3 +226,114 @@ def test_a_third_upload_in_flight_from_one_client_is_refused_and_others_go_throu
     assert [r.status_code for r in results] == [201, 201, 201]
     assert app.state.service.metadata.count()[0] == 3  # nothing stored for the refused one
     assert upload(client, notebook, "6.6.6.6").status_code == 201  # its slots are free again
+
+
+def hold_a_worker(folder: str) -> None:
+    """Runs in a render worker: says it holds one, and keeps it until the test lets go."""
+    Path(folder, f"held-{os.getpid()}-{time.monotonic_ns()}").touch()
+    while not Path(folder, "release").exists():
+        time.sleep(0.02)
+
+
+class HoldingPool(RenderPool):
+    """A real pool where each render of the attacker's notebook first holds a worker
+    process, for as long as the test wants: a render exactly as slow as needed."""
+
+    def __init__(self, folder: Path, attack: bytes, **kwargs):
+        super().__init__(**kwargs)
+        self.folder, self.attack = folder, attack
+
+    def holding(self) -> int:
+        return len(list(self.folder.glob("held-*")))
+
+    async def _run(self, executor, data, options, timeout):
+        if data == self.attack:
+            await asyncio.wrap_future(executor.submit(hold_a_worker, str(self.folder)))
+        return await super()._run(executor, data, options, timeout)
+
+
+def test_a_client_at_its_limit_leaves_a_worker_for_everybody_else(tmp_path):
+    """Before, one client's uploads in flight (as many as the workers) held every worker,
+    and everybody else's upload waited for them to finish (here: past its own budget)."""
+    attack = nb_bytes(minimal_notebook(title="attack"))
+    folder = tmp_path / "held"
+    folder.mkdir()
+    pool = HoldingPool(folder, attack, workers=2, timeout=60)
+    pool.warm_up("/static", wait=True)
+    app = create_app(
+        Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS), renderer=pool
+    )
+    limit = app.state.settings.max_renders_per_client
+    assert limit >= pool.workers  # the default: a client's uploads could fill the pool
+    release = folder / "release"
+    try:
+        with TestClient(from_clients(app)) as client, ThreadPoolExecutor(limit + 1) as uploads:
+            try:
+                mine = [uploads.submit(upload, client, attack, "6.6.6.6") for _ in range(limit)]
+                renders = app.state.service.renders
+                wait_for(lambda: renders.running("6.6.6.6") == limit and pool.holding() >= 1, "the attack")
+                refused = upload(client, attack, "6.6.6.6")  # at its limit
+                assert refused.status_code == 429 and refused.json()["error"]["code"] == "too_many_renders"
+                normal = uploads.submit(upload, client, nb_bytes(minimal_notebook()), "1.1.1.1")
+                wait_for(normal.done, "the other client's upload", timeout=120)
+                assert normal.result().status_code == 201, normal.result().text
+                assert not any(f.done() for f in mine)  # the attacker's renders are all still going
+                assert pool.holding() == pool.workers - 1  # and never held more workers than that
+            finally:
+                release.touch()  # before the uploads' threads are waited for
+            assert [f.result().status_code for f in mine] == [201] * limit
+    finally:
+        release.touch()
+        pool.close()
+
+
+def test_one_ipv6_network_is_one_client():
+    quota = RendersPerClient(1)
+    with quota.slot("2001:db8:1:2::1"):
+        with pytest.raises(NbshareError) as refused:
+            with quota.slot("2001:db8:1:2:ffff::9"):  # another address of the same /64
+                pass
+        assert refused.value.code == "too_many_renders"
+        with quota.slot("2001:db8:1:3::1"), quota.slot("10.0.0.1"):  # other clients
+            assert quota.running("2001:db8:1:2::abcd") == 1
+    assert quota.running("2001:db8:1:2::1") == 0
+
+
+def test_a_client_takes_turns_for_all_workers_but_one():
+    """A bundle's notebooks render side by side: within one upload too, one client's
+    renders hold at most all workers but one."""
+    quota, shares = RendersPerClient(5), WorkerShares(3)
+    order: list[str] = []
+
+    async def render(name: str, done: asyncio.Event | None = None) -> None:
+        async with shares.turn():
+            order.append(f"{name} starts")
+            if done is not None:
+                await done.wait()
+            order.append(f"{name} ends")
+
+    async def scene() -> None:
+        first, second = asyncio.Event(), asyncio.Event()
+        with quota.slot("2001:db8::1"):
+            a = asyncio.create_task(render("a", first))
+            b = asyncio.create_task(render("b", second))
+            c = asyncio.create_task(render("c"))
+            while len(order) < 2:
+                await asyncio.sleep(0.01)
+            assert shares.holding("2001:db8::7") == 2 and order == ["a starts", "b starts"]
+            with quota.slot("10.0.0.1"):
+                await render("other")  # another client is not held up
+            first.set()
+            while "c ends" not in order:
+                await asyncio.sleep(0.01)
+            second.set()
+            await asyncio.gather(a, b, c)
+        assert order.index("c starts") > order.index("a ends")
+        assert order.index("other ends") < order.index("a ends")
+
+    async def within_a_minute() -> None:  # a hang guard: the scene takes milliseconds
+        async with asyncio.timeout(60):
+            await scene()
+
+    run(within_a_minute())
+    assert WorkerShares(1).share == 1 and WorkerShares(2).share == 1

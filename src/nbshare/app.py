@@ -13,7 +13,7 @@ import anyio
 import jinja2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
@@ -31,7 +31,7 @@ from .security.throttle import TooManyAttempts
 from .settings import Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
-from .uploads import UploadLimit
+from .uploads import BodyLimit, upload_routes
 from .views import api, pages
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,12 @@ def create_app(
         return {"ok": True, "version": __version__}
 
     _add_error_handlers(app)
-    app.add_middleware(UploadLimit, limit=settings.max_upload_bytes)
+    app.add_middleware(
+        BodyLimit,
+        limit=settings.max_upload_bytes,
+        uploads=upload_routes(api.router, pages.router),
+        refuse=_refuse,
+    )
     # Pages, CSS and the vendored scripts shrink 3-5x; nothing secret is reflected into a
     # compressed body, so compression leaks nothing (no BREACH-style oracle).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -214,10 +219,14 @@ def _error(request: Request, status: int, code: str, message: str, headers: dict
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+def _refuse(request: Request, exc: NbshareError) -> Response:
+    return _error(request, exc.status, exc.code, exc.message)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NbshareError)
     async def nbshare_error(request: Request, exc: NbshareError):
-        return _error(request, exc.status, exc.code, exc.message)
+        return _refuse(request, exc)
 
     @app.exception_handler(TooManyAttempts)
     async def throttled(request: Request, exc: TooManyAttempts):

@@ -123,9 +123,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_renders_per_client",
         2,
-        "Uploads one client (IP address) may have rendering at the same time; more are"
-        " refused with 429 until one is done, so one client cannot keep every render worker"
-        " busy while other people's uploads wait.",
+        "Uploads one client may have rendering at the same time; more are refused with 429"
+        " until one is done. A client is an IPv4 address or an IPv6 /64, as for password"
+        " guesses. However many it has, one client's renders (a bundle's notebooks too) hold"
+        " at most render_workers - 1 workers at once (at least 1); the others wait their"
+        " turn, so another client's upload always finds a worker this client cannot take.",
         int,
     ),
     Setting(

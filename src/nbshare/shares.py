@@ -94,6 +94,13 @@ class Share:
         copy of a view-limited share would be a view nobody counted."""
         return self.row.protected or self.limited
 
+    @property
+    def withheld(self) -> bool:
+        """Whether its content is kept from this reader: a view-limited share's headings,
+        file and notebook names are content, for the reader whose view was counted (and
+        the owner) only. Its title and settings are not, and describing it uses no view."""
+        return self.limited and not (self.as_owner or self.in_view)
+
     def notebook(self, path: str) -> NotebookEntry:
         """A notebook of this bundle, by its path in the bundle."""
         entry = self.meta.manifest.notebook(path) if self.meta and self.version.kind == "bundle" else None
@@ -257,7 +264,7 @@ class ShareService:
             len(data),
             "protected" if data_key else "public",
         )
-        return CreatedShare(Share(row, stored, meta, data_key), owner_token)
+        return CreatedShare(Share(row, stored, meta, data_key, as_owner=True), owner_token)
 
     def _store_new(
         self, row: ShareRow, prepared: Prepared, data_key: bytes | None
@@ -295,7 +302,7 @@ class ShareService:
         stored, meta = await anyio.to_thread.run_sync(self._store_update, row, prepared, data_key)
         log.info("updated share %s to version %d", tokens.redact_id(share_id), stored.number)
         fresh, _ = await self._lookup(share_id)
-        return Share(fresh, stored, meta, data_key)
+        return Share(fresh, stored, meta, data_key, as_owner=True)
 
     def _store_update(
         self, row: ShareRow, prepared: Prepared, data_key: bytes | None

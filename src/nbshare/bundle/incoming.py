@@ -127,6 +127,8 @@ def most_bytes(info: dict[str, Any]) -> int:
         return size
     members = [f for f in info.get("files", []) if f.get("role") == "bundle"]
     headers = sum(200 + 2 * len(f["name"].encode()) for f in members)
+    if not members:  # a view-limited share's names are content: described without them
+        headers = CLONE_LIMITS.max_files * 1024
     return size + size // 1000 + headers + 64 * 1024
 
 

@@ -126,6 +126,11 @@ class RenderPool:
         self._lock = threading.Lock()
         self._executor: ProcessPoolExecutor | None = None
         self._static_url: str | None = None  # remembered to re-warm a replacement pool
+        # Imported here: workers import this module too, and need none of the quota's
+        # imports (the throttle's database tables).
+        from .quota import WorkerShares
+
+        self.shares = WorkerShares(workers)
 
     def _new_executor(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads (uvicorn, SQLAlchemy pools).
@@ -193,7 +198,8 @@ class RenderPool:
         for attempt in (1, 2):
             executor = self._get()
             try:
-                return await self._run(executor, data, options, self.budget(len(data)))
+                async with self.shares.turn():  # one client never holds every worker
+                    return await self._run(executor, data, options, self.budget(len(data)))
             except BrokenProcessPool:
                 # A worker died: this notebook's fault (out of memory?) or another render's
                 # (a stuck one the watchdog killed, an idle worker the OOM killer chose).

@@ -13,7 +13,8 @@ from ..manifest import Json
 from ..protection import VersionMeta
 from ..shares import CreatedShare, Share
 from ..unset import UNSET
-from ..uploads import read_body
+from ..uploads import read_body, takes_uploads
+from ..urls import Links
 from .common import (
     GRANT_HEADER,
     PASSWORD_HEADER,
@@ -21,12 +22,14 @@ from .common import (
     bearer_token,
     client_address,
     links,
+    owner_grant,
     parse_max_views,
     private,
     refuse_secrets_in_url,
     service,
     set_grant_cookie,
     upload_from_form,
+    view_grant,
     visitor_grant,
 )
 
@@ -40,6 +43,12 @@ RAW_TYPES = (
     "text/plain",
     "application/zip",
     "application/x-zip-compressed",
+)
+
+
+WITHHELD = (
+    "empty for a view-limited share, unless the request holds the view grant of a counted"
+    " view or is the owner's: describing it uses no view, so it gives no content"
 )
 
 
@@ -95,7 +104,7 @@ class ShareInfo(BaseModel):
     updated_at: datetime
     expires_at: datetime | None
     max_views: int | None
-    toc: list[TocItem]
+    toc: list[TocItem] = Field(description=f"Headings (the four lists are {WITHHELD})")
     files: list[FileInfo] = Field(description="Bundle files, embedded downloads and cell attachments")
     notebooks: list[NotebookEntry] = Field(description="A bundle's notebooks")
     environment: list[EnvFileInfo] = Field(description="A bundle's environment files")
@@ -185,6 +194,21 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
         "updated_at": share.row.updated_at,
         "expires_at": share.row.expires_at,
         "max_views": share.row.max_views,
+        "toc": [],
+        "files": [],
+        "notebooks": [],
+        "environment": [],
+    }
+    if not share.withheld:
+        info.update(content_info(share, meta, urls, files_urls))
+    if owner:
+        info.update(views=share.row.views, versions_public=share.row.versions_public)
+    return info
+
+
+def content_info(share: Share, meta: VersionMeta, urls: Links, files_urls: Links) -> Json:
+    """What a description tells of the content: headings, files, notebooks, environment."""
+    return {
         "toc": meta.toc,
         "files": [
             {
@@ -205,9 +229,6 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
         ],
         "environment": [e.to_json() for e in meta.manifest.env],
     }
-    if owner:
-        info.update(views=share.row.views, versions_public=share.row.versions_public)
-    return info
 
 
 def created_info(request: Request, created: CreatedShare) -> Json:
@@ -326,6 +347,7 @@ async def limits(request: Request) -> Json:
     summary="Publish a notebook",
     openapi_extra=UPLOAD_BODY,
 )
+@takes_uploads
 async def create_share(
     request: Request,
     response: Response,
@@ -358,8 +380,14 @@ async def create_share(
 async def get_share(request: Request, response: Response, share_id: str) -> Json:
     """With the owner token (Bearer) also views and settings; a protected share needs a grant."""
     token = bearer_token(request)
-    share = await service(request).open(share_id, grant=visitor_grant(request, share_id), owner_token=token)
-    if share.row.protected or token:
+    share = await service(request).open(
+        share_id,
+        grant=visitor_grant(request, share_id),
+        owner_token=token,
+        owner_grant=owner_grant(request, share_id),
+        view_grant=view_grant(request, share_id),
+    )
+    if share.private or token:
         private(response)
     return share_info(request, share, owner=share.as_owner)  # a wrong token gets the visitor's view
 
@@ -371,6 +399,7 @@ async def get_share(request: Request, response: Response, share_id: str) -> Json
     summary="Replace the notebook (same link, new version)",
     openapi_extra=UPLOAD_BODY,
 )
+@takes_uploads
 async def update_share(
     request: Request,
     response: Response,

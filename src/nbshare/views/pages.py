@@ -18,6 +18,7 @@ from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
 from ..text import human_size
+from ..uploads import takes_uploads
 from ..urls import Links
 from .common import (
     client_address,
@@ -91,6 +92,7 @@ def lifetime_choices(maximum: str) -> list[tuple[str, str]]:
 
 
 @router.post("/upload")
+@takes_uploads
 async def upload(request: Request) -> HTMLResponse:
     """The no-JavaScript upload form posts here and gets a page with the link."""
     form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
@@ -132,6 +134,7 @@ async def _share_page(
         # is the view, and its grant opens the bundle's notebooks and files.
         index = _bundle_index(request, share, links(request, share_id, shown, protected=share.private))
         return viewed(request, share, index, await service(request).take_view(share, main=False))
+    filename = notebook.rsplit("/", 1)[-1] if notebook else meta.filename
     if notebook is not None:
         entry = share.notebook(notebook)
         bundle_file = meta.manifest.bundle_file(notebook)
@@ -139,6 +142,9 @@ async def _share_page(
     else:
         toc_entries, title, size = meta.toc, meta.title, meta.size
     files = meta.manifest.embedded(notebook)
+    if share.withheld:  # the page frames the view; headings and file names come with it
+        toc_entries, files = [], []
+        title = title if notebook is None else filename  # a notebook's title is its heading
     urls = links(request, share_id, shown, notebook, protected=share.private)
     return guarded(
         share,
@@ -154,7 +160,7 @@ async def _share_page(
             notebook=notebook,
             files=files,
             human_size=human_size,
-            filename=notebook.rsplit("/", 1)[-1] if notebook else meta.filename,
+            filename=filename,
             clone=clone_command(urls),
         ),
     )
