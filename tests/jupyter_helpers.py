@@ -44,6 +44,7 @@ def jupyter_env(folder: Path, nbshare_server: str) -> dict[str, str]:
         JUPYTERLAB_WORKSPACES_DIR=str(folder / "lab-workspaces"),
         IPYTHONDIR=str(folder / "ipython"),
         XDG_DATA_HOME=str(folder / "xdg-data"),  # the nbshare history: platformdirs' user_data_dir
+        XDG_CONFIG_HOME=str(folder / "xdg-config"),  # the nbshare config file: never the user's own
         NBSHARE_SERVER=nbshare_server,
     )
 

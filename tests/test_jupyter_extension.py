@@ -72,6 +72,35 @@ def test_publish_answers_the_share_and_keeps_the_owner_token_in_the_history(jupy
         assert "v2" in httpx.get(share["url"], timeout=60).text
 
 
+def test_the_server_and_a_new_shares_defaults_come_from_the_users_nbshare_config(tmp_path, nbshare_server):
+    """The extension resolves settings as the CLI does: no NBSHARE_SERVER, the config file's."""
+    env = jupyter_env(tmp_path, "unused")
+    del env["NBSHARE_SERVER"]
+    config = tmp_path / "xdg-config" / "nbshare" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'server = "{nbshare_server.url}"\nexpires = "7d"\nmax_views = 5\n')
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "a.ipynb").write_bytes(notebook(markdown("# From the config")))
+    live = start_jupyter(tmp_path / "root", env, tmp_path / "jupyter.log")
+    try:
+        with live.api() as http:
+            about = http.get("nbshare/api/info", params={"path": "a.ipynb"}).json()
+            assert about["server"] == nbshare_server.url and about["error"] is None
+            assert about["defaults"] == {"expires": "7d", "max_views": 5, "password": False}
+            share = http.post("nbshare/api/publish", json={"path": "a.ipynb"}).json()
+            assert share["server"] == nbshare_server.url and share["url"].startswith(nbshare_server.url)
+            assert share["expires_at"] and share["max_views"] == 5  # the user's defaults applied
+            # What the dialog sets wins over the file.
+            other = http.post("nbshare/api/publish", json={"path": "a.ipynb", "max_views": 2}).json()
+            assert other["max_views"] == 2
+            # A broken config file is said in words, naming the file.
+            config.write_text("max_views = 'many'\n")
+            broken = http.get("nbshare/api/info", params={"path": "a.ipynb"})
+            assert broken.status_code == 400 and str(config) in broken.json()["message"]
+    finally:
+        live.stop()
+
+
 def test_a_folder_is_shared_as_a_bundle(jupyter, nbshare_server):
     with jupyter.api() as http:
         share = http.post("nbshare/api/publish", json={"paths": ["analysis"]}).json()

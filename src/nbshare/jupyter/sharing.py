@@ -276,6 +276,8 @@ def manage_url(share_id: str, server: str) -> str | None:
 def friendly(exc: ClientError | PublishError, server: str) -> ShareError:
     """A client failure as the dialog says it, with the status the extension answers."""
     if isinstance(exc, ClientError):
+        if exc.status is not None and exc.code is None:  # an nbshare server's errors carry a code
+            return not_nbshare(server, str(exc))
         exc = publishing.from_client_error(exc)
     message = exc.message
     if isinstance(exc, publishing.ServerUnreachable):
@@ -286,12 +288,16 @@ def friendly(exc: ClientError | PublishError, server: str) -> ShareError:
         return ShareError(message, 500, "history")
     # An nbshare server's errors carry a code: an answer without one came from something else.
     if isinstance(exc, publishing.NotAnNbshareServer) or exc.code == publishing.ServerRefused.code:
-        return ShareError(
-            f"{server} does not answer as an nbshare server does: is the server in your nbshare "
-            f"settings right (nbshare config show)? ({message})",
-            502,
-            "not_nbshare",
-        )
+        return not_nbshare(server, message)
     if isinstance(exc, publishing.ServerRefused) and exc.status >= 500:
         return ShareError(message, 502, exc.code)
     return ShareError(message, 400, exc.code)
+
+
+def not_nbshare(server: str, message: str) -> ShareError:
+    return ShareError(
+        f"{server} does not answer as an nbshare server does: is the server in your nbshare "
+        f"settings right (nbshare config show)? ({message})",
+        502,
+        "not_nbshare",
+    )
