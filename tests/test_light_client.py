@@ -112,6 +112,17 @@ def light(tmp_path_factory) -> LightEnv:
     return env
 
 
+def test_the_install_puts_the_jupyter_extensions_where_jupyter_finds_them(light):
+    """`pip install nbshare` is all a Jupyter user does: the prebuilt labextension and the
+    server extension's enable file come with the wheel, no `jupyter lab build`."""
+    extension = light.folder / "share" / "jupyter" / "labextensions" / "nbshare"
+    assert json.loads((extension / "package.json").read_text())["name"] == "nbshare"
+    assert json.loads((extension / "install.json").read_text())["packageName"] == "nbshare"
+    assert list((extension / "static").glob("remoteEntry.*.js")), "the federated build is missing"
+    enable = light.folder / "etc" / "jupyter" / "jupyter_server_config.d" / "nbshare.json"
+    assert json.loads(enable.read_text()) == {"ServerApp": {"jpserver_extensions": {"nbshare.jupyter": True}}}
+
+
 def test_the_client_install_holds_none_of_the_service_packages(light):
     installed = light.distributions()
     assert "nbshare" in installed
