@@ -191,14 +191,44 @@ def test_progress_is_reported_while_a_share_goes_up(jupyter):
         assert http.get("nbshare/api/progress/dialog-0001").json()["state"] == "unknown"  # forgotten
 
 
-def test_a_folder_linking_to_itself_is_refused_in_words(jupyter):
-    (jupyter.root / "loop").mkdir()
-    (jupyter.root / "loop" / "notes.txt").write_text("x")
-    (jupyter.root / "loop" / "again").symlink_to(jupyter.root / "loop", target_is_directory=True)
+def test_a_folder_is_collected_by_the_clis_rules(jupyter, nbshare_server):
+    """What the CLI would leave out of a bundle stays out when it is shared from Jupyter: what
+    .gitignore excludes, environments, and links out of the folder (or back into it)."""
+    project, outside = jupyter.root / "project", jupyter.root / "outside"
+    (project / "node_modules" / "pkg").mkdir(parents=True)
+    outside.mkdir()
+    (project / "study.ipynb").write_bytes(notebook(markdown("# Study")))
+    (project / ".gitignore").write_text("secret.csv\n")
+    (project / "secret.csv").write_text("password,hunter2\n")
+    (project / "node_modules" / "pkg" / "index.js").write_text("x")
+    (outside / "creds.txt").write_text("token")
+    (project / "link").symlink_to(outside, target_is_directory=True)
+    (project / "again").symlink_to(project, target_is_directory=True)
+    (project / "a").symlink_to(project, target_is_directory=True)
     with jupyter.api() as http:
-        r = http.post("nbshare/api/publish", json={"path": "loop"})
-    assert r.status_code == 400, r.text
-    assert "folders deep" in r.json()["message"]
+        r = http.post("nbshare/api/publish", json={"path": "project"})
+        assert r.status_code == 200, r.text
+    archive = httpx.get(f"{nbshare_server.url}/n/{r.json()['id']}.zip", timeout=60)
+    names = set(zipfile.ZipFile(BytesIO(archive.content)).namelist())
+    assert "study.ipynb" in names
+    assert not {n for n in names if "secret" in n or "node_modules" in n or "creds" in n}, names
+    assert not {n for n in names if n.startswith(("again/", "a/", "link/"))}, names
+
+
+def test_a_link_loop_and_odd_options_get_a_message_not_a_500(jupyter):
+    (jupyter.root / "l1").symlink_to(jupyter.root / "l2")
+    (jupyter.root / "l2").symlink_to(jupyter.root / "l1")
+    with jupyter.api() as http:
+        for r in (
+            http.post("nbshare/api/publish", json={"path": "l1"}),
+            http.get("nbshare/api/info", params={"path": "l1"}),
+            http.post("nbshare/api/publish", json={"path": "report.ipynb", "title": "t" * 100_000}),
+        ):
+            assert 400 <= r.status_code < 500, r.text
+            assert r.json()["message"] and "Traceback" not in r.text
+        # A progress id that is not a string is ignored, not a failure after the share is made.
+        odd = http.post("nbshare/api/publish", json={"path": "report.ipynb", "progress_id": ["x"]})
+        assert odd.status_code == 200, odd.text
 
 
 def test_too_large_is_said_in_words(jupyter):

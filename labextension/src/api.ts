@@ -122,3 +122,16 @@ export function newProgressId(): string {
   crypto.getRandomValues(bytes);
   return Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('');
 }
+
+/**
+ * A link from an nbshare server's answer, only if it is http(s): a hostile server must not
+ * make the dialog run a javascript: URL when the user clicks it.
+ */
+export function webLink(link: string): string {
+  try {
+    const url = new URL(link);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : '#';
+  } catch {
+    return '#';
+  }
+}

@@ -54,7 +54,7 @@ class ShareForm extends Widget implements Dialog.IBodyWidget<IFormValue> {
     this.addClass('nbshare-dialog');
     const node = this.node;
     node.append(element('p', { class: 'nbshare-what' }, what));
-    const server = element('a', { href: about.server, target: '_blank', rel: 'noopener' }, about.server);
+    const server = element('a', { href: api.webLink(about.server), target: '_blank', rel: 'noopener' }, about.server);
     const serverRow = element('p', { class: 'nbshare-server' }, 'nbshare server: ');
     serverRow.append(server);
     node.append(serverRow);
@@ -63,7 +63,7 @@ class ShareForm extends Widget implements Dialog.IBodyWidget<IFormValue> {
     if (about.earlier) {
       this._update.checked = true;
       const row = element('label', { class: 'nbshare-update' });
-      const link = element('a', { href: about.earlier.url, target: '_blank', rel: 'noopener' }, about.earlier.url);
+      const link = element('a', { href: api.webLink(about.earlier.url), target: '_blank', rel: 'noopener' }, about.earlier.url);
       const text = element('span', {}, 'Update the existing share (same link, new version): ');
       text.append(link);
       row.append(this._update, text);
@@ -163,7 +163,7 @@ class ShareResult extends Widget {
       Clipboard.copyToSystem(share.url);
       copy.textContent = 'Copied';
     });
-    const open = element('a', { href: share.url, target: '_blank', rel: 'noopener', class: 'nbshare-open' }, 'Open');
+    const open = element('a', { href: api.webLink(share.url), target: '_blank', rel: 'noopener', class: 'nbshare-open' }, 'Open');
     row.append(link, copy, open);
     this.node.append(row);
     const facts: string[] = [];

@@ -47,10 +47,12 @@ class NbshareHandler(APIHandler):
 
 
 class PublishHandler(NbshareHandler):
-    auth_resource = "contents"  # it reads files, as the contents API does
+    # It reads files, as the contents API does, and acts as their owner on the nbshare server
+    # (an update may change a share's password): write permission, not just read.
+    auth_resource = "contents"
 
     @tornado.web.authenticated
-    @authorized("read")
+    @authorized("write")
     async def post(self) -> None:
         progress = Progress()
         progress_id = None
@@ -60,8 +62,9 @@ class PublishHandler(NbshareHandler):
                 raise ShareError("The request body must be a JSON object.")
             options = parse_options(body)
             paths = self.paths_argument(body.get("paths", body.get("path")))
-            progress_id = body.get("progress_id")
-            if isinstance(progress_id, str) and PROGRESS_ID.fullmatch(progress_id):
+            given_id = body.get("progress_id")
+            if isinstance(given_id, str) and PROGRESS_ID.fullmatch(given_id):
+                progress_id = given_id
                 RUNNING[progress_id] = progress
             server = sharing.server_url()
             copied = await self.copy_out(paths)
@@ -90,11 +93,20 @@ class PublishHandler(NbshareHandler):
         self.finish(json.dumps(answer))
 
     async def copy_out(self, paths: list[str]) -> Copied:
-        """The named files and folders, read through the contents manager (which keeps them
-        inside its root and leaves hidden files out), into a private temporary folder."""
+        """What to share. Every named path is checked by the contents manager first (inside its
+        root, not hidden, there). A bundle on a file-backed contents manager is then read from
+        disk with the CLI's own rules (.gitignore, no environments or caches, no links out of
+        the folder, sizes checked before reading); anything else is read through the contents
+        manager into a private temporary folder."""
+        key = self.key(paths)
+        models = [await self.model(path) for path in paths]
+        one_notebook = len(paths) == 1 and models[0]["type"] == "notebook"
+        local = None if one_notebook else sharing.local_paths(self.contents_manager, paths)
+        if local is not None:
+            return Copied(folder=None, tops=local, key=key)
         folder = sharing.new_folder()
         parent, tops = sharing.local_copy(folder, paths)
-        copied = Copied(folder=folder, tops=tops, key=self.key(paths))
+        copied = Copied(folder=folder, tops=tops, key=key)
         try:
             for path, top in zip(paths, tops, strict=True):
                 await self.copy_one(copied, path, top)
@@ -103,24 +115,34 @@ class PublishHandler(NbshareHandler):
             raise
         return copied
 
+    async def model(self, path: str) -> dict[str, Any]:
+        """The contents manager's model of `path`, without content: it refuses what is outside
+        its root or hidden, which is then "no such file" here too."""
+        try:
+            model: dict[str, Any] = await ensure_async(self.contents_manager.get(path, content=False))
+        except tornado.web.HTTPError as exc:
+            if exc.status_code in (403, 404):
+                missing = f"No such file or folder in Jupyter: {path or '/'}"
+                raise ShareError(missing, 404, "missing") from None
+            raise
+        return model
+
     async def copy_one(self, copied: Copied, path: str, target: Any, depth: int = 0) -> None:
         if depth > sharing.MAX_DEPTH:  # a symbolic link to a folder above would never end
             raise ShareError(f"{path} is more than {sharing.MAX_DEPTH} folders deep: share one inside it.")
         cm = self.contents_manager
-        try:
-            model = await ensure_async(cm.get(path, content=False))
-        except tornado.web.HTTPError as exc:
-            if exc.status_code in (403, 404):
-                raise ShareError(
-                    f"No such file or folder in Jupyter: {path or '/'}", 404, "missing"
-                ) from None
-            raise
+        model = await self.model(path)
         if model["type"] == "directory":
+            copied.folders += 1  # two links to a folder above double the walk at every level
+            if copied.folders > sharing.MAX_FOLDERS:
+                too_many = f"These are more than the {sharing.MAX_FOLDERS} folders a share can hold."
+                raise ShareError(too_many, 413, "too_large")
             listing = await ensure_async(cm.get(path, content=True, type="directory"))
             target.mkdir(parents=True, exist_ok=True)
             for child in listing["content"]:
                 await self.copy_one(copied, child["path"], target / child["name"], depth + 1)
             return
+        sharing.check_size(copied, model.get("size"))  # before reading it into memory
         model = await ensure_async(cm.get(path, content=True, type="file", format="base64"))
         sharing.write_file(copied, target, model["content"])
 
@@ -141,12 +163,15 @@ def parse_options(body: dict[str, Any]) -> Options:
         isinstance(max_views, bool) or not isinstance(max_views, int) or max_views < 1
     ):
         raise ShareError('"max_views" must be a whole number of views, 1 or more.')
+    title = text("title")
+    if title is not None and len(title) > sharing.MAX_TITLE:
+        raise ShareError(f'"title" is longer than {sharing.MAX_TITLE} characters.')
     return Options(
         password=text("password"),
         expires=text("expires"),
         max_views=max_views,
         update=bool(body.get("update")),
-        title=text("title"),
+        title=title,
     )
 
 
@@ -166,7 +191,10 @@ class InfoHandler(NbshareHandler):
 
 
 class ProgressHandler(NbshareHandler):
+    auth_resource = "contents"
+
     @tornado.web.authenticated
+    @authorized("read")
     def get(self, progress_id: str) -> None:
         progress = RUNNING.get(progress_id)
         self.finish(
@@ -178,7 +206,10 @@ class ManageHandler(JupyterHandler):
     """The owner's manage page, reached through Jupyter: its link carries the owner token,
     which stays on this side until the user follows it (the dialog's JSON never holds it)."""
 
+    auth_resource = "contents"
+
     @tornado.web.authenticated
+    @authorized("write")  # the redirect carries the owner token: whoever follows it owns the share
     def get(self, share_id: str) -> None:
         try:
             url = sharing.manage_url(share_id, sharing.server_url())
@@ -194,7 +225,8 @@ class ManageHandler(JupyterHandler):
 def _remove(folder: Any) -> None:
     import shutil
 
-    shutil.rmtree(folder, ignore_errors=True)
+    if folder is not None:  # None: the share was read from its real paths, nothing to remove
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def add_handlers(web_app: Any) -> None:

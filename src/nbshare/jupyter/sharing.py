@@ -27,6 +27,8 @@ TIMEOUT = 300.0
 MAX_TOTAL_BYTES = 200 * 1024 * 1024  # as a bundle's limits (bundle/archive.py Limits)
 MAX_FILES = 1000
 MAX_DEPTH = 32
+MAX_FOLDERS = 10_000
+MAX_TITLE = 500  # it travels in a query string
 # What the browser may see of a share: never the owner token, nor the manage URL carrying it.
 PUBLIC_FIELDS = ("id", "url", "download_url", "title", "version", "expires_at", "max_views", "protected")
 
@@ -92,13 +94,15 @@ def clean_path(path: Any) -> str:
 
 @dataclass
 class Copied:
-    """The shared files, copied out of the contents manager into a private temporary folder."""
+    """The shared files: the real paths of a file-backed contents manager (`folder` None), or
+    copies out of the contents manager in a private temporary folder, removed afterwards."""
 
-    folder: Path
-    tops: list[Path]  # what was named, inside `folder`
+    folder: Path | None
+    tops: list[Path]  # what was named: real paths, or inside `folder`
     key: str  # what the history remembers the share by (the CLI's key when paths are local)
     size: int = 0
     files: int = 0
+    folders: int = 0
 
     @property
     def one_notebook(self) -> bool:
@@ -109,8 +113,35 @@ def history_key(paths: list[str], root_dir: str | None) -> str:
     """The CLI keys a share by the files' absolute paths, joined by spaces: the same key here
     lets `nbshare publish --update` and this extension update each other's shares."""
     if root_dir:
-        return " ".join(str((Path(root_dir) / p).resolve()) for p in paths)
+        try:
+            return " ".join(str((Path(root_dir) / p).resolve()) for p in paths)
+        except (OSError, RuntimeError):  # a loop of symbolic links
+            raise ShareError(f"{' '.join(paths)}: a symbolic link that leads nowhere.", 400) from None
     return " ".join(f"jupyter:{p}" for p in paths)
+
+
+def local_paths(contents_manager: Any, paths: list[str]) -> list[Path] | None:
+    """The real paths of `paths` when Jupyter serves files from a folder on this machine (its
+    usual FileContentsManager), so a bundle is collected by the CLI's own rules; else None."""
+    from jupyter_server.services.contents.filemanager import (
+        AsyncFileContentsManager,
+        FileContentsManager,
+    )
+
+    if not isinstance(contents_manager, FileContentsManager | AsyncFileContentsManager):
+        return None
+    root = Path(contents_manager.root_dir)
+    return [root.joinpath(*p.split("/")) if p else root for p in paths]
+
+
+def check_size(copied: Copied, size: Any) -> None:
+    """Refuse a file that would take the share over its limit before it is read into memory."""
+    if isinstance(size, int) and copied.size + size > MAX_TOTAL_BYTES:
+        raise ShareError(
+            f"These files are larger than the {MAX_TOTAL_BYTES // (1024 * 1024)} MB a share can hold.",
+            413,
+            "too_large",
+        )
 
 
 def local_copy(folder: Path, paths: list[str]) -> tuple[Path, list[Path]]:
@@ -176,8 +207,8 @@ def bundle_archive(copied: Copied, tmp: Path) -> Path:
         outgoing = plan(copied.tops)
         archive = tmp / outgoing.name
         archive.write_bytes(outgoing.archive())
-    except NbshareError as exc:
-        raise ShareError(exc.message, 400, "bundle") from None
+    except NbshareError as exc:  # the CLI's bundle rules and limits, in the CLI's words
+        raise ShareError(exc.message, exc.status if exc.status == 413 else 400, exc.code) from None
     return archive
 
 
