@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from .origin import Origin, origin_of
+from .origin import Origin, editable_provider, origin_of
 
 # Cell magics whose body is still Python run in the kernel, so its imports count.
 PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture"})
@@ -201,6 +201,8 @@ def infer_requirements(
     unresolved = []
     for module in third_party:
         distributions = set(providers.get(module, ()))
+        if not distributions and (editable := editable_provider(module)):
+            distributions = {editable}
         if not distributions:
             unresolved.append(module)
         for provider in distributions:

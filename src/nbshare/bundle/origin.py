@@ -10,11 +10,13 @@ can say more about the sender than they meant to.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 Kind = Literal["index", "editable", "folder", "file", "url", "vcs", "unknown"]
 
@@ -104,3 +106,24 @@ def _hash_fragment(data: dict) -> str:
     if isinstance(legacy, str) and legacy.startswith("sha256="):
         return f"#{legacy}"
     return ""
+
+
+def editable_provider(module: str) -> str | None:
+    """The distribution installed in development mode whose folder holds the top-level
+    `module`, for the editable installs `packages_distributions()` cannot see (PEP 660: a .pth
+    file or an import hook records no package names, as hatchling's and setuptools' do)."""
+    try:
+        spec = importlib.util.find_spec(module)  # finds it without running it
+    except (ImportError, ValueError):
+        return None
+    where = spec and (spec.origin or next(iter(spec.submodule_search_locations or ()), None))
+    if not where or where in ("built-in", "frozen"):
+        return None
+    found = Path(where).resolve()
+    for distribution in metadata.distributions():
+        origin = origin_of(distribution)
+        if origin.kind != "editable" or not origin.path:
+            continue
+        if found.is_relative_to(Path(unquote(origin.path)).resolve()):
+            return distribution.metadata["Name"]
+    return None
