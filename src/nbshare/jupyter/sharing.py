@@ -20,7 +20,7 @@ from typing import Any
 from .. import publishing
 from ..client import ClientError, NbshareClient
 from ..config import ClientSettings, ConfigError, resolve
-from ..history import History, HistoryError, Published
+from ..history import History, HistoryError
 from ..publishing import PublishError
 
 TIMEOUT = 300.0
@@ -156,27 +156,17 @@ def local_copy(folder: Path, paths: list[str]) -> tuple[Path, list[Path]]:
 
 def write_file(copied: Copied, target: Path, content_b64: str) -> None:
     data = base64.b64decode(content_b64)
-    copied.size += len(data)
     copied.files += 1
     if copied.files > MAX_FILES:
         raise ShareError(f"These are more than the {MAX_FILES} files a share can hold.", 413, "too_large")
-    if copied.size > MAX_TOTAL_BYTES:
-        raise ShareError(
-            f"These files are larger than the {MAX_TOTAL_BYTES // (1024 * 1024)} MB a share can hold.",
-            413,
-            "too_large",
-        )
+    check_size(copied, len(data))  # the size the model gave may be missing or stale
+    copied.size += len(data)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes(data)
 
 
 def new_folder() -> Path:
     return Path(tempfile.mkdtemp(prefix="nbshare-jupyter-"))
-
-
-def earlier_share(client: NbshareClient, key: str) -> Published | None:
-    """The latest share of these files on this server that still exists, from the history."""
-    return publishing.earlier_share(client, key, must=False)
 
 
 def public(answer: dict[str, Any], *, updated: bool) -> dict[str, Any]:
@@ -216,7 +206,7 @@ def _upload(
     client: NbshareClient, source: Path, key: str, options: Options, advance: Callable[[int], None]
 ) -> dict[str, Any]:
     if options.update:
-        earlier = earlier_share(client, key)
+        earlier = publishing.earlier_share(client, key, must=False)
         if earlier is None:
             raise ShareError(
                 "There is no earlier share of this in your history (or it is gone): share it anew."
@@ -279,7 +269,7 @@ def about(server: str, key: str) -> dict[str, Any]:
     }
     try:
         info["limits"] = client.limits()
-        earlier = earlier_share(client, key)
+        earlier = publishing.earlier_share(client, key, must=False)
         if earlier is not None:
             info["earlier"] = {
                 "id": earlier.id,
