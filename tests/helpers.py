@@ -319,6 +319,16 @@ def serve_in_thread(app, *, lifespan: str = "off", log_level: str = "warning") -
         thread.join(timeout=30)
 
 
+def stop_process(process: subprocess.Popen, *, timeout: float) -> None:
+    """Ask a server process to stop; kill it if it has not within `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 class LiveServer:
     def __init__(self, url: str, process: subprocess.Popen, log_path: Path, data_dir: Path):
         self.url, self.process, self.log_path, self.data_dir = url, process, log_path, data_dir
@@ -327,11 +337,7 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, timeout=15)
 
     def wait_until_serving(self) -> LiveServer:
         """This server, once /healthz answers; it is stopped if it never does."""

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 import nbshare
-from helpers import clean_env, free_port
+from helpers import clean_env, free_port, stop_process
 
 BUILT = Path(nbshare.__file__).parent / "labextension"
 REPO = Path(__file__).resolve().parent.parent
@@ -76,12 +76,7 @@ class LiveJupyter:
         )
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=30)
+        stop_process(self.process, timeout=30)
 
 
 def start_jupyter(
