@@ -178,6 +178,30 @@ def test_a_timeout_is_reported_for_its_notebook(env):
 
 
 @pytest.mark.slow
+def test_the_kernel_sees_the_clone_environment_not_the_callers_pythonpath(env, tmp_path, monkeypatch):
+    """A check run from a shell with PYTHONPATH set (a developer's checkout, say) must not let
+    the share's notebooks import from there: they would pass here and fail for the recipient."""
+    dest, report = env
+    caller = tmp_path / "caller-site"
+    caller.mkdir()
+    (caller / "only_on_the_callers_path.py").write_text("VALUE = 1\n")
+    monkeypatch.setenv("PYTHONPATH", str(caller))
+    nb = v4.new_notebook(
+        cells=[
+            code(
+                "import importlib.util, os\n"
+                "print(importlib.util.find_spec('only_on_the_callers_path'), os.environ.get('PYTHONPATH'))",
+                stream("None None\n"),
+            )
+        ]
+    )
+    nbformat.write(nb, dest / "isolated.ipynb")
+    checked = check_notebooks(dest, ["isolated.ipynb"], env=report, timeout=60, echo=lambda line: None)
+    [result] = checked.notebooks
+    assert result.ok, (result.error, result.failed, result.differing)
+
+
+@pytest.mark.slow
 def test_a_missing_kernel_or_notebook_is_reported_not_raised(env):
     dest, report = env
     nbformat.write(v4.new_notebook(cells=[code("1")]), dest / "one.ipynb")

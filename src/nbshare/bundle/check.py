@@ -178,11 +178,18 @@ def _kernel_manager(env: EnvReport, sockets: Path) -> AsyncKernelManager:
     )
 
 
+ISOLATING = {"PYTHONHOME", "PYTHONPATH", "PYTHONUSERBASE"}
+
+
 async def _execute(client: NotebookClient, env: EnvReport) -> None:
     assert client.km is not None
     km = client.km
-    # The kernel's own subprocesses (`!pip`, `!python`) should find the environment first.
-    kernel_env = {key: value for key, value in os.environ.items() if key != "PYTHONHOME"}
+    # The kernel sees the environment and nothing of the caller's Python set-up: a PYTHONPATH
+    # (a developer's checkout) or user site-packages would let a notebook pass the check here
+    # and fail for the next recipient. Its own subprocesses (`!pip`, `!python`) find the
+    # environment first.
+    kernel_env = {key: value for key, value in os.environ.items() if key not in ISOLATING}
+    kernel_env["PYTHONNOUSERSITE"] = "1"
     kernel_env["PATH"] = os.pathsep.join([str(env.path / "bin"), kernel_env.get("PATH", "")])
     kernel_env["VIRTUAL_ENV" if env.kind == "venv" else "CONDA_PREFIX"] = str(env.path)
     try:
