@@ -267,11 +267,9 @@ def test_nbhub_errors_are_json_with_a_message(small_client, data, status, code):
 
 
 def test_nbhub_upload_refused_while_it_streams_is_json_too(tmp_path, renderer):
-    """Over HTTP (TestClient hands the app a whole body as one message): the body comes in
-    pieces, and the first one names the field before the limit refuses the rest."""
-    settings = Settings(
-        data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=SMALL_LIMIT
-    )
+    """Over real HTTP, as NbHub sends it: the bytes within the limit name the field before
+    the rest is refused while it streams in."""
+    settings = Settings(data_dir=tmp_path / "d", public_url=PUBLIC_URL, max_upload_bytes=SMALL_LIMIT)
     with serve_in_thread(create_app(settings, renderer=renderer)) as url:
         r = httpx.post(f"{url}/upload", files={"notebook-data": ("big.ipynb", b"x" * 1_000_000)}, timeout=120)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"

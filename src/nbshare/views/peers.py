@@ -74,6 +74,7 @@ class FirstField:
 @router.post("/upload")
 @takes_uploads
 async def upload(request: Request) -> Response:
+    """The upload form's page with the link, or NbHub's JSON (its field, no HTML asked)."""
     limit = request.app.state.settings.max_upload_bytes
     first = FirstField(request.stream())
     try:
@@ -96,6 +97,7 @@ def from_nbhub(request: Request, first: FirstField) -> bool:
 
 @router.get("/notebook/{share_id}")
 async def nbhub_link(request: Request, share_id: str) -> Response:
+    """NbHub's links, /notebook/ID, lead to the share's page."""
     await service(request).exists(share_id)  # unknown, malformed and expired ids: the usual 404
     return RedirectResponse(links(request, share_id).index, status_code=301)
 
@@ -103,6 +105,7 @@ async def nbhub_link(request: Request, share_id: str) -> Response:
 @router.post("/api/v1/notebook")
 @takes_uploads
 async def nbss_upload(request: Request) -> Response:
+    """nbss-upload's upload: the link, or an error sentence, as plain text."""
     limit = request.app.state.settings.max_upload_bytes
     try:
         form = await read_form(request, limit)
