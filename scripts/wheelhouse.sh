@@ -38,7 +38,7 @@ if [[ ! -f "$stamp" ]]; then
 fi
 # `pip wheel`, not `pip download --only-binary`: NbHub is a source archive, built here once.
 peers="$root/tests/peer_clients.txt"
-peers_stamp="$dest/peers/.complete-$(sha256sum "$peers" | cut -c1-12)"
+peers_stamp="$dest/peers/.complete-${key%%-*}-$(sha256sum "$peers" | cut -c1-12)"  # per Python version too
 if [[ ! -f "$peers_stamp" ]]; then
   mkdir -p "$dest/peers"
   "$python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$dest/peers" -r "$peers"
