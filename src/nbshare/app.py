@@ -32,7 +32,7 @@ from .settings import Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
 from .uploads import BodyLimit, upload_routes
-from .views import api, pages
+from .views import api, pages, peers
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -143,6 +143,7 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(peers.router)  # NbHub's and nbss-upload's routes
     app.mount("/static/mathjax", PublicStatic(directory=_mathjax_dir()), name="mathjax")
     app.mount("/static/nbconvert", PublicStatic(directory=_nbconvert_lab_static()), name="nbconvert")
     app.mount("/static", PublicStatic(directory=HERE / "static"), name="static")
@@ -155,7 +156,7 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         limit=settings.max_upload_bytes,
-        uploads=upload_routes(api.router, pages.router),
+        uploads=upload_routes(api.router, pages.router, peers.router),
         refuse=_refuse,
     )
     # Pages, CSS and the vendored scripts shrink 3-5x; nothing secret is reflected into a

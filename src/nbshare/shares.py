@@ -235,9 +235,11 @@ class ShareService:
         expires: str | None = None,
         max_views: int | None = None,
         client: str | None = None,
+        discoverable: bool = False,
     ) -> CreatedShare:
         """A new share from a notebook or a bundle (a .zip of notebooks and files).
-        `client` (an address) limits how many uploads one client renders at once."""
+        `client` (an address) limits how many uploads one client renders at once;
+        `discoverable` lets search engines index its pages."""
         now = self.clock()
         expires_at = choose_expiry(
             expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry
@@ -250,7 +252,14 @@ class ShareService:
             share_id, 1, data, filename=filename, title=title, sealed=password is not None, client=client
         )
         row = ShareRow(
-            share_id, tokens.hash_token(owner_token), now, now, 1, expires_at=expires_at, max_views=max_views
+            share_id,
+            tokens.hash_token(owner_token),
+            now,
+            now,
+            1,
+            expires_at=expires_at,
+            max_views=max_views,
+            discoverable=discoverable,
         )
         data_key = None
         if password is not None:

@@ -118,11 +118,18 @@ class BodyLimit:
 
         async def counting_receive() -> Message:
             nonlocal received
+            if received > self.hard_limit:
+                raise too_large(self.limit)
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                body = message.get("body", b"")
+                received += len(body)
                 if received > self.hard_limit:
-                    raise too_large(self.limit)
+                    # The bytes within the limit still go on, so the handler learns what
+                    # the body starts with (which client sent it: views/peers.py); the
+                    # next read is refused.
+                    within = body[: len(body) - (received - self.hard_limit)]
+                    return {"type": "http.request", "body": within, "more_body": True}
             return message
 
         return counting_receive

@@ -36,6 +36,7 @@ class ShareRow:
     owner_wrapped_key: str | None = None
     access_epoch: int = 0
     versions_public: bool = False
+    discoverable: bool = False
 
     @property
     def protected(self) -> bool:

@@ -43,6 +43,8 @@ shares = Table(
     # Bumped when access changes (new password), so earlier grants stop working.
     Column("access_epoch", Integer, nullable=False, server_default="0"),
     Column("versions_public", Boolean, nullable=False, server_default=false()),
+    # Whether search engines may index its pages (X-Robots-Tag); off unless the uploader asks.
+    Column("discoverable", Boolean, nullable=False, server_default=false()),
     Index("ix_shares_expires_at", "expires_at"),
 )
 

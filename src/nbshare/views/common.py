@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from python_multipart.multipart import parse_options_header
@@ -128,19 +129,16 @@ def parse_max_views(value: str | None) -> int | None:
 
 async def upload_from_form(request: Request, limit: int) -> Upload:
     """The fields of a multipart upload: `file`, and optional title, password, expires, max_views."""
-    form = await _read_form(request, limit)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise NbshareError("Choose a notebook file to upload (form field 'file').", code="no_file")
-    if upload.size is not None and upload.size > limit:
-        raise too_large(limit)
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise too_large(limit)
+    return await upload_fields(await read_form(request, limit), limit)
+
+
+async def upload_fields(form: FormData, limit: int) -> Upload:
+    """What an upload form read with `read_form` asks for."""
+    data, filename = await file_from_form(form, "file", limit)
     password = form.get("password")
     return Upload(
         data=data,
-        filename=upload.filename,
+        filename=filename,
         title=_text(form, "title"),
         password=password if isinstance(password, str) and password != "" else None,
         expires=_form_expiry(form),
@@ -148,12 +146,33 @@ async def upload_from_form(request: Request, limit: int) -> Upload:
     )
 
 
-async def _read_form(request: Request, limit: int) -> FormData:
+async def file_from_form(form: FormData, field: str, limit: int) -> tuple[bytes, str | None]:
+    """The bytes and name of the file a form sends in `field`, at most `limit` bytes."""
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile):
+        raise NbshareError(f"Choose a notebook file to upload (form field '{field}').", code="no_file")
+    if upload.size is not None and upload.size > limit:
+        raise too_large(limit)
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise too_large(limit)
+    return data, upload.filename
+
+
+async def read_form(
+    request: Request, limit: int, stream: AsyncGenerator[bytes, None] | None = None
+) -> FormData:
+    """An upload's form: one file of at most `limit` bytes, a few small fields. `stream`:
+    the request's body, for a caller that watches it go by (peers.py)."""
     content_type, _ = parse_options_header(request.headers.get("Content-Type"))
     if content_type != b"multipart/form-data":
         return await request.form(max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK)
     parser = MultiPartParser(
-        request.headers, request.stream(), max_files=1, max_fields=10, max_part_size=MULTIPART_SLACK
+        request.headers,
+        stream if stream is not None else request.stream(),
+        max_files=1,
+        max_fields=10,
+        max_part_size=MULTIPART_SLACK,
     )
     # Starlette spools a file over 1 MB to a temporary file on disk. Keep it in memory
     # instead (the upload limit bounds it, and it is read whole anyway): a protected

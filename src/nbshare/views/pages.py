@@ -18,9 +18,9 @@ from ..render.headings import TocEntry, nest
 from ..security.headers import content_csp
 from ..shares import Share
 from ..text import human_size
-from ..uploads import takes_uploads
 from ..urls import Links
 from .common import (
+    Upload,
     client_address,
     links,
     owner_grant,
@@ -28,7 +28,6 @@ from .common import (
     refuse_secrets_in_url,
     service,
     set_grant_cookie,
-    upload_from_form,
     view_grant,
     visitor_grant,
 )
@@ -55,6 +54,11 @@ async def open_share(request: Request, share_id: str, version: int | None = None
 
 
 def guarded(share: Share, response: Response) -> Response:
+    """`response` to a read of `share`: kept out of shared caches if private, and out of
+    search engines unless its uploader made it discoverable (links are meant for the
+    people they are sent to)."""
+    if not share.row.discoverable:
+        response.headers["X-Robots-Tag"] = "noindex"
     return private(response) if share.private else response
 
 
@@ -91,11 +95,9 @@ def lifetime_choices(maximum: str) -> list[tuple[str, str]]:
     return allowed
 
 
-@router.post("/upload")
-@takes_uploads
-async def upload(request: Request) -> HTMLResponse:
-    """The no-JavaScript upload form posts here and gets a page with the link."""
-    form = await upload_from_form(request, request.app.state.settings.max_upload_bytes)
+async def created_page(request: Request, form: Upload) -> HTMLResponse:
+    """What the no-JavaScript upload form gets: a page with the link. The form posts to
+    /upload, whose route is in peers.py (NbHub's CLI posts there too)."""
     created = await service(request).create(
         form.data,
         filename=form.filename,
