@@ -305,3 +305,79 @@ def test_each_app_counts_on_its_own(tmp_path, renderer):
             scraped = second.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
             found = samples(scraped.text)
     assert found[("nbshare_uploads_total", (("outcome", "stored"),))] == 0
+
+
+# --- backups (docs/operating.md#backups) -------------------------------------------------
+
+
+def backup_database(data_dir, target) -> None:
+    """SQLite's online backup, as `sqlite3 nbshare.db ".backup ..."` does it."""
+    import sqlite3
+
+    source, copy = sqlite3.connect(data_dir / "nbshare.db"), sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+
+
+def copy_blobs_additively(data_dir, target) -> None:
+    """`rsync -a` without --delete: what the source no longer has stays in the backup."""
+    shutil.copytree(data_dir / "blobs", target, dirs_exist_ok=True)
+
+
+def test_a_backup_taken_database_first_then_blobs_additively_restores_every_share(tmp_path, renderer):
+    from helpers import Clock
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    with app_client(tmp_path / "live", renderer) as live:
+        data_dir = live.app.state.settings.data_dir
+        kept = publish(live, nb_bytes(minimal_notebook(title="kept"))).json()
+        deleted = publish(live, nb_bytes(minimal_notebook(title="deleted later"))).json()
+        backup_database(data_dir, backup / "day1.db")  # yesterday's backup: database, then blobs
+        copy_blobs_additively(data_dir, backup / "blobs")
+        uploaded = publish(live, nb_bytes(minimal_notebook(title="uploaded today"))).json()
+        backup_database(data_dir, backup / "nbshare.db")  # today's: 1. the database
+        # Between the two copies: one share is deleted, another one uploaded.
+        token = {"Authorization": f"Bearer {deleted['owner_token']}"}
+        assert live.delete(f"/api/v1/shares/{deleted['id']}", headers=token).status_code == 204
+        late = publish(live, nb_bytes(minimal_notebook(title="after the copy"))).json()
+        copy_blobs_additively(data_dir, backup / "blobs")  # 2. then the blobs
+
+    restored = tmp_path / "restored" / "data"
+    shutil.copytree(backup / "blobs", restored / "blobs")
+    shutil.copy(backup / "nbshare.db", restored / "nbshare.db")
+    clock = Clock()
+    settings = Settings(data_dir=restored, public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
+    with TestClient(
+        create_app(settings, renderer=renderer, clock=clock), base_url="http://testserver"
+    ) as client:
+        for share in (kept, deleted, uploaded):  # every row the database copy holds opens, whole
+            assert client.get(f"/n/{share['id']}.ipynb").status_code == 200, share["title"]
+            assert client.get(f"/n/{share['id']}/content").status_code == 200, share["title"]
+        assert client.get(f"/n/{late['id']}").status_code == 404  # not in the database copy
+        service = client.app.state.service
+        assert list(service.blobs.keys(f"shares/{late['id']}"))  # its blobs came along...
+        clock.advance(hours=2)
+        service.sweep()
+        assert not list(service.blobs.keys(f"shares/{late['id']}"))  # ...and the sweep removes them
+        assert client.get(f"/n/{kept['id']}.ipynb").status_code == 200
+
+
+def test_blobs_first_would_restore_shares_without_their_blobs(tmp_path, renderer):
+    """Why not the other order: a share uploaded between the copies has a row and no blobs."""
+    backup = tmp_path / "backup"
+    with app_client(tmp_path / "live", renderer) as live:
+        data_dir = live.app.state.settings.data_dir
+        publish(live, nb_bytes(minimal_notebook()))
+        copy_blobs_additively(data_dir, backup / "blobs")
+        between = publish(live, nb_bytes(minimal_notebook(title="between"))).json()
+        backup_database(data_dir, backup / "nbshare.db")
+    restored = tmp_path / "restored" / "data"
+    shutil.copytree(backup / "blobs", restored / "blobs")
+    shutil.copy(backup / "nbshare.db", restored / "nbshare.db")
+    settings = Settings(data_dir=restored, public_url=PUBLIC_URL, allowed_hosts=TEST_HOSTS)
+    with TestClient(create_app(settings, renderer=renderer), base_url="http://testserver") as client:
+        assert client.get(f"/api/v1/shares/{between['id']}").status_code == 200  # the row is there
+        assert client.get(f"/n/{between['id']}.ipynb").status_code == 404  # its notebook is not
