@@ -186,6 +186,20 @@ def test_json_access_log_is_one_object_per_request_with_ids_and_secrets_redacted
     assert [r["status"] for r in records][2:] == [200, 400, 204]
 
 
+def test_a_raw_quote_or_space_in_a_query_value_neither_leaks_it_nor_breaks_the_line():
+    from nbshare.access import json_line
+
+    scope = {
+        "method": "GET",
+        "path": "/n/AbCdEfGhIjKlMnOpQrStUvWx",
+        "query_string": b'password=hunter2"rest of it&x=1',
+        "client": ("192.0.2.1", 5000),
+    }
+    line = json_line(scope, 400, 0.001, 10)
+    assert json.loads(line)["path"] == "/n/AbCd…?password=…&x=…"
+    assert "hunter2" not in line and "rest" not in line and "AbCdEfGh" not in line
+
+
 def test_text_access_log_writes_no_json(tmp_path, renderer, caplog):
     caplog.set_level(logging.INFO)
     with app_client(tmp_path, renderer) as client:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .logs import redact
+from .logs import QUERY_VALUE_RE, redact
 from .metrics import NoMetrics
 
 ACCESS_LOGGER = "nbshare.access"
@@ -51,7 +51,9 @@ def json_line(scope: Scope, status: int, duration: float, size: int) -> str:
     """The request as one JSON object; its path redacted as every log line is (logs.py)."""
     path = scope.get("root_path", "") + scope["path"]
     if scope.get("query_string"):
-        path += "?" + scope["query_string"].decode("latin-1")
+        # Values go before anything else: a raw quote or space in one must not end the
+        # query early for `redact`, leaving the rest of the value in the line.
+        path += "?" + QUERY_VALUE_RE.sub("=…", scope["query_string"].decode("latin-1"))
     client = scope.get("client")
     record = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds"),

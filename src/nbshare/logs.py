@@ -43,15 +43,17 @@ def configure_logging(access_log: str = "text") -> dict:
     own access lines are not written (`nbshare serve` turns them off); other messages stay
     text on stderr."""
     config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact"] = {"()": RedactShareIds}
+    for handler in config["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    # Its lines are redacted as they are made (access.py), field by field: the filter's
+    # pass over the whole line could cut a JSON string short at an escaped quote.
     config["formatters"]["bare"] = {"format": "%(message)s"}
     config["handlers"]["json_access"] = {
         "formatter": "bare",
         "class": "logging.StreamHandler",
         "stream": "ext://sys.stdout",
     }
-    config.setdefault("filters", {})["redact"] = {"()": RedactShareIds}
-    for handler in config["handlers"].values():
-        handler.setdefault("filters", []).append("redact")
     config["loggers"]["nbshare"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     if access_log == "json":
         access = {"handlers": ["json_access"], "level": "INFO", "propagate": False}
