@@ -44,9 +44,12 @@ class Readiness:
             if name in self._busy:
                 results[name] = TIMED_OUT  # the last check has not come back yet
                 return
-            self._busy.add(name)
 
         def run() -> None:
+            # Marked here, in the thread: a check cancelled before its thread started never
+            # runs, and must not leave the part marked busy for ever.
+            with self._lock:
+                self._busy.add(name)
             try:
                 probe()
             finally:
