@@ -6,7 +6,8 @@ FROM python:3.11.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
 
 # The service runs as a user of its own, which owns nothing but the data volume.
 RUN groupadd --system --gid 10001 nbshare \
@@ -28,11 +29,14 @@ COPY src ./src
 RUN SKIP_JUPYTER_BUILDER=1 pip install --no-cache-dir ".[server,postgres]" \
     && rm -rf /src
 
-# Every setting is an NBSHARE_* variable (docs/settings.md); these three make the image's
-# shape: listen on every interface of the container, on 8000, with data in the volume.
+# Every setting is an NBSHARE_* variable (docs/settings.md); these make the image's shape:
+# listen on every interface of the container, on 8000, with data in the volume. The public
+# URL suits `docker run -p 8000:8000` on one's own machine (links would otherwise name
+# 0.0.0.0); a real deployment sets the address people use.
 ENV NBSHARE_HOST=0.0.0.0 \
     NBSHARE_PORT=8000 \
-    NBSHARE_DATA_DIR=/data
+    NBSHARE_DATA_DIR=/data \
+    NBSHARE_PUBLIC_URL=http://localhost:8000
 VOLUME ["/data"]
 EXPOSE 8000
 WORKDIR /data
