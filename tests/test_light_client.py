@@ -36,6 +36,7 @@ SERVER_ONLY = (
     "psycopg",
     "psycopg-binary",
     "nbconvert",
+    "prometheus-client",
 )
 INSTALL_TIMEOUT = 900  # building a wheel and installing ~40 packages on a busy machine
 

@@ -33,6 +33,12 @@ def test_put_get_roundtrip_exact_bytes(blobs):
     assert blobs.get("shares/abc/v1/original.ipynb") == b"replaced"
 
 
+def test_check_answers_and_leaves_nothing_behind(blobs):
+    """The readiness check's call works on every backend, and writes nothing."""
+    blobs.check()
+    assert list(blobs.keys()) == []
+
+
 def test_missing_key_raises_keyerror(blobs):
     with pytest.raises(KeyError):
         blobs.get("shares/nope/v1/page.html")

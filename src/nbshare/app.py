@@ -21,8 +21,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
+from .access import AccessRecord
 from .errors import NbshareError
 from .logs import redact
+from .metrics import Metrics, NoMetrics
+from .readiness import Readiness
 from .render.pool import RenderPool
 from .security.grants import ServerKey
 from .security.headers import SecurityHeaders, service_csp
@@ -32,7 +35,7 @@ from .settings import Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
 from .uploads import BodyLimit, upload_routes
-from .views import api, pages, peers
+from .views import api, health, pages, peers
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -67,12 +70,14 @@ def _nbconvert_lab_static() -> Path:
 class NbshareApp(FastAPI):
     """FastAPI with SecurityHeaders around everything. Added with `add_middleware` it
     would sit inside Starlette's ServerErrorMiddleware, and 500 pages (sent by that
-    outermost layer) would go out without nosniff, the CSP or the referrer policy."""
+    outermost layer) would go out without nosniff, the CSP or the referrer policy. The
+    access record (JSON log, metrics) is outside even that, to see every answer."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = self.state.settings
         csp = service_csp(settings.frame_url, settings.public_url)
-        return SecurityHeaders(super().build_middleware_stack(), csp=csp)
+        secured = SecurityHeaders(super().build_middleware_stack(), csp=csp)
+        return AccessRecord(secured, json_log=settings.access_log == "json", metrics=self.state.metrics)
 
 
 def build_service(
@@ -82,6 +87,7 @@ def build_service(
     blobs: BlobStore | None = None,
     metadata: MetadataStore | None = None,
     clock: Callable[[], datetime] | None = None,
+    metrics: NoMetrics | None = None,
 ) -> ShareService:
     """The storage (schema brought up to date) and the share service, without the web app:
     for `create_app` and for server-side commands such as `nbshare purge`. The default
@@ -96,7 +102,9 @@ def build_service(
         )
     renderer = renderer or RenderPool(settings.render_workers, settings.render_timeout)
     server_key = ServerKey.load_or_create(settings.secret_key, settings.data_dir)
-    return ShareService(settings, metadata, blobs, renderer, server_key=server_key, clock=clock)
+    return ShareService(
+        settings, metadata, blobs, renderer, server_key=server_key, clock=clock, metrics=metrics
+    )
 
 
 def create_app(
@@ -111,7 +119,10 @@ def create_app(
     clock; `nbshare serve` passes none."""
     settings = settings or Settings()
     owns_renderer = renderer is None
-    service = build_service(settings, renderer=renderer, blobs=blobs, metadata=metadata, clock=clock)
+    metrics = Metrics() if settings.metrics else NoMetrics()
+    service = build_service(
+        settings, renderer=renderer, blobs=blobs, metadata=metadata, clock=clock, metrics=metrics
+    )
     renderer = service.renderer
 
     @contextlib.asynccontextmanager
@@ -136,21 +147,20 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.metrics = metrics
+    app.state.readiness = Readiness(service.metadata, service.blobs)
     app.state.templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(peers.router)  # NbHub's and nbss-upload's routes
     app.mount("/static/mathjax", PublicStatic(directory=_mathjax_dir()), name="mathjax")
     app.mount("/static/nbconvert", PublicStatic(directory=_nbconvert_lab_static()), name="nbconvert")
     app.mount("/static", PublicStatic(directory=HERE / "static"), name="static")
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict:
-        return {"ok": True, "version": __version__}
 
     _add_error_handlers(app)
     app.add_middleware(

@@ -37,11 +37,25 @@ class RedactShareIds(logging.Filter):
         return True
 
 
-def configure_logging() -> dict:
-    """uvicorn's logging config with share ids redacted from every log line."""
+def configure_logging(access_log: str = "text") -> dict:
+    """uvicorn's logging config with share ids redacted from every log line. With the JSON
+    access log, its lines (access.py) go to stdout bare, one JSON object each, and uvicorn's
+    own access lines are not written (`nbshare serve` turns them off); other messages stay
+    text on stderr."""
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["redact"] = {"()": RedactShareIds}
     for handler in config["handlers"].values():
         handler.setdefault("filters", []).append("redact")
+    # Its lines are redacted as they are made (access.py), field by field: the filter's
+    # pass over the whole line could cut a JSON string short at an escaped quote.
+    config["formatters"]["bare"] = {"format": "%(message)s"}
+    config["handlers"]["json_access"] = {
+        "formatter": "bare",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+    }
     config["loggers"]["nbshare"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    if access_log == "json":
+        access = {"handlers": ["json_access"], "level": "INFO", "propagate": False}
+        config["loggers"]["nbshare.access"] = access
     return config

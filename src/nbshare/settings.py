@@ -21,6 +21,7 @@ from platformdirs import user_data_dir
 from .expiry import parse_duration
 
 ENV_PREFIX = "NBSHARE_"
+ACCESS_LOGS = ("text", "json", "off")
 
 
 @dataclass(frozen=True)
@@ -201,14 +202,41 @@ SETTINGS: tuple[Setting, ...] = (
         "Argon2 password checks computed at once; a few more wait, the rest get 429.",
         int,
     ),
+    Setting(
+        "access_log",
+        "text",
+        "How `nbshare serve` logs each request: 'text' (uvicorn's lines), 'json' (one JSON object"
+        " a line: time, method, path, status, duration, bytes, client) or 'off'. Share ids and"
+        " query values are redacted either way.",
+    ),
+    Setting(
+        "metrics",
+        False,
+        "Serve Prometheus metrics at /metrics (uploads, renders, views, responses by status"
+        " class). Without metrics_token, only loopback requests that no proxy forwarded get them.",
+        bool,
+    ),
+    Setting(
+        "metrics_token",
+        None,
+        "A bearer token /metrics requires (Authorization: Bearer TOKEN), from any address."
+        " Never logged; keep it in an environment file only the service reads.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+_BOOLS = dict.fromkeys(("1", "true", "yes", "on"), True) | dict.fromkeys(("0", "false", "no", "off"), False)
+
+
 def _coerce(setting: Setting, value: Any) -> Any:
     if value is None or setting.type is str:
         return value
+    if setting.type is bool and isinstance(value, str):  # bool("false") would be True
+        if value.strip().lower() not in _BOOLS:
+            raise ValueError(f"{setting.env_var} must be true or false, got {value!r}")
+        return _BOOLS[value.strip().lower()]
     if isinstance(value, setting.type):
         return value
     try:
@@ -265,6 +293,9 @@ class Settings:
     trusted_proxies: str | None = None
     allowed_hosts: str | None = None
     max_concurrent_hashes: int = 2
+    access_log: str = "text"
+    metrics: bool = False
+    metrics_token: str | None = field(default=None, repr=False)  # never printed
 
     def __post_init__(self) -> None:
         for declared in dataclasses.fields(self):
@@ -309,6 +340,11 @@ class Settings:
                 "example from: python -c 'import secrets; print(secrets.token_hex(32))'"
             )
         _check_proxies(self.trusted_proxies)
+        if self.access_log not in ACCESS_LOGS:
+            choices = ", ".join(ACCESS_LOGS)
+            raise ValueError(f"NBSHARE_ACCESS_LOG must be one of {choices}, got {self.access_log!r}")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ValueError("NBSHARE_METRICS_TOKEN must be at least 16 characters (a random string)")
         default, longest = lifetimes["default_expiry"], lifetimes["max_expiry"]
         if longest is not None and default is not None and default > longest:
             # Every upload that leaves the lifetime to the server would be refused.

@@ -30,8 +30,10 @@ from . import protection, urls
 from .errors import Forbidden, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
 from .manifest import NotebookEntry
+from .metrics import NoMetrics
 from .prepare import Prepared, Preparer, is_bundle
 from .protection import VersionMeta
+from .render import RenderedPage
 from .render.pool import RenderPool
 from .render.quota import RendersPerClient
 from .security import crypto, grants, tokens
@@ -165,15 +167,17 @@ class ShareService:
         *,
         server_key: grants.ServerKey,
         clock: Callable[[], datetime] | None = None,
+        metrics: NoMetrics | None = None,
     ):
         self.settings = settings
+        self.metrics = metrics or NoMetrics()
         self.metadata = metadata
         self.blobs = blobs
         self.renderer = renderer
         self.server_key = server_key
         self.clock = clock or (lambda: datetime.now(UTC))
         self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
-        self.preparer = Preparer(settings, renderer.render, self.static_url)
+        self.preparer = Preparer(settings, self._timed_render, self.static_url)
         self.renders = RendersPerClient(settings.max_renders_per_client)
         self.throttle = GuessThrottle(
             metadata.engine,
@@ -225,7 +229,16 @@ class ShareService:
             share_id, number, data, filename=upload_name(filename), title=title, sealed=sealed, now=now
         )
 
-    async def create(
+    async def _timed_render(self, data: bytes, **options: Any) -> RenderedPage:
+        with self.metrics.render():
+            return await self.renderer.render(data, **options)
+
+    async def create(self, data: bytes, **options: Any) -> CreatedShare:
+        """A new share from a notebook or a bundle; see `_create`. Counted in the metrics."""
+        with self.metrics.upload():
+            return await self._create(data, **options)
+
+    async def _create(
         self,
         data: bytes,
         *,
@@ -286,7 +299,12 @@ class ShareService:
             raise
         return stored, meta
 
-    async def update(
+    async def update(self, share_id: str, owner_token: str | None, data: bytes, **options: Any) -> Share:
+        """New content at the same link; see `_update`. Counted in the metrics."""
+        with self.metrics.upload():
+            return await self._update(share_id, owner_token, data, **options)
+
+    async def _update(
         self,
         share_id: str,
         owner_token: str | None,
@@ -564,6 +582,7 @@ class ShareService:
         views = await anyio.to_thread.run_sync(self.metadata.count_view, share.id, burn_at)
         if views is None:
             raise NotFound(GONE)  # another reader took the last view
+        self.metrics.view()
         if share.row.max_views is None:
             return None
         if views >= share.row.max_views:

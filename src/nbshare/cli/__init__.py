@@ -70,7 +70,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
     from ..app import create_app
     from ..logs import configure_logging
 
-    log_config = configure_logging()
+    log_config = configure_logging(settings.access_log)
     try:
         app = create_app(settings)
     except ValueError as exc:  # a blob store URL obstore cannot use, say
@@ -88,6 +88,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, public_url:
         host=settings.host,
         port=settings.port,
         log_config=log_config,
+        access_log=settings.access_log == "text",  # "json": the app writes its own (access.py)
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or "",
     )

@@ -25,6 +25,8 @@ if TYPE_CHECKING:  # obstore is imported only by the deployments that use it
 # A full disk, or the user's quota used up.
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 
+# A name no blob can have (keys never start with '.'); the readiness check asks for it.
+READY_KEY = ".nbshare-ready"
 _KEY_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
 
 
@@ -58,6 +60,10 @@ class BlobStore(Protocol):
     def sweep_unfinished(self, before: datetime) -> int:
         """Remove what writes cut short (a crash in the middle of `put`) left behind, if it
         was last touched before `before`; returns how many. Never removes a key."""
+
+    def check(self) -> None:
+        """One cheap round trip to where the blobs live (the readiness check); raises if
+        it fails. Reads nothing and writes nothing."""
 
 
 def _raise_if_out_of_space(exc: BaseException) -> None:
@@ -176,6 +182,11 @@ class FileBlobStore:
             self._remove_empty(folder)
         return removed
 
+    def check(self) -> None:
+        """The root folder is still there, a folder, and can be listed."""
+        with os.scandir(self.root) as entries:
+            next(entries, None)
+
     def _remove_empty(self, folder: Path) -> None:
         while folder != self.root and folder.is_relative_to(self.root):
             try:
@@ -257,6 +268,16 @@ class ObjectBlobStore:
         for batch in obstore.list(self.store, prefix=prefix or None):
             for meta in batch:
                 yield meta["path"], meta["last_modified"].astimezone(UTC)
+
+    def check(self) -> None:
+        """A HEAD of a key no blob has (check_key's rules forbid a leading '.'): 'not
+        found' proves the store answers and these credentials are accepted."""
+        import obstore
+
+        try:
+            obstore.head(self.store, READY_KEY)
+        except FileNotFoundError:
+            pass
 
     def sweep_unfinished(self, before: datetime) -> int:
         """Nothing to do: an object store makes an object appear whole or not at all (an

@@ -279,6 +279,17 @@ class MetadataStore:
                 conn.execute(select(func.count()).select_from(versions)).scalar_one(),
             )
 
+    def ping(self) -> None:
+        """One cheap query on the shares table (the readiness check); raises if it fails. A
+        SQLite file deleted under a running server is noticed too: its open connections
+        would go on using the deleted file."""
+        database = self.engine.url.database
+        if self.engine.dialect.name == "sqlite" and database not in (None, "", ":memory:"):
+            if not Path(database).is_file():
+                raise FileNotFoundError("the SQLite database file is gone")
+        with self.engine.connect() as conn:
+            conn.execute(select(shares.c.id).limit(1)).all()
+
     def close(self) -> None:
         self.engine.dispose()
 
