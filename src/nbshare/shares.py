@@ -16,12 +16,13 @@ gets the page, its frame and its files.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import anyio
@@ -45,6 +46,22 @@ from .unset import UNSET
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _counted_as_upload(
+    method: Callable[Concatenate[ShareService, P], Awaitable[T]],
+) -> Callable[Concatenate[ShareService, P], Awaitable[T]]:
+    """Counts a call in the uploads metric by its outcome, keeping the method's signature."""
+
+    @functools.wraps(method)
+    async def counted(self: ShareService, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.metrics.upload():
+            return await method(self, *args, **kwargs)
+
+    return counted
+
+
 GONE = "This share does not exist or has expired."
 # A crashed upload's blobs and temporary files are swept once this old: no upload in
 # progress is (a render times out in a minute), so none is swept from under its writer.
@@ -233,12 +250,8 @@ class ShareService:
         with self.metrics.render():
             return await self.renderer.render(data, **options)
 
-    async def create(self, data: bytes, **options: Any) -> CreatedShare:
-        """A new share from a notebook or a bundle; see `_create`. Counted in the metrics."""
-        with self.metrics.upload():
-            return await self._create(data, **options)
-
-    async def _create(
+    @_counted_as_upload
+    async def create(
         self,
         data: bytes,
         *,
@@ -299,12 +312,8 @@ class ShareService:
             raise
         return stored, meta
 
-    async def update(self, share_id: str, owner_token: str | None, data: bytes, **options: Any) -> Share:
-        """New content at the same link; see `_update`. Counted in the metrics."""
-        with self.metrics.upload():
-            return await self._update(share_id, owner_token, data, **options)
-
-    async def _update(
+    @_counted_as_upload
+    async def update(
         self,
         share_id: str,
         owner_token: str | None,
