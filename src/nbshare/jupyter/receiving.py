@@ -76,6 +76,8 @@ def receive(url: str, password: str | None, root: Path) -> Opened:
         raise _said(exc) from None
     except NbshareError as exc:  # a checksum that does not match, an unsafe archive
         raise ShareError(exc.message, 502, exc.code) from None
+    except OSError as exc:  # the root is read-only, the disk is full: the staging folder is gone
+        raise ShareError(f"Could not write the share into {root}: {exc.strerror or exc}", 500) from None
     finally:
         client.close()
     title = info.get("title")
