@@ -222,6 +222,14 @@ SETTINGS: tuple[Setting, ...] = (
         "A bearer token /metrics requires (Authorization: Bearer TOKEN), from any address."
         " Never logged; keep it in an environment file only the service reads.",
     ),
+    Setting(
+        "jupyter_url",
+        None,
+        'The Jupyter address "Open in my Jupyter" sends every reader to (their server or a'
+        " Hub's user-redirect, for example https://hub.example.org/hub/user-redirect), where"
+        " nbshare's Jupyter extension opens the share. Default: none, so each reader is asked"
+        " once for their own and the browser remembers it.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -296,6 +304,7 @@ class Settings:
     access_log: str = "text"
     metrics: bool = False
     metrics_token: str | None = field(default=None, repr=False)  # never printed
+    jupyter_url: str | None = None
 
     def __post_init__(self) -> None:
         for declared in dataclasses.fields(self):
@@ -308,6 +317,13 @@ class Settings:
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         if self.render_url:
             object.__setattr__(self, "render_url", self.render_url.rstrip("/"))
+        if self.jupyter_url:
+            if not re.match(r"https?://[^/\s]", self.jupyter_url):
+                raise ValueError(
+                    f"NBSHARE_JUPYTER_URL must be an http(s) address, for example "
+                    f"http://localhost:8888; got {self.jupyter_url!r}"
+                )
+            object.__setattr__(self, "jupyter_url", self.jupyter_url.rstrip("/"))
         if self.database_url is None:
             db = Path(self.data_dir) / "nbshare.db"
             object.__setattr__(self, "database_url", f"sqlite:///{db}")

@@ -943,6 +943,7 @@ def test_hostile_names_are_text_on_the_share_page(scene):
     assert [s.get_attribute("src") for s in page.locator("script").all()] == [
         "/static/messages.js",
         "/static/share.js",
+        "/static/jupyter.js",
     ]
     assert page.evaluate("[window.PWNED_TITLE, window.PWNED_KERNEL]") == [None, None]
     assert page.title() == hostile_meta["title"] and dialogs == []
@@ -1045,6 +1046,7 @@ def test_hostile_attachment_names_are_inert_wherever_they_go(scene):
     assert [s.get_attribute("src") for s in page.locator("script").all()] == [
         "/static/messages.js",
         "/static/share.js",
+        "/static/jupyter.js",
     ]
     stored = [f["name"] for f in share["files"] if f["role"] in ("attachment", "download")]
     assert len(stored) == len(HOSTILE_ATTACHMENTS) + 2, stored  # ok.png, the hostile ones, the download

@@ -30,5 +30,5 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 
     add_handlers(serverapp.web_app)
     serverapp.log.info(
-        "nbshare: share endpoints under %snbshare/api/", serverapp.web_app.settings["base_url"]
+        "nbshare: share endpoints under %snbshare/ (api/, open)", serverapp.web_app.settings["base_url"]
     )

@@ -1,26 +1,30 @@
-"""The extension's REST endpoints under {base_url}nbshare/ (documented in docs/jupyter.md).
+"""The extension's endpoints under {base_url}nbshare/ (documented in docs/jupyter.md).
 
-Every handler is an APIHandler with @tornado.web.authenticated, so Jupyter Server's own
-authentication, authorization and XSRF rules apply as to its other APIs. Errors answer JSON
-{"message": ..., "code": ...} for the dialog to show, never a traceback.
+Every handler carries @tornado.web.authenticated and @authorized, so Jupyter Server's own
+authentication, authorization and XSRF rules apply as to its other APIs. The REST handlers
+are APIHandlers whose errors answer JSON {"message": ..., "code": ...} for the dialog to
+show; the pages a browser is sent to (manage, open) answer HTML. Never a traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import tornado
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
-from jupyter_server.utils import url_path_join
+from jupyter_server.utils import url_escape, url_path_join
 
 from ..client import ClientError
 from ..publishing import PublishError
-from . import sharing
+from . import pages, receiving, sharing
+from .receiving import NeedsPassword
 from .sharing import Copied, Options, Progress, ShareError
 
 PROGRESS_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -222,6 +226,61 @@ class ManageHandler(JupyterHandler):
         self.redirect(url)
 
 
+class OpenHandler(JupyterHandler):
+    """Open in my Jupyter: GET ?url=SHARE fetches the share into a new folder of the root and
+    redirects to it in JupyterLab. A protected share answers a form whose POST (Jupyter's XSRF
+    check applies) carries the password in its body. Failures are pages in words."""
+
+    auth_resource = "contents"  # it writes a new folder into the root, as saving a file does
+
+    @tornado.web.authenticated
+    @authorized("write")
+    async def get(self) -> None:
+        await self.open(password=None)
+
+    @tornado.web.authenticated
+    @authorized("write")
+    async def post(self) -> None:
+        await self.open(password=self.get_body_argument("password", ""))
+
+    async def open(self, password: str | None) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Referrer-Policy", "no-referrer")
+        url = self.get_argument("url", "")
+        root = getattr(self.contents_manager, "root_dir", None)
+        try:
+            if not url:
+                raise ShareError("Say which share to open: nbshare/open?url=https://.../n/ID")
+            if not root or not os.path.isdir(root):
+                raise ShareError(
+                    "This Jupyter does not keep its files in a folder nbshare can write to.", 501
+                )
+            opened = await asyncio.to_thread(receiving.receive, url, password, Path(root))
+        except NeedsPassword:
+            self.answer(200, pages.password_form(url, self.request.path, self.xsrf_form_html()))
+            return
+        except ShareError as exc:
+            if exc.code == "wrong_password":
+                form = pages.password_form(url, self.request.path, self.xsrf_form_html(), "Wrong password.")
+                self.answer(403, form)
+            else:
+                self.answer(exc.status, pages.failure(exc.message, url or None))
+            return
+        except Exception:
+            self.log.exception("nbshare: opening a share failed")
+            self.answer(
+                500, pages.failure("Opening failed unexpectedly; the Jupyter server's log says why.", url)
+            )
+            return
+        self.log.info("nbshare: opened %s into %s", url, opened.folder)
+        self.redirect(url_path_join(self.base_url, "lab", "tree", url_escape(opened.path)))
+
+    def answer(self, status: int, html: str) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(html)
+
+
 def _remove(folder: Any) -> None:
     import shutil
 
@@ -238,5 +297,6 @@ def add_handlers(web_app: Any) -> None:
             (url_path_join(base, "api", "info"), InfoHandler),
             (url_path_join(base, "api", "progress", "([A-Za-z0-9_-]+)"), ProgressHandler),
             (url_path_join(base, "manage", "([A-Za-z0-9_-]+)"), ManageHandler),
+            (url_path_join(base, "open"), OpenHandler),
         ],
     )
