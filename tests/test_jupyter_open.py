@@ -45,6 +45,7 @@ def jupyter(tmp_path_factory, nbshare_server):
     (originals / "report.ipynb").write_bytes(notebook(markdown("# Quarterly report")))
     (originals / "twice.ipynb").write_bytes(notebook(markdown("# Opened twice")))
     (originals / "locked.ipynb").write_bytes(notebook(markdown("# Behind a password")))
+    (originals / "asked.ipynb").write_bytes(notebook(markdown("# Asked first")))
     (originals / "gone.ipynb").write_bytes(notebook(markdown("# Deleted soon")))
     (originals / "analysis" / "README.md").write_text("# Churn analysis\n")
     (originals / "analysis" / "churn.ipynb").write_bytes(notebook(markdown("# Churn")))
@@ -65,8 +66,9 @@ def share(jupyter, path: str, **options) -> dict:
 
 
 def open_share(jupyter, url: str) -> httpx.Response:
+    """The confirm page's POST (token-authenticated, as the API is: no XSRF field needed)."""
     with jupyter.api() as http:
-        return http.get("nbshare/open", params={"url": url}, follow_redirects=False)
+        return http.post("nbshare/open", data={"url": url}, follow_redirects=False)
 
 
 def everything_under(folder: Path) -> dict[str, bytes | None]:
@@ -83,6 +85,26 @@ def test_a_notebook_opens_in_a_new_folder_and_the_answer_redirects_to_it(jupyter
     # Only the notebook and clone's hidden marker: no environment, nothing run.
     assert {p.name for p in opened.parent.iterdir()} == {"report.ipynb", ".nbshare-clone"}
     assert not [p for p in jupyter.root.iterdir() if p.name.startswith(".nbshare-open-")]
+
+
+def test_a_get_only_asks_and_writes_nothing(jupyter):
+    """Any page can send a signed-in reader to nbshare/open: the GET shows what would be
+    opened, from where, and a button whose POST (with Jupyter's XSRF field) does it."""
+    shared = share(jupyter, "asked.ipynb")
+    before = everything_under(jupyter.root)
+    with httpx.Client(base_url=jupyter.url, timeout=300) as browser:
+        page = browser.get("nbshare/open", params={"url": shared["url"], "token": jupyter.token})
+        assert page.status_code == 200, page.text
+        assert shared["url"] in page.text and 'method="post"' in page.text and "Open a copy" in page.text
+        assert everything_under(jupyter.root) == before
+        forged = browser.post("nbshare/open", data={"url": shared["url"]})
+        assert forged.status_code == 403  # a cross-site form cannot know the _xsrf value
+        assert everything_under(jupyter.root) == before
+        xsrf = XSRF_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
+        fields = {"url": shared["url"], "_xsrf": xsrf}
+        opened = browser.post("nbshare/open", data=fields, follow_redirects=False)
+        assert opened.status_code == 302, opened.text
+        assert opened.headers["location"] == "/lab/tree/asked/asked.ipynb"
 
 
 def test_a_bundle_opens_with_its_files_at_its_readme(jupyter):
@@ -129,13 +151,14 @@ def test_a_protected_share_asks_for_its_password_in_a_form(jupyter, nbshare_serv
     check applies to the form's POST; the password only ever travels in the POST body."""
     shared = share(jupyter, "locked.ipynb", password=PASSWORD)
     with httpx.Client(base_url=jupyter.url, timeout=300) as browser:
-        form = browser.get("nbshare/open", params={"url": shared["url"], "token": jupyter.token})
+        asked = browser.get("nbshare/open", params={"url": shared["url"], "token": jupyter.token})
+        xsrf = XSRF_FIELD.search(asked.text).group(1)  # type: ignore[union-attr]
+        fields = {"url": shared["url"], "_xsrf": xsrf}
+        form = browser.post("nbshare/open", data=fields)
         assert form.status_code == 200, form.text
         assert 'type="password"' in form.text and shared["url"] in form.text
-        xsrf = XSRF_FIELD.search(form.text).group(1)  # type: ignore[union-attr]
         assert not (jupyter.root / "locked").exists()
 
-        fields = {"url": shared["url"], "_xsrf": xsrf}
         wrong = browser.post("nbshare/open", data={**fields, "password": "not it"})
         assert wrong.status_code == 403 and "Wrong password" in wrong.text and 'type="password"' in wrong.text
         forged = browser.post("nbshare/open", data={"url": shared["url"], "password": PASSWORD})
@@ -172,9 +195,11 @@ def test_a_deleted_share_is_a_page_in_words(jupyter, nbshare_server):
     ],
 )
 def test_what_is_not_a_share_link_is_a_400_page(jupyter, url, words):
-    r = open_share(jupyter, url)
-    assert r.status_code == 400 and words in r.text and "Traceback" not in r.text
-    assert "<script" not in r.text  # the link is shown escaped
+    with jupyter.api() as http:
+        asked = http.get("nbshare/open", params={"url": url})
+    for r in (asked, open_share(jupyter, url)):
+        assert r.status_code == 400 and words in r.text and "Traceback" not in r.text
+        assert "<script" not in r.text  # the link is shown escaped
 
 
 def test_jupyter_refuses_a_request_that_is_not_signed_in(jupyter, nbshare_server):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers import ZIP_TYPE, markdown, notebook, publish_live, start_server, zip_of
 from jupyter_helpers import jupyter_env, start_jupyter
@@ -37,7 +38,11 @@ def open_in_jupyter(context, page):
     with context.expect_page() as opened:
         page.locator("#open-in-jupyter").click()
     tab = opened.value
-    tab.wait_for_url(re.compile(r".*/lab/tree/.*"), wait_until="commit", timeout=120_000)
+    tab.locator("#open-copy").click(timeout=120_000)  # the extension asks before writing anything
+    try:
+        tab.wait_for_url(re.compile(r".*/lab/tree/.*"), wait_until="commit", timeout=120_000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"never reached JupyterLab; the tab shows {tab.url}:\n{tab.content()}") from None
     return tab
 
 
@@ -81,3 +86,32 @@ def test_the_operators_jupyter_url_is_used_without_asking(context, tmp_path, jup
         assert asked == []
     finally:
         operated.stop()
+
+
+def test_a_protected_share_asks_for_its_password_in_the_readers_jupyter(context, server, jupyter):
+    """The reader unlocked the share page; their Jupyter is another client, so it asks too,
+    in its own form, and the copy opens once the password is right."""
+    data = notebook(markdown("# Behind a password"))
+    share = publish_live(server, data, "locked-page.ipynb", headers={"X-Nbshare-Password": "open sesame"})
+    signed_in(context, jupyter)
+    page = context.new_page()
+    page.on("dialog", lambda d: d.accept(jupyter.url))
+    page.goto(share["url"])
+    page.fill("#password", "open sesame")
+    page.click("button[type=submit]")
+    page.wait_for_url(share["url"])
+    page.locator("#clone summary, #clone-heading").first.click()
+    with context.expect_page() as opened:
+        page.locator("#open-in-jupyter").click()
+    tab = opened.value
+    tab.locator("#open-copy").click(timeout=120_000)
+    tab.fill("input[name=password]", "not it", timeout=120_000)
+    tab.locator("button[type=submit]").click()
+    tab.get_by_text("Wrong password.").wait_for(timeout=120_000)
+    assert not (jupyter.root / "locked-page").exists()
+    tab.fill("input[name=password]", "open sesame")
+    tab.locator("button[type=submit]").click()
+    tab.wait_for_url(
+        re.compile(r".*/lab/tree/locked-page/locked-page\.ipynb$"), wait_until="commit", timeout=120_000
+    )
+    assert (jupyter.root / "locked-page" / "locked-page.ipynb").read_bytes() == data

@@ -226,31 +226,45 @@ class ManageHandler(JupyterHandler):
         self.redirect(url)
 
 
+NO_URL = "Say which share to open: nbshare/open?url=https://.../n/ID"
+
+
 class OpenHandler(JupyterHandler):
-    """Open in my Jupyter: GET ?url=SHARE fetches the share into a new folder of the root and
-    redirects to it in JupyterLab. A protected share answers a form whose POST (Jupyter's XSRF
-    check applies) carries the password in its body. Failures are pages in words."""
+    """Open in my Jupyter. GET ?url=SHARE only asks: a page naming the share, whose form's
+    POST (Jupyter's XSRF check applies) fetches the share into a new folder of the root and
+    redirects to it in JupyterLab. A GET never writes: any web page can send a signed-in
+    reader to this address, and must not be able to drop files into their Jupyter (or fill
+    its disk) without a click here. A protected share answers a form whose POST carries the
+    password in its body. Failures are pages in words."""
 
     auth_resource = "contents"  # it writes a new folder into the root, as saving a file does
 
     @tornado.web.authenticated
     @authorized("write")
     async def get(self) -> None:
-        await self.open(password=None)
+        self.page_headers()
+        url = self.get_argument("url", "")
+        try:
+            if not url:
+                raise ShareError(NO_URL)
+            receiving.share_location(url)  # the link's shape only: nothing is fetched yet
+        except ShareError as exc:
+            self.answer(exc.status, pages.failure(exc.message, url or None))
+            return
+        self.answer(200, pages.confirm_form(url, self.request.path, self.xsrf_form_html()))
 
     @tornado.web.authenticated
     @authorized("write")
     async def post(self) -> None:
-        await self.open(password=self.get_body_argument("password", ""))
+        await self.open(password=self.get_body_argument("password", None))
 
     async def open(self, password: str | None) -> None:
-        self.set_header("Cache-Control", "no-store")
-        self.set_header("Referrer-Policy", "no-referrer")
+        self.page_headers()
         url = self.get_argument("url", "")
         root = getattr(self.contents_manager, "root_dir", None)
         try:
             if not url:
-                raise ShareError("Say which share to open: nbshare/open?url=https://.../n/ID")
+                raise ShareError(NO_URL)
             if not root or not os.path.isdir(root):
                 raise ShareError(
                     "This Jupyter does not keep its files in a folder nbshare can write to.", 501
@@ -274,6 +288,13 @@ class OpenHandler(JupyterHandler):
             return
         self.log.info("nbshare: opened %s into %s", url, opened.folder)
         self.redirect(url_path_join(self.base_url, "lab", "tree", url_escape(opened.path)))
+
+    def page_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        # same-origin, not no-referrer: with no-referrer the browser sends the form's POST with
+        # `Origin: null`, which Jupyter refuses as cross-site. The pages load nothing from
+        # elsewhere, so the share's link in their address goes nowhere else either.
+        self.set_header("Referrer-Policy", "same-origin")
 
     def answer(self, status: int, html: str) -> None:
         self.set_status(status)

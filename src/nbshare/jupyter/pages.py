@@ -1,8 +1,11 @@
-"""The few HTML pages "Open in my Jupyter" shows in the browser: the password form of a
-protected share and the page that says, in words, why a share could not be opened. Plain
+"""The few HTML pages "Open in my Jupyter" shows in the browser: the question before
+anything is written, the password form of a protected share, and the page that says, in
+words, why a share could not be opened. Plain
 HTML, everything from outside escaped, no script."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from tornado.escape import xhtml_escape as esc
 
@@ -18,6 +21,22 @@ def _page(title: str, body: str) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def confirm_form(url: str, action: str, xsrf_html: str) -> str:
+    """The question a GET answers: open a copy of this share here? Its POST does it."""
+    host = urlsplit(url).netloc
+    return _page(
+        "Open a copy? · nbshare",
+        "<h1>Open a copy of this share in your Jupyter?</h1>"
+        f"<p>Share: <code>{esc(url)}</code></p>"
+        f"<p>Its files are copied from <strong>{esc(host)}</strong> into a new folder of your"
+        " Jupyter; nothing already there is changed, and nothing in the copy is run. Open it only"
+        " if you expected this link.</p>"
+        f'<form method="post" action="{esc(action)}">{xsrf_html}'
+        f'<input type="hidden" name="url" value="{esc(url)}">'
+        '<button type="submit" id="open-copy" autofocus>Open a copy</button></form>',
     )
 
 
