@@ -90,13 +90,19 @@ def pinned(name: str) -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def nbhub(tmp_path_factory) -> Peer:
-    if not any(PEER_WHEELS.glob("nbhub-*.whl")):
+def install_pinned(tmp_path_factory, name: str) -> Peer:
+    """A fresh venv with the peer `name` at its pinned version, from the offline wheels."""
+    wheel = name.replace("-", "_")
+    if not any(PEER_WHEELS.glob(f"{wheel}-*.whl")):
         pytest.skip(
             "no offline wheels for the peers' clients: run scripts/wheelhouse.sh once (it needs PyPI)"
         )
-    peer = install(tmp_path_factory.mktemp("nbhub"), pinned("nbhub"))
+    return install(tmp_path_factory.mktemp(wheel), pinned(name))
+
+
+@pytest.fixture(scope="session")
+def nbhub(tmp_path_factory) -> Peer:
+    peer = install_pinned(tmp_path_factory, "nbhub")
     (module,) = (peer.folder / "lib").glob("python3*/site-packages/nbhub.py")
     source = module.read_text()
     assert NBHUB_ADDRESS in source, "NbHub's address moved: update NBHUB_ADDRESS and the patch"
@@ -106,11 +112,7 @@ def nbhub(tmp_path_factory) -> Peer:
 
 @pytest.fixture(scope="session")
 def nbss(tmp_path_factory) -> Peer:
-    if not any(PEER_WHEELS.glob("nbss_upload-*.whl")):
-        pytest.skip(
-            "no offline wheels for the peers' clients: run scripts/wheelhouse.sh once (it needs PyPI)"
-        )
-    return install(tmp_path_factory.mktemp("nbss"), pinned("nbss-upload"))
+    return install_pinned(tmp_path_factory, "nbss-upload")
 
 
 @pytest.fixture(scope="module")
