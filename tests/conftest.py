@@ -66,10 +66,14 @@ def _postgres_bin() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
+def postgres_url():
     """A throwaway PostgreSQL cluster on a free loopback port, for the session; its URL.
     NBSHARE_TEST_POSTGRES_URL points at an existing server instead. PostgreSQL refuses to
-    run as root, so as root the cluster belongs to the `postgres` system user."""
+    run as root, so as root the cluster belongs to the `postgres` system user.
+
+    The cluster lives in its own temporary folder, not pytest's: a second pytest started
+    meanwhile (another terminal) deletes all but the newest three of pytest's folders, and
+    PostgreSQL shuts itself down when its data folder's lock file disappears."""
     if os.environ.get("NBSHARE_TEST_POSTGRES_URL"):
         yield os.environ["NBSHARE_TEST_POSTGRES_URL"]
         return
@@ -81,7 +85,7 @@ def postgres_url(tmp_path_factory):
                 "CI: PostgreSQL is not installed (make test installs it: scripts/ensure-debian-package.sh)"
             )
         pytest.skip("PostgreSQL is not installed")
-    folder = tmp_path_factory.mktemp("postgres")
+    folder = Path(tempfile.mkdtemp(prefix="nbshare-test-postgres-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
@@ -125,6 +129,7 @@ def postgres_url(tmp_path_factory):
         pid_file = data / "postmaster.pid"
         if stopped.returncode != 0 and pid_file.exists():  # a busy machine: make sure it is gone
             os.kill(int(pid_file.read_text().split()[0]), 9)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- an S3-compatible object store ------------------------------------------------------
