@@ -6,7 +6,7 @@ import re
 
 from bs4 import BeautifulSoup
 
-from helpers import PUBLIC_URL, fixture_bytes, minimal_notebook, nb_bytes, publish
+from helpers import PUBLIC_URL, as_owner, fixture_bytes, minimal_notebook, nb_bytes, publish, published
 from nbshare.security.tokens import hash_token
 
 
@@ -309,3 +309,27 @@ def test_accept_encoding_is_read_with_its_weights():
     assert accepts_gzip("gzip, deflate, br") and accepts_gzip("br;q=1.0, gzip;q=0.8") and accepts_gzip("*")
     assert not accepts_gzip("gzip;q=0") and not accepts_gzip("identity") and not accepts_gzip("")
     assert not accepts_gzip("gzip;q=zero")
+
+
+def test_the_owner_lets_search_engines_index_a_share_and_takes_it_back(client):
+    share = published(client, nb_bytes(minimal_notebook()))
+    owner = as_owner(share)
+    page = share["url"].removeprefix(PUBLIC_URL)
+    assert share["discoverable"] is False
+    assert client.get(page).headers["x-robots-tag"] == "noindex"
+
+    r = client.patch(f"/api/v1/shares/{share['id']}", json={"discoverable": True}, headers=owner)
+    assert r.status_code == 200, r.text
+    assert r.json()["discoverable"] is True
+    for path in (page, f"{page}/content", f"{page}.ipynb"):
+        assert "x-robots-tag" not in client.get(path).headers, path
+    assert "discoverable" not in client.get(f"/api/v1/shares/{share['id']}").json()  # the owner's setting
+
+    for wrong in (1, "yes", None):  # strict: a boolean, nothing guessed
+        r = client.patch(f"/api/v1/shares/{share['id']}", json={"discoverable": wrong}, headers=owner)
+        assert r.status_code in (400, 422), (wrong, r.text)
+    assert client.get(f"/api/v1/shares/{share['id']}", headers=owner).json()["discoverable"] is True
+
+    r = client.patch(f"/api/v1/shares/{share['id']}", json={"discoverable": False}, headers=owner)
+    assert r.json()["discoverable"] is False
+    assert client.get(page).headers["x-robots-tag"] == "noindex"

@@ -379,9 +379,16 @@ def test_set_changes_password_expiry_views_and_versions(server, cli):
     expires = datetime.fromisoformat(shown["expires_at"])
     assert timedelta(hours=47) < expires - datetime.now(UTC) <= timedelta(days=2)
     assert (shown["max_views"], shown["views"], shown["versions_public"]) == (5, 0, True)
+    assert shown["discoverable"] is False
     assert "token" not in r.stdout
     info = owner_info(server, cli, share_id)
     assert (info["max_views"], info["versions_public"]) == (5, True)
+
+    r = cli.ok("set", url, "--discoverable")
+    assert "Search engines:   may index it" in r.stdout
+    assert owner_info(server, cli, share_id)["discoverable"] is True
+    cli.ok("set", url, "--not-discoverable")
+    assert owner_info(server, cli, share_id)["discoverable"] is False
 
     r = cli.ok("set", share_id, "--no-max-views", "--expires", "never", "--private-versions")
     info = owner_info(server, cli, share_id)

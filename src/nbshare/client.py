@@ -162,9 +162,10 @@ class NbshareClient:
         max_views: Any = UNSET,
         password: Any = UNSET,
         versions_public: Any = UNSET,
+        discoverable: Any = UNSET,
     ) -> dict:
         """Change what is given: expires ('never' for none), max_views (None: no limit),
-        password (None removes it), versions_public."""
+        password (None removes it), versions_public, discoverable (search engines may index)."""
         changes = {
             name: value
             for name, value in (
@@ -172,6 +173,7 @@ class NbshareClient:
                 ("max_views", max_views),
                 ("password", password),
                 ("versions_public", versions_public),
+                ("discoverable", discoverable),
             )
             if value is not UNSET
         }
@@ -186,7 +188,7 @@ class NbshareClient:
         return self._send_json("GET", "/api/v1/limits")
 
     def owner_info(self, share_id: str, owner_token: str) -> dict:
-        """The share as its owner sees it: also views and versions_public."""
+        """The share as its owner sees it: also views, versions_public and discoverable."""
         return self._send_json("GET", f"/api/v1/shares/{share_id}", token=owner_token)
 
     def versions(self, share_id: str, owner_token: str) -> list[dict]:

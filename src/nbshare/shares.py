@@ -378,8 +378,10 @@ class ShareService:
         max_views: object = UNSET,
         password: object = UNSET,
         versions_public: object = UNSET,
+        discoverable: object = UNSET,
     ) -> Share:
-        """Change expiry, view limit, password (None removes it) or version visibility."""
+        """Change expiry, view limit, password (None removes it), version visibility or
+        whether search engines may index the share's pages."""
         row, _ = await self._owned(share_id, owner_token)
         now = self.clock()
         fields: dict[str, Any] = {"updated_at": now}
@@ -396,6 +398,8 @@ class ShareService:
             fields["views"] = 0  # a new limit counts from now
         if versions_public is not UNSET:
             fields["versions_public"] = bool(versions_public)
+        if discoverable is not UNSET:
+            fields["discoverable"] = bool(discoverable)
         version_changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if password is not UNSET:

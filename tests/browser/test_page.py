@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -488,6 +489,23 @@ def test_the_owner_gets_a_manage_button_that_works(server, browser, page):
         assert other.locator("#manage").count() == 0
     finally:
         stranger.close()
+
+
+def test_the_manage_page_lets_search_engines_index_the_share(server, page):
+    share = publish_live(server, fixture_bytes("headings.ipynb"), "headings.ipynb")
+    assert httpx.get(share["url"], timeout=30).headers["x-robots-tag"] == "noindex"
+    page.goto(share["manage_url"])
+    page.locator("#owner-tools").wait_for(state="visible")
+    box = page.locator("#set-discoverable")
+    page.wait_for_function("() => document.getElementById('fact-title').textContent !== ''")
+    assert not box.is_checked()
+    box.check()
+    page.locator("#settings-form button[type=submit]").click()
+    page.wait_for_function("() => document.getElementById('manage-status').textContent === 'Saved.'")
+    assert "x-robots-tag" not in httpx.get(share["url"], timeout=30).headers
+    page.reload()
+    page.wait_for_function("() => document.getElementById('fact-title').textContent !== ''")
+    assert page.locator("#set-discoverable").is_checked()
 
 
 def test_drag_and_drop_upload_shows_progress_and_the_links(server, page):

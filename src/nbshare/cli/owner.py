@@ -100,6 +100,7 @@ def changes(
     max_views: int | None = None,
     password: str | None = None,
     versions_public: bool | None = None,
+    discoverable: bool | None = None,
 ) -> dict[str, object]:
     """The PATCH fields for the options given (None: not given; removals are added by the caller)."""
     given = {
@@ -107,6 +108,7 @@ def changes(
         "max_views": max_views,
         "password": password,
         "versions_public": versions_public,
+        "discoverable": discoverable,
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -135,6 +137,12 @@ def changes(
     default=None,
     help="Whether visitors may open earlier versions (/n/ID/v/N).",
 )
+@click.option(
+    "--discoverable/--not-discoverable",
+    "discoverable",
+    default=None,
+    help="Whether search engines may index the share's pages (off by default: X-Robots-Tag noindex).",
+)
 @owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print the share's settings as JSON.")
 def set_(
@@ -146,11 +154,12 @@ def set_(
     password_stdin: bool,
     no_password: bool,
     versions_public: bool | None,
+    discoverable: bool | None,
     server: str | None,
     token_stdin: bool,
     as_json: bool,
 ) -> None:
-    """Change a share's expiry, view limit, password or version visibility.
+    """Change a share's expiry, view limit, password, version visibility or indexing.
 
     Options left out stay as they are. A new password or its removal ends every reader's
     access grant; readers must enter the (new) password again.
@@ -165,7 +174,9 @@ def set_(
         fail("Choose one of --password, --password-stdin and --no-password.")
     if password_stdin and token_stdin:
         fail("Only one secret can come from standard input: choose --password-stdin or --token-stdin.")
-    wanted = changes(expires=expires, max_views=max_views, versions_public=versions_public)
+    wanted = changes(
+        expires=expires, max_views=max_views, versions_public=versions_public, discoverable=discoverable
+    )
     if no_max_views:
         wanted["max_views"] = None
     if no_password:
@@ -173,7 +184,7 @@ def set_(
     if not (wanted or ask_password or password_stdin):
         fail(
             "Nothing to change: give --expires, --max-views, --no-max-views, --password, "
-            "--no-password or --public-versions/--private-versions."
+            "--no-password, --public-versions/--private-versions or --discoverable/--not-discoverable."
         )
     share = target(url_or_id, server, token_stdin)
     password = read_password(ask_password, password_stdin, env_without_ask=False)
@@ -185,7 +196,10 @@ def set_(
         fail(str(exc))
     share.remember(answer)
     if as_json:
-        keys = ("id", "url", "version", "protected", "expires_at", "max_views", "views", "versions_public")
+        keys = (
+            *("id", "url", "version", "protected", "expires_at"),
+            *("max_views", "views", "versions_public", "discoverable"),
+        )
         click.echo(json.dumps({k: answer.get(k) for k in keys}))
         return
     _print_settings(answer)
@@ -203,6 +217,8 @@ def _print_settings(answer: Answer) -> None:
     click.echo(f"  Expires:          {expiry}")
     click.echo(f"  Views:            {views}")
     click.echo(f"  Earlier versions: {'anyone with the link' if answer['versions_public'] else 'only you'}")
+    indexing = "may index it" if answer.get("discoverable") else "asked not to index it"
+    click.echo(f"  Search engines:   {indexing}")
 
 
 @click.command()

@@ -45,6 +45,7 @@
     text("fact-expires", info.expires_at ? new Date(info.expires_at).toLocaleString() : "never");
     text("fact-password", info.protected ? "yes (stored encrypted)" : "no");
     document.getElementById("set-public-versions").checked = info.versions_public;
+    document.getElementById("set-discoverable").checked = info.discoverable;
   }
 
   function listVersions() {
@@ -101,7 +102,10 @@
 
   document.getElementById("settings-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    var changes = { versions_public: document.getElementById("set-public-versions").checked };
+    var changes = {
+      versions_public: document.getElementById("set-public-versions").checked,
+      discoverable: document.getElementById("set-discoverable").checked,
+    };
     var expires = document.getElementById("set-expires").value.trim();
     var views = document.getElementById("set-views").value.trim();
     var password = document.getElementById("set-password").value;

@@ -113,6 +113,7 @@ class ShareInfo(BaseModel):
 class OwnerShareInfo(ShareInfo):
     views: int = Field(description="Views of the rendered page so far")
     versions_public: bool
+    discoverable: bool = Field(description="Whether search engines may index its pages")
 
 
 class CreatedShareInfo(OwnerShareInfo):
@@ -143,6 +144,9 @@ class OwnerChanges(BaseModel):
     max_views: int | None = Field(None, description="Views left before the share is deleted; null: no limit")
     password: str | None = Field(None, description="New password; null removes the password")
     versions_public: bool | None = Field(None, description="Whether visitors may open earlier versions")
+    discoverable: bool | None = Field(
+        None, description="Whether search engines may index its pages (X-Robots-Tag); off by default"
+    )
 
 
 class Unlock(BaseModel):
@@ -202,7 +206,11 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
     if not share.withheld:
         info.update(content_info(share, meta, urls, files_urls))
     if owner:
-        info.update(views=share.row.views, versions_public=share.row.versions_public)
+        info.update(
+            views=share.row.views,
+            versions_public=share.row.versions_public,
+            discoverable=share.row.discoverable,
+        )
     return info
 
 
@@ -427,11 +435,14 @@ async def update_share(
     "/shares/{share_id}",
     response_model=OwnerShareInfo,
     responses=ERRORS,
-    summary="Change expiry, view limit, password or version visibility",
+    summary="Change expiry, view limit, password, version visibility or indexing",
 )
 async def configure_share(request: Request, response: Response, share_id: str, changes: OwnerChanges) -> Json:
     """Needs the owner token (Bearer). `"password": null` removes the password."""
     given = changes.model_fields_set
+    for switch in ("versions_public", "discoverable"):  # null would be a guess at true or false
+        if switch in given and getattr(changes, switch) is None:
+            raise NbshareError(f"{switch} must be true or false.", code="bad_flag")
     share = await service(request).configure(
         share_id,
         bearer_token(request),
@@ -439,6 +450,7 @@ async def configure_share(request: Request, response: Response, share_id: str, c
         max_views=changes.max_views if "max_views" in given else UNSET,
         password=changes.password if "password" in given else UNSET,
         versions_public=changes.versions_public if "versions_public" in given else UNSET,
+        discoverable=changes.discoverable if "discoverable" in given else UNSET,
     )
     private(response)
     return share_info(request, share, owner=True)
