@@ -7,6 +7,10 @@ BIN    := $(VENV)/bin
 SERVER_STAMP := $(VENV)/.installed-server
 DEV_STAMP    := $(VENV)/.installed-dev
 DATA_DIR ?= data
+# The suite mostly waits (servers starting, browsers, venvs being built), so it runs on every
+# core: one worker per core, each taking whole test files (module fixtures are not started
+# twice). PYTEST_WORKERS= runs it in one process; PYTEST_ARGS adds pytest's own options.
+PYTEST_WORKERS ?= -n auto --dist loadfile
 
 .PHONY: serve test lint bench setup clean labextension
 
@@ -34,7 +38,7 @@ test: $(DEV_STAMP) labextension
 	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
 	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
 	scripts/wheelhouse.sh
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
