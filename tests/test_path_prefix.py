@@ -306,3 +306,42 @@ def test_outside_the_prefix_only_the_home_redirect_and_the_probes_answer(server,
 
 def test_the_server_says_where_it_serves(server):
     assert f"serving at {server.url}" in server.log()
+
+
+# --- a render URL with a path of its own (in process) -------------------------------------
+
+
+def test_a_render_url_with_its_own_path_frames_from_there(tmp_path, renderer):
+    """The frame, its static files and the files taken out of its page are under the render
+    URL's path; the pages under the public URL's. One process answers both."""
+    from fastapi.testclient import TestClient
+
+    from nbshare.app import create_app
+    from nbshare.settings import Settings
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        public_url="http://nbshare.test/services/nbshare",
+        render_url="http://render.test/frames",
+        inline_file_bytes=1024,
+    )
+    with TestClient(create_app(settings, renderer=renderer), base_url="http://nbshare.test") as client:
+        r = client.post(
+            "/services/nbshare/api/v1/shares",
+            params={"filename": "picture.ipynb"},
+            content=PICTURE,
+            headers={"Content-Type": "application/x-ipynb+json"},
+        )
+        assert r.status_code == 201, r.text
+        share = r.json()
+        page = client.get(share["url"])
+        frame = f"http://render.test/frames/n/{share['id']}/content"
+        assert frame in links_in(page.text, share["url"])
+        content = client.get(frame)
+        assert content.status_code == 200
+        framed = links_in(content.text, frame)
+        assert framed and all(url.startswith("http://render.test/frames/") for url in framed), framed
+        for url in framed:
+            assert client.get(url).status_code == 200, url
+        home = client.get("http://nbshare.test/", follow_redirects=False)
+        assert home.headers["location"] == "http://nbshare.test/services/nbshare/"
