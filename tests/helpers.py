@@ -366,16 +366,22 @@ def clean_env(columns: int = 80, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_server(folder: Path, env: dict[str, str] | None = None, **env_overrides: str) -> LiveServer:
+def start_server(
+    folder: Path, env: dict[str, str] | None = None, *, prefix: str = "", **env_overrides: str
+) -> LiveServer:
     """`nbshare serve` in a real process on a free loopback port, data and log in `folder`.
-    `env` replaces the inherited environment (for tests that must not see NBSHARE_*)."""
+    `env` replaces the inherited environment (for tests that must not see NBSHARE_*).
+    `prefix` ("/services/nbshare"): the server runs under that path of its public URL,
+    which is then the LiveServer's url."""
     port = free_port()
     data_dir, log_path = folder / "server-data", folder / "server.log"
+    url = f"http://127.0.0.1:{port}{prefix}"
     env = {
         **(os.environ if env is None else env),
         "PYTHONUNBUFFERED": "1",  # so access-log lines reach the log file as they happen
         "NBSHARE_RENDER_WORKERS": "1",
         "NBSHARE_MAX_UPLOAD_BYTES": str(5 * 1024 * 1024),
+        **({"NBSHARE_PUBLIC_URL": url} if prefix else {}),
         **env_overrides,
     }
     with log_path.open("wb") as log:
@@ -385,7 +391,7 @@ def start_server(folder: Path, env: dict[str, str] | None = None, **env_override
             stderr=subprocess.STDOUT,
             env=env,
         )
-    return LiveServer(f"http://127.0.0.1:{port}", process, log_path, data_dir).wait_until_serving()
+    return LiveServer(url, process, log_path, data_dir).wait_until_serving()
 
 
 # --- the browser -------------------------------------------------------------------------

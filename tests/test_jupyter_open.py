@@ -17,7 +17,16 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from helpers import make_zip, markdown, notebook, serve_in_thread, start_server, with_mode
+from helpers import (
+    make_zip,
+    markdown,
+    notebook,
+    publish_live,
+    serve_in_thread,
+    start_server,
+    with_mode,
+    zip_of,
+)
 from jupyter_helpers import history, jupyter_env, start_jupyter
 from nbshare.bundle.incoming import Cloned
 from nbshare.client import NbshareClient
@@ -114,6 +123,23 @@ def test_a_bundle_opens_with_its_files_at_its_readme(jupyter):
     assert r.headers["location"] == "/lab/tree/analysis/README.md"
     original, opened = jupyter.root / "originals" / "analysis", jupyter.root / "analysis"
     assert everything_under(original).items() <= everything_under(opened).items()
+
+
+def test_a_bundle_of_a_server_under_a_path_prefix_opens(jupyter, tmp_path):
+    """A share link of https://host/services/nbshare/n/ID: the server is everything before
+    /n/ID, and the bundle's files are fetched under the prefix."""
+    (tmp_path / "prefixed").mkdir()
+    prefixed = start_server(tmp_path / "prefixed", prefix="/services/nbshare")
+    try:
+        bundle = zip_of({"README.md": b"# Under a prefix\n", "data/rows.csv": b"a,b\n1,2\n"})
+        shared = publish_live(prefixed, bundle, "prefixed.zip", content_type="application/zip")
+        assert shared["url"].startswith(f"{prefixed.url}/n/")
+        r = open_share(jupyter, shared["url"])
+        assert r.status_code == 302, r.text
+        folder = r.headers["location"].removeprefix("/lab/tree/").removesuffix("/README.md")
+        assert (jupyter.root / folder / "data" / "rows.csv").read_bytes() == b"a,b\n1,2\n"
+    finally:
+        prefixed.stop()
 
 
 @pytest.mark.parametrize(

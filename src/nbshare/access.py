@@ -49,7 +49,7 @@ class AccessRecord:
 
 def json_line(scope: Scope, status: int, duration: float, size: int) -> str:
     """The request as one JSON object; its path redacted as every log line is (logs.py)."""
-    path = scope.get("root_path", "") + scope["path"]
+    path = scope["path"]  # ASGI: the whole path, any root_path (prefix.py) included
     if scope.get("query_string"):
         # Values go before anything else: a raw quote or space in one must not end the
         # query early for `redact`, leaving the rest of the value in the line.

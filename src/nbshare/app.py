@@ -25,6 +25,7 @@ from .access import AccessRecord
 from .errors import NbshareError
 from .logs import redact
 from .metrics import Metrics, NoMetrics
+from .prefix import PathPrefix, path_is_api, route_path
 from .readiness import Readiness
 from .render.pool import RenderPool
 from .security.grants import ServerKey
@@ -35,6 +36,7 @@ from .settings import Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
 from .uploads import BodyLimit, upload_routes
+from .urls import root_path
 from .views import api, health, pages, peers
 
 log = logging.getLogger(__name__)
@@ -71,12 +73,16 @@ class NbshareApp(FastAPI):
     """FastAPI with SecurityHeaders around everything. Added with `add_middleware` it
     would sit inside Starlette's ServerErrorMiddleware, and 500 pages (sent by that
     outermost layer) would go out without nosniff, the CSP or the referrer policy. The
-    access record (JSON log, metrics) is outside even that, to see every answer."""
+    access record (JSON log, metrics) is outside even that, to see every answer. The path
+    prefix (prefix.py) is decided inside both, before anything looks at a route."""
 
     def build_middleware_stack(self) -> ASGIApp:
         settings = self.state.settings
         csp = service_csp(settings.frame_url, settings.public_url)
-        secured = SecurityHeaders(super().build_middleware_stack(), csp=csp)
+        prefixed = PathPrefix(
+            super().build_middleware_stack(), public_url=settings.public_url, render_url=settings.render_url
+        )
+        secured = SecurityHeaders(prefixed, csp=csp)
         return AccessRecord(secured, json_log=settings.access_log == "json", metrics=self.state.metrics)
 
 
@@ -143,6 +149,9 @@ def create_app(
         openapi_url="/api/v1/openapi.json",
         docs_url=None,  # Swagger UI would load from a CDN; the JSON description is enough
         redoc_url=None,
+        # The API's base is the public URL, prefix and all, whatever the request's Host.
+        servers=[{"url": settings.public_url}],
+        root_path_in_servers=False,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -154,6 +163,8 @@ def create_app(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    # The service's pages put this in front of their own paths: "" or "/services/nbshare".
+    app.state.templates.globals["root"] = root_path(settings.public_url)
     app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -221,7 +232,7 @@ async def _purge_periodically(service: ShareService, interval: float) -> None:
 
 
 def _error(request: Request, status: int, code: str, message: str, headers: dict | None = None):
-    if request.url.path.startswith("/api/"):
+    if path_is_api(route_path(request.scope)):
         body = {"error": {"code": code, "message": message}}
         return JSONResponse(body, status_code=status, headers=headers)
     html = request.app.state.templates.get_template("error.html").render(

@@ -24,7 +24,14 @@ from .unset import UNSET
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
 CHUNK = 256 * 1024
-SHARE_PATH_RE = re.compile(rf"/n/({ID_PATTERN})(?:\.ipynb|/[^?#]*)?/?$")
+# A share's path: /n/ID and what may follow it (pages.py's routes, the .ipynb and .zip
+# downloads, a version, a bundle's notebook or file). The server may have a prefix in front
+# (https://host/services/nbshare/n/ID): the server is everything before the first /n/ID that
+# such a rest follows, so a prefix with /n/ in it still parses, and so does a bundle path
+# holding one.
+SHARE_PATH_RE = re.compile(
+    rf"/n/({ID_PATTERN})(?:\.ipynb|\.zip|/(?:v|nb|files|f|content|manage|unlock)(?:/[^?#]*)?)?/?$"
+)
 PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 (a header name)
 GRANT_HEADER = "X-Nbshare-Grant"
 NOTEBOOK_TYPE = "application/x-ipynb+json"
@@ -46,16 +53,22 @@ def share_id_from(url_or_id: str) -> str:
     """The share id in a share, download or manage URL, or the id itself."""
     if "/" not in url_or_id:
         return url_or_id
-    match = SHARE_PATH_RE.search(urlsplit(url_or_id).path)
-    if not match:
-        raise ClientError(f"{url_or_id!r} is not an nbshare link (expected .../n/ID).")
-    return match.group(1)
+    return _share_path(url_or_id).group(1)
 
 
 def server_of(url: str) -> str:
+    """The server of a share URL, with its path prefix: https://host/services/nbshare."""
     parts = urlsplit(url)
-    prefix = parts.path.split("/n/")[0]
+    match = SHARE_PATH_RE.search(parts.path)
+    prefix = parts.path[: match.start()] if match else parts.path.split("/n/")[0]
     return f"{parts.scheme}://{parts.netloc}{prefix}"
+
+
+def _share_path(url: str) -> re.Match[str]:
+    match = SHARE_PATH_RE.search(urlsplit(url).path)
+    if not match:
+        raise ClientError(f"{url!r} is not an nbshare link (expected .../n/ID).")
+    return match
 
 
 def header_safe(password: str) -> bool:
@@ -211,14 +224,16 @@ class NbshareClient:
         max_bytes: int | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> bytes:
-        """The bytes at one of the share's URLs (taken as a path on this client's server).
-        A body that grows past `max_bytes` is abandoned: a broken or hostile server cannot
-        fill the recipient's memory."""
-        parts = urlsplit(url)
+        """The bytes at one of the share's URLs (its path taken on this client's server's
+        origin; the path holds the server's prefix, if it has one). A body that grows past
+        `max_bytes` is abandoned: a broken or hostile server cannot fill the recipient's
+        memory."""
+        parts, server = urlsplit(url), urlsplit(self.server)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {GRANT_HEADER: grant} if grant else {}
         chunks = []
-        with self._talking(), self.http.stream("GET", self._url(path), headers=headers) as response:
+        where = f"{server.scheme}://{server.netloc}{path}"
+        with self._talking(), self.http.stream("GET", where, headers=headers) as response:
             if response.status_code >= 400:
                 response.read()
                 raise ClientError(_error_message(response), response.status_code, _error_code(response))

@@ -133,7 +133,8 @@ class Preparer:
         sealed: bool,
         now: datetime,
     ) -> Prepared:
-        page = await self.render(data, filename, base=urls.version_path(share_id, number), sealed=sealed)
+        base = urls.page_base(self.settings.frame_url, share_id, number)
+        page = await self.render(data, filename, base=base, sealed=sealed)
         files: list[FileEntry] = []
         content = VersionContent(original=data, html=page.html)
         _collect(files, content.files, page, None)
@@ -176,7 +177,7 @@ class Preparer:
         by_path = {m.path: m for m in members}
         notebooks = sorted(p for p in by_path if p.lower().endswith(".ipynb"))
         readme = _find_readme(by_path)
-        base = urls.version_path(share_id, number)
+        base = urls.page_base(self.settings.frame_url, share_id, number)
         inline = None
         if sealed:
             inline = {
@@ -186,7 +187,7 @@ class Preparer:
         def links(path: str) -> BundleLinks:
             return BundleLinks(
                 base=base,
-                page_base=urls.share_path(share_id),
+                page_base=urls.page_base(self.settings.frame_url, share_id),
                 here=posixpath.dirname(path),
                 files=frozenset(by_path),
                 notebooks=frozenset(notebooks),

@@ -268,6 +268,9 @@ def inline_files(html: bytes, base: str, meta: VersionMeta, files: dict[str, byt
 
     def data_uri(url: str, kind: str) -> str | None:
         path = unquote(urlsplit(url).path)
+        # Whatever path the service had when the page was rendered (urls.page_base): only
+        # this version's own files are ever put in, so any prefix in front is harmless.
+        path = path[max(path.find(f"{base}/"), 0) :]
         embedded, bundle_files = urls.embedded_files(base), urls.bundle_files(base)
         entry = None
         if path.startswith(embedded):

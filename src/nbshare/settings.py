@@ -54,15 +54,16 @@ SETTINGS: tuple[Setting, ...] = (
         "public_url",
         None,
         "Base URL people use to reach the service; every link the service prints or"
-        " returns is built from it, never from the request's Host header."
+        " returns is built from it, never from the request's Host header. It may have a"
+        " path (https://host/services/nbshare): the service then answers under it."
         " Default: http://HOST:PORT.",
     ),
     Setting(
         "render_url",
         None,
         "Optional separate origin (for example https://render.example.org) serving the"
-        " same app, from which rendered notebooks are framed. Default: the public URL;"
-        " notebooks are isolated by a CSP sandbox either way.",
+        " same app, from which rendered notebooks are framed; a path of its own is served"
+        " too. Default: the public URL; notebooks are isolated by a CSP sandbox either way.",
     ),
     Setting(
         "database_url",

@@ -23,7 +23,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
-from urllib.parse import urlsplit
 
 import anyio
 
@@ -193,7 +192,7 @@ class ShareService:
         self.renderer = renderer
         self.server_key = server_key
         self.clock = clock or (lambda: datetime.now(UTC))
-        self.static_url = urlsplit(settings.frame_url).path.rstrip("/") + "/static"
+        self.static_url = urls.root_path(settings.frame_url) + "/static"
         self.preparer = Preparer(settings, self._timed_render, self.static_url)
         self.renders = RendersPerClient(settings.max_renders_per_client)
         self.throttle = GuessThrottle(

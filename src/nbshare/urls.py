@@ -3,15 +3,23 @@
 Pages, the API, rendered notebooks (their file and bundle links) and resealed pages all
 take their paths from here, so where shares are served is decided once. A path is
 absolute from the service's root (`/n/{id}/v/{n}/...`); `Links` puts the configured
-public URL (or render origin) in front, never the Host header.
+public URL (or render URL) in front, never the Host header. Both may have a path (the
+service runs under a prefix, such as `/services/nbshare`): `root_path` is that prefix, and
+paths stored in rendered pages start with the render URL's (see `page_base`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .manifest import FileEntry
+
+
+def root_path(url: str) -> str:
+    """The path a configured URL puts in front of every route: "" at the host's root,
+    else "/services/nbshare" (no trailing slash)."""
+    return urlsplit(url).path.rstrip("/")
 
 
 def share_path(share_id: str) -> str:
@@ -22,6 +30,12 @@ def share_path(share_id: str) -> str:
 def version_path(share_id: str, number: int | None) -> str:
     """The base of a version's paths (None: the current version's, which has no number)."""
     return share_path(share_id) if number is None else f"{share_path(share_id)}/v/{number}"
+
+
+def page_base(frame_url: str, share_id: str, number: int | None = None) -> str:
+    """What rendered pages put in front of their links to a version's files and notebooks:
+    the frame loads them, so under the render URL's path, as the page's static URL is."""
+    return f"{root_path(frame_url)}{version_path(share_id, number)}"
 
 
 def notebook_path(base: str, path: str) -> str:
@@ -70,6 +84,16 @@ class Links:
     @property
     def share_path(self) -> str:
         return share_path(self.share_id)
+
+    @property
+    def root(self) -> str:
+        """The service's own path on its public origin ("" at the root)."""
+        return root_path(self.public_url)
+
+    @property
+    def public_share_path(self) -> str:
+        """The share's path as the browser sees it on the public origin."""
+        return f"{self.root}{self.share_path}"
 
     @property
     def index(self) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..prefix import path_is_api, route_path
 from ..settings import Settings, split_list
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -103,6 +104,6 @@ class HostAndOriginCheck:
 
 
 def _refuse(scope: Scope, status: int, code: str, message: str) -> Response:
-    if scope.get("path", "").startswith("/api/"):
+    if path_is_api(route_path(scope)):
         return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
     return PlainTextResponse(message, status_code=status)

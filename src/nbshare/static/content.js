@@ -7,6 +7,9 @@
   "use strict";
   var script = document.currentScript;
   var staticBase = script ? script.src.replace(/\/content\.js(\?.*)?$/, "") : "/static";
+  // The service's path on this origin ("" or a prefix such as /services/nbshare): its
+  // static folder's, which is where this script came from.
+  var root = new URL(staticBase + "/", location.href).pathname.replace(/\/static\/$/, "");
   var framed = window.parent !== window;
   // Pages are rendered once and stored: one rendered before messages.js was loaded ahead
   // of this script (index.html.j2) does not have it, so it is fetched here, and start()
@@ -43,9 +46,12 @@
     if (!link || !framed || event.defaultPrevented || !messages) return;
     var url;
     try { url = new URL(link.href); } catch (e) { return; }
-    if (url.href.split("/n/")[0] !== location.href.split("/n/")[0] || !messages.OPENABLE.test(url.pathname)) return;
+    // The page is told the path below the service's prefix: the page knows its own.
+    var path = url.pathname.slice(root.length);
+    if (url.protocol !== location.protocol || url.host !== location.host ||
+        url.pathname.indexOf(root + "/n/") !== 0 || !messages.OPENABLE.test(path)) return;
     event.preventDefault();
-    post({ nbshare: "open", path: url.pathname + url.hash });
+    post({ nbshare: "open", path: path + url.hash });
   });
   window.addEventListener("hashchange", function () {
     post({ nbshare: "hash", hash: location.hash });

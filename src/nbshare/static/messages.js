@@ -40,8 +40,9 @@ var NBSHARE_MESSAGES = (function () {
   return {
     fromFrame: checker(FROM_FRAME),
     fromPage: checker(FROM_PAGE),
-    // A path the frame hands to the page to open: a notebook or file of a share. Tested on
-    // a URL's pathname, which holds no whitespace (the URL parser percent-encodes it).
+    // A path the frame hands to the page to open: a notebook or file of a share, below
+    // the service's prefix (if it has one). Tested on a URL's pathname, which holds no
+    // whitespace (the URL parser percent-encodes it).
     OPENABLE: new RegExp("^/n/" + SHARE_ID + "(/v/\\d+)?/(nb|files)/")
   };
 })();

@@ -28,6 +28,8 @@
   // navigate this page (and its requests carry no grant cookie), so it asks, and only
   // paths under this share's own prefix are followed.
   var sharePath = frame.getAttribute("data-share") || "";
+  // The service's path ("" or a prefix such as /services/nbshare): the share's, less /n/ID.
+  var root = sharePath.replace(/\/n\/[^\/]*$/, "");
   var messages = NBSHARE_MESSAGES;
   var base = frame.getAttribute("data-src");
   var ANCHOR = /^#[^\s<>"']{1,300}$/;
@@ -182,16 +184,17 @@
     });
   }
 
-  // A path the frame asks to open, checked as the browser will resolve it (dot segments,
-  // also spelled %2e, and backslashes are resolved before the check, not after), or null
-  // unless it is a notebook or file of this share.
+  // A path the frame asks to open (below the service's prefix, which is put in front
+  // here), checked as the browser will resolve it (dot segments, also spelled %2e, and
+  // backslashes are resolved before the check, not after), or null unless it is a
+  // notebook or file of this share.
   function openable(path) {
     if (!/^\/[^\/\\]/.test(path)) return null;
     var url;
-    try { url = new URL(path, location.origin); } catch (e) { return null; }
+    try { url = new URL(root + path, location.origin); } catch (e) { return null; }
     var p = url.pathname;
     if (url.origin !== location.origin || url.search || !sharePath || p.indexOf(sharePath + "/") !== 0 ||
-        !messages.OPENABLE.test(p) || p.indexOf("..") >= 0) return null;
+        !messages.OPENABLE.test(p.slice(root.length)) || p.indexOf("..") >= 0) return null;
     return p + (ANCHOR.test(url.hash) ? url.hash : "");
   }
 

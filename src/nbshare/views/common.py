@@ -16,7 +16,7 @@ from ..errors import NbshareError
 from ..security import grants
 from ..shares import VIEW_LIFETIME, ShareService
 from ..uploads import MULTIPART_SLACK, too_large
-from ..urls import Links
+from ..urls import Links, root_path
 
 GRANT_HEADER = "X-Nbshare-Grant"  # for API clients; browsers carry the grant in a cookie
 PASSWORD_HEADER = "X-Nbshare-Password"  # noqa: S105 - a header name; raw uploads, never the URL
@@ -85,7 +85,7 @@ def set_grant_cookie(
         grants.cookie_name(share_id, owner=owner, view=view),
         grant,
         max_age=int(lifetime),
-        path="/",
+        path=f"{root_path(settings.public_url)}/",  # the service's own, under a prefix too
         httponly=True,
         samesite="strict",
         secure=settings.public_url.startswith("https://"),
