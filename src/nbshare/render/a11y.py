@@ -31,7 +31,9 @@ FOCUSABLE_CLASSES = frozenset({"jp-Cell-inputWrapper", "jp-OutputArea-output"})
 _LEADING_DIV = re.compile(r"\s*<div\b((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.IGNORECASE)
 _CLASS_ATTR = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _TABINDEX_ATTR = re.compile(r"""\stabindex\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
-_INTERESTING = re.compile(r"<img|jp-OutputArea-output|jp-Cell-inputWrapper", re.IGNORECASE)
+# html.parser lower-cases ASCII tag names only. (A case-insensitive alternation scans
+# 100 times slower: 0.3 s on a 2.9 MB output.)
+_IMG = re.compile(r"<[iI][mM][gG]")
 
 
 def focusable(html: str) -> str:
@@ -97,7 +99,7 @@ def accessible(html: str) -> str:
     what nbconvert's pass would add: alt=NO_ALT on each <img> without alt, tabindex="0"
     on each div of an output or input wrapper class (a page of nbconvert's shown inside
     an output)."""
-    if not _INTERESTING.search(html):
+    if not (_IMG.search(html) or any(name in html for name in FOCUSABLE_CLASSES)):
         return html
     marker = _Marker(html)
     marker.feed(html)
