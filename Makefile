@@ -8,7 +8,7 @@ SERVER_STAMP := $(VENV)/.installed-server
 DEV_STAMP    := $(VENV)/.installed-dev
 DATA_DIR ?= data
 
-.PHONY: serve test lint bench setup clean labextension
+.PHONY: serve test lint bench bench-publish setup clean labextension
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/render_bench.py
+
+bench-publish: $(DEV_STAMP)
+	$(BIN)/python bench/publish_bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
