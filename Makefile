@@ -12,7 +12,7 @@ DATA_DIR ?= data
 # twice). PYTEST_WORKERS= runs it in one process; PYTEST_ARGS adds pytest's own options.
 PYTEST_WORKERS ?= -n auto --dist loadfile
 
-.PHONY: serve test lint bench setup clean labextension
+.PHONY: serve test lint bench bench-publish setup clean labextension
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,9 @@ lint: $(DEV_STAMP)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/render_bench.py
+
+bench-publish: $(DEV_STAMP)
+	$(BIN)/python bench/publish_bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -26,6 +26,13 @@ TABLES = {
         "nbconvert CLI",
         "headings.ipynb",
     ),
+    "publish_bench.py": (
+        "Publish: time-to-link",
+        "Publish ratios",
+        "median ratio",
+        "headings.ipynb",
+        "v3.ipynb",
+    ),
     "page_weight_bench.py": ("nbconvert HTML", "nbshare page", "10 matplotlib plots", "2 MB download_link"),
     "slow_inputs_bench.py": ("identical headings", "`[a](` links", "`[`", "\\begin{a}"),
 }

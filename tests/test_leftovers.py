@@ -164,8 +164,8 @@ def test_a_crash_while_an_upload_is_stored_leaves_nothing_after_an_hour(tmp_path
     cut_short = [path for path in crashed if "/.tmp-" in path]
     if kill_point == "before the row":  # every blob whole, none cut short
         assert (len(crashed), cut_short) == (blobs, []), crashed
-    else:  # the blob being written is cut short; those before it are whole
-        assert (len(crashed), len(cut_short)) == (int(kill_at[kill_point]), 1), crashed
+    else:  # a version's blobs are written at once: those still being written are cut short
+        assert len(crashed) >= int(kill_at[kill_point]) and len(cut_short) >= 1, crashed
 
     for shift_hours, expected in ((0, crashed), (2, [])):  # young leftovers stay; old ones go
         server = start_swept(tmp_path, shift_hours=shift_hours)

@@ -21,6 +21,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -146,27 +147,21 @@ def _write_version(
     keys = blob_keys(version.share_id, version.number, sealed=data_key is not None)
     tag = upload_tag(replace(version, page_key=keys.page_key))
     at = VersionKeys(version.share_id, version.number)
-
-    def put(key: str, data: bytes) -> None:
-        written.append(key)  # before the put: a put cut short may have left the blob
-        blobs.put(key, crypto.seal(data_key, data, key) if data_key is not None else data)
-
-    put(keys.original_key, content.original)
-    put(keys.page_key, pack_page(content.html))
+    puts: dict[str, bytes] = {keys.original_key: content.original, keys.page_key: pack_page(content.html)}
     manifest = Manifest.from_json(version.manifest)
     files: list[FileEntry] = []
     for entry in manifest.files:
         address = file_address(entry.sha256, data_key)
         files.append(replace(entry, address=address, key=at.file(address, tag)))
     for key, sha256 in {f.key: f.sha256 for f in files}.items():  # the same bytes once
-        put(key, content.files[sha256])
+        puts[key] = content.files[sha256]
     notebooks = [replace(n, page_key=at.extra_page(n.page, tag)) for n in manifest.notebooks]
     readme = manifest.readme
     if readme is not None:
         readme = replace(readme, page_key=at.extra_page(readme.page, tag))
     manifest = replace(manifest, files=tuple(files), notebooks=tuple(notebooks), readme=readme)
     for page in manifest.pages:
-        put(page.page_key, pack_page(content.pages[page.page]))
+        puts[page.page_key] = pack_page(content.pages[page.page])
     placed = replace(
         version,
         original_key=keys.original_key,
@@ -175,11 +170,34 @@ def _write_version(
         manifest=manifest.to_json(),
     )
     meta = VersionMeta.of(placed)
-    if data_key is None:
-        return placed, meta
-    assert keys.meta_key is not None
-    put(keys.meta_key, json.dumps(meta.to_json()).encode())
-    return replace(placed, **PLACEHOLDER), meta  # type: ignore[arg-type]
+    if data_key is not None:
+        assert keys.meta_key is not None
+        puts[keys.meta_key] = json.dumps(meta.to_json()).encode()
+    _put_all(blobs, puts, data_key, written)
+    return (placed, meta) if data_key is None else (replace(placed, **PLACEHOLDER), meta)  # type: ignore[arg-type]
+
+
+PUT_THREADS = 8
+
+
+def _put_all(blobs: BlobStore, puts: Mapping[str, bytes], data_key: bytes | None, written: list[str]) -> None:
+    """Store every blob of a version at once: a file store waits for the disk (fsync) once
+    per blob, and an object store for a round trip, so one after another an upload with
+    many images mostly waited. Every key is listed in `written` before its put starts: a
+    put cut short may have left its blob. All puts have ended when this returns or raises."""
+
+    def put(key: str, data: bytes) -> None:
+        blobs.put(key, crypto.seal(data_key, data, key) if data_key is not None else data)
+
+    written.extend(puts)
+    if len(puts) <= 2:  # a notebook without files: not worth the threads
+        for key, data in puts.items():
+            put(key, data)
+        return
+    with ThreadPoolExecutor(min(PUT_THREADS, len(puts)), thread_name_prefix="blob-put") as pool:
+        futures = [pool.submit(put, key, data) for key, data in puts.items()]
+        for future in futures:
+            future.result()  # the first error, once the `with` has waited for the rest
 
 
 def version_blob_keys(version: VersionRow, meta: VersionMeta) -> list[str]:

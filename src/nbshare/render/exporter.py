@@ -12,7 +12,14 @@ Differences from `jupyter nbconvert --to html`:
   reader's light or dark system theme;
 - a markdown image pointing at a missing attachment renders as a broken image instead
   of failing the whole notebook;
-- a markdown cell that takes mistune too long (budget.py) is shown as its source text.
+- a markdown cell that takes mistune too long (budget.py) is shown as its source text;
+- leaner than HTMLExporter (issue 14), with the same page: alt text and tabindex come
+  from the template (a11y.py) instead of a BeautifulSoup pass over the finished page,
+  highlighted code is not run through bleach (pygments writes only spans with
+  classes; the sandbox contains the page anyway), the notebook is validated once, on
+  upload (notebook.py), not again after each preprocessor, it is copied once instead
+  of four times, and pygments lexers and formatters are made once per process.
+  `ShareExporter(lean=False)` keeps nbconvert's steps, for the test that compares both.
 """
 
 from __future__ import annotations
@@ -25,14 +32,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from jinja2 import pass_context
-from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from .a11y import accessible, focusable
 from .budget import markdown_seconds, within_budget
 from .files_prefix import strip_files_prefix
 from .headings import HeadingIndex, explicit_ids
+from .highlight import CachedHighlighter
 from .images import image_size, lazy_images
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -143,10 +153,15 @@ def cell_anchor(cell: NotebookNode, index: int) -> str:
     return f"cell-id={cell_id}" if isinstance(cell_id, str) and cell_id else f"cell-{index + 1}"
 
 
+def _unchanged(html: str) -> str:
+    return html
+
+
 class ShareExporter(HTMLExporter):
     """Renders one notebook to (html, resources); resources["toc"] lists its headings."""
 
-    def __init__(self, static_url: str, **kw: Any):
+    def __init__(self, static_url: str, *, lean: bool = True, **kw: Any):
+        self.lean = lean
         super().__init__(
             template_name="nbshare",
             extra_template_basedirs=[str(TEMPLATE_DIR)],
@@ -175,6 +190,8 @@ class ShareExporter(HTMLExporter):
         yield ("nbs_image_size", image_size)
         yield ("nbs_vega_embed", vega_embed)
         yield ("nbs_script_json", script_json)
+        yield ("nbs_focusable", focusable if self.lean else _unchanged)
+        yield ("nbs_accessible", accessible if self.lean else _unchanged)
 
     @pass_context
     def markdown2html(self, context: Any, source: str) -> str:
@@ -192,7 +209,36 @@ class ShareExporter(HTMLExporter):
         )
         if rendered is None:
             return f'<pre class="nbs-markdown-source">{html_escape(source)}</pre>'
-        return lazy_images(self._headings.annotate(rendered))
+        html = lazy_images(self._headings.annotate(rendered))
+        return accessible(html) if self.lean else html
+
+    def _preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        """nbconvert's preprocessors on the copy Exporter.from_notebook_node already made.
+
+        nbconvert copies the notebook twice more here, normalises it (a third copy, and
+        random ids for cells without one, which nbshare's anchors replace) and validates
+        it after every preprocessor. notebook.parse validated the upload once; nbconvert's
+        preprocessors keep a notebook valid."""
+        if not self.lean:
+            return super()._preprocess(nb, resources)  # type: ignore[no-any-return]
+        for preprocessor in self._preprocessors:
+            nb, resources = preprocessor(nb, resources)
+        return nb, resources
+
+    def _render(self, nb: NotebookNode, resources: dict[str, Any], **kw: Any) -> tuple[str, dict[str, Any]]:
+        """HTMLExporter.from_notebook_node without its BeautifulSoup pass (see a11y.py)."""
+        if not self.lean:
+            return super().from_notebook_node(nb, resources, **kw)  # type: ignore[no-any-return]
+        language = nb.metadata.get("language_info", {})
+        lexer = language.get("pygments_lexer", language.get("name", None))
+        resources = self._init_resources(resources)
+        self._nb_metadata.clear()  # nbconvert keeps every notebook's metadata (widget state) forever
+        self.register_filter("highlight_code", CachedHighlighter(pygments_lexer=lexer, parent=self))
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+        )
+        return TemplateExporter.from_notebook_node(self, nb, resources, **kw)  # type: ignore[no-any-return]
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
@@ -212,7 +258,8 @@ class ShareExporter(HTMLExporter):
             "static_url": self.static_url,
             "vega": uses_vega(nb),
             "vega_mimes": VEGA_MIMES,
+            "lean": self.lean,
         }
-        html, resources = super().from_notebook_node(nb, resources, **kw)
+        html, resources = self._render(nb, resources, **kw)
         resources["toc"] = self._headings.entries
         return html, resources

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import escape
@@ -73,7 +72,8 @@ def render_page(
     exporter = _exporter(static_url)
     try:
         stem = filename.removesuffix(".ipynb")
-        html, resources = exporter.from_notebook_node(copy.deepcopy(node), {"metadata": {"name": stem}})
+        # The exporter works on a copy of its own (nbconvert's Exporter makes one).
+        html, resources = exporter.from_notebook_node(node, {"metadata": {"name": stem}})
     except BadNotebook:
         raise
     except RecursionError:
