@@ -37,6 +37,8 @@ class ShareRow:
     access_epoch: int = 0
     versions_public: bool = False
     discoverable: bool = False
+    owner_user: str | None = None  # the Hub user who uploaded it (hub_auth)
+    audience: dict[str, Any] | None = None  # audience.Audience.to_json; None: anyone
 
     @property
     def protected(self) -> bool:
@@ -254,6 +256,22 @@ class MetadataStore:
         gone = (shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now)) | (used_up & unmarked)
         with self.engine.connect() as conn:
             return list(conn.execute(select(shares.c.id).where(gone).limit(limit)).scalars())
+
+    def shares_of(self, owner_user: str, limit: int = 500) -> list[tuple[ShareRow, VersionRow]]:
+        """A Hub user's shares with their current versions, newest first."""
+        query = (
+            select(shares, versions)
+            .join(
+                versions,
+                (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version),
+            )
+            .where(shares.c.owner_user == owner_user)
+            .order_by(shares.c.created_at.desc(), shares.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [(_row(ShareRow, row), _row(VersionRow, row)) for row in rows]
 
     def delete_share(self, share_id: str) -> bool:
         with self.engine.begin() as conn:

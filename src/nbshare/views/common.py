@@ -12,6 +12,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..audience import Audience, HubUser
 from ..errors import NbshareError
 from ..security import grants
 from ..shares import VIEW_LIFETIME, ShareService
@@ -65,6 +66,19 @@ def owner_grant(request: Request, share_id: str) -> str | None:
     return request.cookies.get(grants.cookie_name(share_id, owner=True))
 
 
+async def hub_user(request: Request) -> HubUser | None:
+    """Who the request comes from, on a JupyterHub with Hub login (hub.py); else None."""
+    login = request.app.state.hub_login
+    return await login.user(request) if login is not None else None
+
+
+async def owner_proof(request: Request) -> tuple[str | None, HubUser | None]:
+    """What shows a request is the owner's: the owner token (Bearer) or, without one, the
+    Hub sign-in of the user who uploaded the share."""
+    token = bearer_token(request)
+    return token, (None if token else await hub_user(request))
+
+
 def bearer_token(request: Request) -> str | None:
     value = request.headers.get("authorization", "")
     return value[7:].strip() or None if value.lower().startswith("bearer ") else None
@@ -110,6 +124,11 @@ class Upload:
     password: str | None
     expires: str | None
     max_views: int | None
+    visible_to: str | None = None  # audience.Audience.parse: anyone, hub, or names
+
+    @property
+    def audience(self) -> Audience:
+        return Audience.parse(self.visible_to)
 
 
 def _text(form: FormData, name: str) -> str | None:
@@ -143,6 +162,7 @@ async def upload_fields(form: FormData, limit: int) -> Upload:
         password=password if isinstance(password, str) and password != "" else None,
         expires=_form_expiry(form),
         max_views=parse_max_views(_text(form, "max_views")),
+        visible_to=_text(form, "visible_to"),
     )
 
 

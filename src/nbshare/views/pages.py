@@ -22,6 +22,7 @@ from ..urls import Links
 from .common import (
     Upload,
     client_address,
+    hub_user,
     links,
     owner_grant,
     private,
@@ -50,6 +51,7 @@ async def open_share(request: Request, share_id: str, version: int | None = None
         grant=visitor_grant(request, share_id),
         owner_grant=owner_grant(request, share_id),
         view_grant=view_grant(request, share_id),
+        hub_user=await hub_user(request),
     )
 
 
@@ -106,6 +108,8 @@ async def created_page(request: Request, form: Upload) -> HTMLResponse:
         expires=form.expires,
         max_views=form.max_views,
         client=client_address(request),
+        owner_user=await hub_user(request),
+        audience=form.audience,
     )
     urls = links(request, created.share.id)
     response = render(
@@ -432,8 +436,14 @@ async def unlock(request: Request, share_id: str) -> Response:
 
 @router.get("/n/{share_id}/manage")
 async def manage(request: Request, share_id: str) -> Response:
-    await service(request).exists(share_id)
-    return private(render(request, "manage.html", share_id=share_id, urls=links(request, share_id)))
+    row = await service(request).exists(share_id)
+    user = await hub_user(request)
+    # Signed in to the Hub as its uploader, the page works without the owner token.
+    hub_owner = user.name if user is not None and row.owner_user == user.name else None
+    page = render(
+        request, "manage.html", share_id=share_id, urls=links(request, share_id), hub_owner=hub_owner
+    )
+    return private(page)
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
