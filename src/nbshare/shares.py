@@ -446,7 +446,11 @@ class ShareService:
             raise NbshareError("The share changed at the same time; try again.", code="conflict", status=409)
         for key in stale:  # only now that no row points at them
             await anyio.to_thread.run_sync(self.blobs.delete, key)
-        return await self.open(share_id, owner_token=owner_token, hub_user=hub_user)
+        try:
+            return await self.open(share_id, owner_token=owner_token, hub_user=hub_user)
+        except PasswordRequired:  # its Hub owner, without the key to a protected share's content
+            fresh, current = await self._lookup(share_id)
+            return Share(fresh, current, None, as_owner=True)
 
     def _check_audience(self, audience: Audience, uploader: HubUser | None) -> None:
         if audience.anyone:
@@ -549,7 +553,6 @@ class ShareService:
         """The share at `version` (default: current), if the caller may read it: with a
         password's grant if it has one, signed in to the Hub if its audience says so."""
         row, current = await self._lookup(share_id, used_up_ok=True)
-        self._check_reader(row, hub_user)
         now = self.clock()
         viewing = grants.read(self.server_key, view_grant, share_id, owner=False, view=True, now=now)
         if viewing is not None and viewing.epoch != row.access_epoch:
@@ -564,6 +567,8 @@ class ShareService:
             or (owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash))
             or _hub_owner(row, hub_user)
         )
+        if not is_owner:
+            self._check_reader(row, hub_user)
         data_key = None
         if row.protected:
             # Before any version is looked up: without access, every version number gets
@@ -588,9 +593,8 @@ class ShareService:
         return Share(row, target, meta, data_key, as_owner=is_owner, in_view=in_view)
 
     def _check_reader(self, row: ShareRow, hub_user: HubUser | None) -> None:
-        """Whether this Hub user (None: not signed in) is in the share's audience. Only Hub
-        users are: an owner token alone does not read a Hub-only share on a signed-out
-        browser. The answer names the audience, not the content."""
+        """Whether this Hub user (None: not signed in) is in the share's audience; its owner
+        always is. The answer names the audience, not the content."""
         audience = Audience.from_json(row.audience)
         if _hub_owner(row, hub_user) or audience.admits(hub_user):
             return
@@ -788,6 +792,11 @@ class ShareService:
             return row, current
         if owner_token is None and _hub_owner(row, hub_user):
             return row, current
+        if owner_token is None and hub_user is not None:
+            raise Forbidden(
+                f"Only the share's owner may do this; you are signed in to the JupyterHub as {hub_user.name}.",
+                code="not_the_owner",
+            )
         raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
 
     async def shares_of(self, user: HubUser) -> list[tuple[ShareRow, VersionRow]]:

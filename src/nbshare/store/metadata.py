@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import RowMapping, case, create_engine, delete, event, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import NullPool
@@ -97,6 +95,11 @@ class MetadataStore:
     def migrate(self) -> None:
         """Bring the schema up to date (safe to run on every start): all of it or, if the
         process stops half-way, none of it, so the next start simply runs it again."""
+        # Imported here, once per start: alembic takes a second or more to import on a busy
+        # machine, and `nbshare serve` must answer soon (a JupyterHub waits 10 s for it).
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         # An in-memory database lives in its one connection and cannot outlive a crash:
