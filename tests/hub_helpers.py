@@ -23,7 +23,7 @@ from helpers import clean_env, free_port, stop_process
 from jupyter_helpers import BUILT, ENABLE_FILE, REPO
 
 PROXY = REPO / "tests" / "hub" / "node_modules" / ".bin" / "configurable-http-proxy"
-PASSWORD = "any password"  # the dummy authenticator takes it for every user
+PASSWORD = "any password"  # noqa: S105 - the dummy authenticator takes it for every user
 USERS = ("alice", "bob", "carol")
 GROUPS = {"physics": ["carol"]}
 WAIT = 300  # seconds: the Hub, the proxy, nbshare and JupyterLab start on a busy machine

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from helpers import markdown, notebook
+from helpers import markdown, notebook, serve_in_thread
 from nbshare.app import build_service
 from nbshare.audience import Audience, HubUser
 from nbshare.client import hub_token_for
@@ -22,6 +22,8 @@ ALICE = HubUser("alice")
 BOB = HubUser("bob")
 CAROL = HubUser("carol", frozenset({"physics"}))
 NB = notebook(markdown("# For the group"))
+PASSWORD, OTHER_PASSWORD = "a long password", "another password"  # noqa: S105
+HUB_TOKEN = "hub-token"  # noqa: S105
 
 
 def run(coroutine):
@@ -135,14 +137,12 @@ def test_the_hub_owner_manages_without_the_token_and_nobody_else_does(service):
 
 
 def test_a_protected_shares_content_stays_with_its_token(service):
-    created = run(
-        service.create(NB, filename="a.ipynb", title=None, owner_user=ALICE, password="a long password")
-    )
+    created = run(service.create(NB, filename="a.ipynb", title=None, owner_user=ALICE, password=PASSWORD))
     share_id = created.share.id
     for attempt in (
         lambda: service.update(share_id, None, NB, filename="a.ipynb", title=None, hub_user=ALICE),
         lambda: service.versions(share_id, None, ALICE),
-        lambda: service.configure(share_id, None, hub_user=ALICE, password="another password"),
+        lambda: service.configure(share_id, None, hub_user=ALICE, password=OTHER_PASSWORD),
         lambda: service.configure(share_id, None, hub_user=ALICE, password=None),
     ):
         with pytest.raises(Forbidden) as refused:
@@ -155,7 +155,7 @@ def test_a_protected_shares_content_stays_with_its_token(service):
     # nothing of the owner's to be sealed under.
     plain = run(service.create(NB, filename="b.ipynb", title=None, owner_user=ALICE))
     with pytest.raises(Forbidden) as refused:
-        run(service.configure(plain.share.id, None, hub_user=ALICE, password="a long password"))
+        run(service.configure(plain.share.id, None, hub_user=ALICE, password=PASSWORD))
     assert refused.value.code == "owner_token_needed"
 
 
@@ -214,6 +214,7 @@ SINGLE_USER = {
     "JUPYTERHUB_API_TOKEN": "alices-server-token",
     "JUPYTERHUB_PUBLIC_HUB_URL": "https://hub.example.org/hub/",
     "JUPYTERHUB_BASE_URL": "/",
+    "NBSHARE_SERVER": "https://hub.example.org/services/nbshare",  # the admin's, in the spawner
 }
 
 
@@ -221,8 +222,14 @@ SINGLE_USER = {
     ("server", "sent"),
     [
         ("https://hub.example.org/services/nbshare", True),
-        ("https://HUB.example.org/services/nbshare/", True),
+        ("https://HUB.example.org:443/services/nbshare/", True),
         ("https://hub.example.org/", False),  # the Hub itself, not a service
+        ("https://hub.example.org/services/other", False),  # another service of the Hub
+        # out of the service's path: httpx would send it to mallory's server
+        ("https://hub.example.org/services/nbshare/../../user/mallory", False),
+        ("https://hub.example.org/services/nbshare/%2e%2e/%2e%2e/user/mallory", False),
+        ("https://hub.example.org//services/nbshare", False),
+        ("https://someone@hub.example.org/services/nbshare", False),
         ("https://hub.example.org/user/mallory/proxy/8000", False),  # a user's server
         ("http://hub.example.org/services/nbshare", False),  # not over the Hub's scheme
         ("https://hub.example.org.evil.test/services/nbshare", False),
@@ -233,16 +240,41 @@ def test_the_hub_token_goes_only_to_the_hubs_own_services(server, sent):
     assert (hub_token_for(server, SINGLE_USER) == "alices-server-token") is sent
 
 
-def test_no_hub_token_without_the_hubs_public_address():
-    partial = {k: v for k, v in SINGLE_USER.items() if k != "JUPYTERHUB_PUBLIC_HUB_URL"}
-    assert hub_token_for("https://hub.example.org/services/nbshare", partial) is None
+def test_no_hub_token_without_the_hubs_public_address_or_the_admins_server():
+    for missing in ("JUPYTERHUB_PUBLIC_HUB_URL", "NBSHARE_SERVER"):
+        partial = {k: v for k, v in SINGLE_USER.items() if k != missing}
+        assert hub_token_for("https://hub.example.org/services/nbshare", partial) is None
     assert hub_token_for("https://hub.example.org/services/nbshare", {}) is None
+
+
+def test_a_download_path_from_the_server_gets_the_hub_token_only_inside_its_path():
+    """The share's description names the paths to download; a hostile server could name
+    one that walks out of its own path, to another server of the Hub. A recording server
+    on loopback stands for the Hub's proxy."""
+    from nbshare.client import NbshareClient
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def recorder(scope, receive, send):
+        headers = dict(scope["headers"])
+        seen.append((scope["raw_path"].decode(), (headers.get(b"authorization") or b"").decode() or None))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    with serve_in_thread(recorder) as hub_url:
+        client = NbshareClient(f"{hub_url}/services/nbshare", hub_token=HUB_TOKEN)
+        client.download(f"{hub_url}/services/nbshare/n/ID.ipynb")
+        client.download(f"{hub_url}/services/nbshare/n/%2e%2e/%2e%2e/%2e%2e/user/mallory/x")
+        client.download(f"{hub_url}/user/mallory/x")
+        client.close()
+    assert seen[0] == ("/services/nbshare/n/ID.ipynb", "token hub-token")
+    assert len(seen) == 3 and all(auth is None for _, auth in seen[1:])
 
 
 def test_the_owner_token_wins_over_the_hub_token():
     from nbshare.client import NbshareClient
 
-    client = NbshareClient("https://hub.example.org/services/nbshare", hub_token="hub-token")
+    client = NbshareClient("https://hub.example.org/services/nbshare", hub_token=HUB_TOKEN)
     assert client._auth("owner-token") == {"Authorization": "Bearer owner-token"}
     assert client._auth(None) == {"Authorization": "token hub-token"}
     client.close()

@@ -271,8 +271,11 @@ def _add_error_handlers(app: FastAPI) -> None:
         wants_page = request.method in ("GET", "HEAD") and not path_is_api(route_path(request.scope))
         if isinstance(exc, HubLoginRequired) and login is not None and wants_page:
             # A page of a Hub-only share: off to the Hub's login, and back here after it.
-            query = request.url.query
-            return login.start(request.scope["path"] + (f"?{query}" if query else ""))
+            # As the browser sent it (percent-encoded): a decoded name may not fit a header.
+            raw = request.scope.get("raw_path") or request.scope["path"].encode()
+            query = request.scope.get("query_string", b"")
+            back = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+            return login.start(back)
         return _refuse(request, exc)
 
     @app.exception_handler(TooManyAttempts)

@@ -9,6 +9,7 @@ list such as `bob,carol,group:physics`; stored as JSON (None for anyone).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,12 @@ class HubUser:
 
     name: str
     groups: frozenset[str] = frozenset()
+
+
+# Who a request comes from, asked only when a share needs to know: `strict` (the share is
+# for Hub users, or a change needs its owner) lets a Hub that cannot answer, or a token it
+# refuses, be an error; otherwise the reader is taken as signed out.
+Identify = Callable[[bool], Awaitable[HubUser | None]]
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,10 @@ class Audience:
             (groups if is_group else users).append(name)
         if len(users) + len(groups) > MAX_NAMES:
             raise NbshareError(f"Name at most {MAX_NAMES} users and groups.", code="bad_audience")
+        if not users and not groups:  # "," must not quietly mean anyone
+            raise NbshareError(
+                "Name at least one user or group, or write `anyone` or `hub`.", code="bad_audience"
+            )
         return cls(users=tuple(dict.fromkeys(users)), groups=tuple(dict.fromkeys(groups)))
 
     def __str__(self) -> str:
@@ -73,21 +84,24 @@ class Audience:
             return "hub"
         return ",".join([*self.users, *(GROUP + g for g in self.groups)])
 
-    def describe(self) -> str:
-        """For people: who can read it."""
+    def describe(self, *, names: bool = True) -> str:
+        """For people: who can read it (without the names, for those who are not in it)."""
         if self.anyone:
             return "anyone with the link"
         if self.hub:
             return "users of this JupyterHub"
-        names = [*self.users, *(f"group {g}" for g in self.groups)]
-        return ", ".join(names)
+        if not names:
+            return "named users of this JupyterHub"
+        return ", ".join([*self.users, *(f"group {g}" for g in self.groups)])
 
     def admits(self, user: HubUser | None) -> bool:
         if self.anyone:
             return True
         if user is None:
             return False
-        return self.hub or user.name in self.users or bool(user.groups.intersection(self.groups))
+        # JupyterHub's authenticators lower-case user names; a name written Bob still means bob.
+        named = user.name.casefold() in {u.casefold() for u in self.users}
+        return self.hub or named or bool(user.groups.intersection(self.groups))
 
     def to_json(self) -> dict[str, Any] | None:
         if self.anyone:

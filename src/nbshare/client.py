@@ -79,22 +79,65 @@ def header_safe(password: str) -> bool:
 
 
 def hub_token_for(server: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """The JupyterHub token of the single-user server this runs in, if `server` is a
-    service of that same Hub; else None.
+    """The JupyterHub token of the single-user server this runs in, if `server` is the
+    nbshare service of that same Hub; else None.
 
     JupyterHub gives each user's server a token (JUPYTERHUB_API_TOKEN) that identifies the
-    user to the Hub's services: sent to nbshare running as one, it makes the user the
-    owner of what they publish. It goes nowhere else, not to another Hub, nor to a server
-    outside this one: only to the Hub's public address (JUPYTERHUB_PUBLIC_HUB_URL, which
-    JupyterHub sets when `c.JupyterHub.public_url` is) under its services/ path."""
+    user to the Hub's services: sent to nbshare running as one, it makes the user the owner
+    of what they publish. The token also opens the user's own server, so it goes to one
+    address only: the nbshare server the Hub's admin named (NBSHARE_SERVER in the users'
+    environment), and only if that is a service on the Hub's public address
+    (JUPYTERHUB_PUBLIC_HUB_URL, set when `c.JupyterHub.public_url` is), written plainly: no
+    user name, no `.` or `..` segments, nothing percent-encoded. A share link from elsewhere,
+    or one that walks out of the service's path, gets nothing."""
     env = os.environ if environ is None else environ
-    token, hub_url = env.get("JUPYTERHUB_API_TOKEN"), env.get("JUPYTERHUB_PUBLIC_HUB_URL")
-    if not token or not hub_url:
+    token, hub_url, named = (
+        env.get("JUPYTERHUB_API_TOKEN"),
+        env.get("JUPYTERHUB_PUBLIC_HUB_URL"),
+        env.get("NBSHARE_SERVER"),
+    )
+    if not token or not hub_url or not named:
         return None
-    hub, target = urlsplit(hub_url), urlsplit(server)
+    target, hub = _plain_url(server), _plain_url(hub_url)
+    if target is None or hub is None or target != _plain_url(named):
+        return None
     services = (env.get("JUPYTERHUB_BASE_URL") or "/").rstrip("/") + "/services/"
-    same_origin = (hub.scheme, hub.netloc.lower()) == (target.scheme, target.netloc.lower())
-    return token if same_origin and (target.path.rstrip("/") + "/").startswith(services) else None
+    scheme, host, path = target
+    if (scheme, host) != hub[:2] or not re.fullmatch(re.escape(services) + r"[A-Za-z0-9_.~-]+", path):
+        return None
+    return token
+
+
+def _plain_url(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host:port, path without its final slash) of a URL with nothing odd about
+    it, else None: what a token may be sent to is compared in this form only."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    if parts.query or parts.fragment or not _plain_path(parts.path or "/"):
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return parts.scheme, f"{parts.hostname.lower()}:{port or default}", parts.path.rstrip("/")
+
+
+def _plain_path(path: str) -> bool:
+    """A path with no `.`/`..` segment, no empty segment, no backslash and no escape (%),
+    which no client or server would read differently."""
+    segments = path.split("/")[1:]
+    if path and not path.startswith("/"):
+        return False
+    return (
+        "%" not in path
+        and "\\" not in path
+        and all(
+            segment not in (".", "..") and (segment or i == len(segments) - 1)
+            for i, segment in enumerate(segments)
+        )
+    )
 
 
 class NbshareClient:
@@ -273,7 +316,11 @@ class NbshareClient:
         parts, server = urlsplit(url), urlsplit(self.server)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {GRANT_HEADER: grant} if grant else {}
-        headers.update(self._auth(None))  # the path is on this client's server: a Hub token may go
+        # The path came from the server's answer: the Hub token goes only along a plain path
+        # inside the server's own, never where a `..` or an escape might lead it.
+        own = urlsplit(self.server).path.rstrip("/") + "/"
+        if parts.path.startswith(own) and _plain_path(parts.path):
+            headers.update(self._auth(None))
         chunks = []
         where = f"{server.scheme}://{server.netloc}{path}"
         with self._talking(), self.http.stream("GET", where, headers=headers) as response:

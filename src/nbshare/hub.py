@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from urllib.parse import urlencode
@@ -111,17 +112,31 @@ class HubLogin:
         return response
 
     def safe_next(self, path: str | None) -> str:
-        """Only a path of this service: a login must not end on another site."""
-        if not path or not path.startswith(f"{self.root}/") or path.startswith("//") or "\\" in path:
-            return f"{self.root}/"
+        """Only a path of this service, as it travels (percent-encoded ASCII): a login must
+        not end on another site, nor in a header that cannot be sent."""
+        home = f"{self.root}/"
+        if not path or not path.startswith(home) or path.startswith("//") or "\\" in path:
+            return home
+        if not re.fullmatch(r"[\x21-\x7e]+", path):
+            return home
         return path
 
     # -- who is asking ----------------------------------------------------------------
 
-    async def user(self, request: Request) -> HubUser | None:
-        """The Hub user behind this request (their token header, or the sign-in cookie)."""
-        if "nbshare_hub_user" in request.scope:
-            return request.scope["nbshare_hub_user"]
+    async def user(self, request: Request, *, strict: bool = True) -> HubUser | None:
+        """The Hub user behind this request (their token header, or the sign-in cookie).
+        Not `strict`: a token the Hub refuses, or a Hub that cannot answer, is no user."""
+        if "nbshare_hub_user" not in request.scope:
+            try:
+                request.scope["nbshare_hub_user"] = (await self._resolve(request), None)
+            except NbshareError as exc:
+                request.scope["nbshare_hub_user"] = (None, exc)
+        user, error = request.scope["nbshare_hub_user"]
+        if error is not None and strict:
+            raise error
+        return user
+
+    async def _resolve(self, request: Request) -> HubUser | None:
         header = request.headers.get("authorization", "")
         from_header = header[:6].lower() == "token "
         token: str | None
@@ -130,11 +145,11 @@ class HubLogin:
         else:
             session = self._open(request.cookies.get(SESSION_COOKIE), "session")
             token = str(session["t"]) if session and session.get("t") else None
-        user = await self._identify(token, from_header=from_header) if token else None
-        request.scope["nbshare_hub_user"] = user
-        return user
+        return await self._identify(token, from_header=from_header) if token else None
 
     async def _identify(self, token: str, *, from_header: bool) -> HubUser | None:
+        if not re.fullmatch(r"[\x21-\x7e]{1,512}", token):
+            raise Forbidden("The JupyterHub does not know this token.", code="bad_hub_token")
         try:
             model = await self.oauth.user_for_token(token, sync=False)
         except Exception as exc:

@@ -27,7 +27,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import anyio
 
 from . import protection, urls
-from .audience import ANYONE, Audience, HubUser
+from .audience import ANYONE, Audience, HubUser, Identify
 from .errors import Forbidden, HubLoginRequired, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
 from .manifest import NotebookEntry
@@ -414,7 +414,10 @@ class ShareService:
             fields["versions_public"] = bool(versions_public)
         if audience is not UNSET:
             assert isinstance(audience, Audience)
-            self._check_audience(audience, hub_user)
+            if audience.to_json() != row.audience:
+                # The uploader was signed in, or is now: the owner token may keep it so.
+                uploader = hub_user or (HubUser(row.owner_user) if row.owner_user else None)
+                self._check_audience(audience, uploader)
             fields["audience"] = audience.to_json()
         if discoverable is not UNSET:
             fields["discoverable"] = bool(discoverable)
@@ -449,8 +452,8 @@ class ShareService:
         try:
             return await self.open(share_id, owner_token=owner_token, hub_user=hub_user)
         except PasswordRequired:  # its Hub owner, without the key to a protected share's content
-            fresh, current = await self._lookup(share_id)
-            return Share(fresh, current, None, as_owner=True)
+            now_row, current = await self._lookup(share_id)
+            return Share(now_row, current, None, as_owner=True)
 
     def _check_audience(self, audience: Audience, uploader: HubUser | None) -> None:
         if audience.anyone:
@@ -548,11 +551,13 @@ class ShareService:
         owner_grant: str | None = None,
         owner_token: str | None = None,
         view_grant: str | None = None,
-        hub_user: HubUser | None = None,
+        hub_user: HubUser | Identify | None = None,
     ) -> Share:
         """The share at `version` (default: current), if the caller may read it: with a
-        password's grant if it has one, signed in to the Hub if its audience says so."""
+        password's grant if it has one, signed in to the Hub if its audience says so.
+        `hub_user` may be a way to ask who the reader is, asked only if the share needs it."""
         row, current = await self._lookup(share_id, used_up_ok=True)
+        hub_user = await _who(hub_user, row)
         now = self.clock()
         viewing = grants.read(self.server_key, view_grant, share_id, owner=False, view=True, now=now)
         if viewing is not None and viewing.epoch != row.access_epoch:
@@ -598,13 +603,12 @@ class ShareService:
         audience = Audience.from_json(row.audience)
         if _hub_owner(row, hub_user) or audience.admits(hub_user):
             return
+        # Who is named is for those named: others hear only what kind of audience it is.
+        whom = audience.describe(names=False)
         if hub_user is None:
-            raise HubLoginRequired(
-                f"This share is for {audience.describe()}: sign in to the JupyterHub to read it."
-            )
+            raise HubLoginRequired(f"This share is for {whom}: sign in to the JupyterHub to read it.")
         raise Forbidden(
-            f"This share is for {audience.describe()}; you are signed in to the JupyterHub"
-            f" as {hub_user.name}.",
+            f"This share is for {whom}; you are signed in to the JupyterHub as {hub_user.name}.",
             code="not_in_audience",
         )
 
@@ -794,7 +798,8 @@ class ShareService:
             return row, current
         if owner_token is None and hub_user is not None:
             raise Forbidden(
-                f"Only the share's owner may do this; you are signed in to the JupyterHub as {hub_user.name}.",
+                "Only the share's owner may do this; you are signed in to the JupyterHub as"
+                f" {hub_user.name}.",
                 code="not_the_owner",
             )
         raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
@@ -893,6 +898,17 @@ class ShareService:
         if removed:
             log.info("swept %d blobs and files left by interrupted writes", removed)
         return removed
+
+
+async def _who(hub_user: HubUser | Identify | None, row: ShareRow) -> HubUser | None:
+    """The reader, asked for only when the share's audience or owner depends on it; a Hub
+    that cannot say is an error only where the audience needs an answer."""
+    if hub_user is None or isinstance(hub_user, HubUser):
+        return hub_user
+    needed = row.audience is not None
+    if not needed and row.owner_user is None:
+        return None
+    return await hub_user(needed)
 
 
 def _hub_owner(row: ShareRow, hub_user: HubUser | None) -> bool:

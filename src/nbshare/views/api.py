@@ -23,6 +23,7 @@ from .common import (
     bearer_token,
     client_address,
     hub_user,
+    identify,
     links,
     owner_grant,
     owner_proof,
@@ -396,7 +397,7 @@ async def create_share(
         expires=upload.expires,
         max_views=upload.max_views,
         client=client_address(request),
-        owner_user=await hub_user(request),
+        owner_user=await hub_user(request, strict=not audience.anyone),
         audience=audience,
     )
     response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
@@ -418,9 +419,9 @@ async def get_share(request: Request, response: Response, share_id: str) -> Json
         owner_token=token,
         owner_grant=owner_grant(request, share_id),
         view_grant=view_grant(request, share_id),
-        hub_user=await hub_user(request),
+        hub_user=identify(request),
     )
-    if share.private or token:
+    if share.private or token or share.as_owner:  # the owner's view is theirs only
         private(response)
     return share_info(request, share, owner=share.as_owner)  # a wrong token gets the visitor's view
 

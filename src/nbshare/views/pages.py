@@ -23,6 +23,7 @@ from .common import (
     Upload,
     client_address,
     hub_user,
+    identify,
     links,
     owner_grant,
     private,
@@ -51,7 +52,7 @@ async def open_share(request: Request, share_id: str, version: int | None = None
         grant=visitor_grant(request, share_id),
         owner_grant=owner_grant(request, share_id),
         view_grant=view_grant(request, share_id),
-        hub_user=await hub_user(request),
+        hub_user=identify(request),
     )
 
 
@@ -61,7 +62,7 @@ def guarded(share: Share, response: Response) -> Response:
     people they are sent to)."""
     if not share.row.discoverable:
         response.headers["X-Robots-Tag"] = "noindex"
-    return private(response) if share.private else response
+    return private(response) if share.private or share.as_owner else response
 
 
 def viewed(request: Request, share: Share, response: Response, view_grant: str | None) -> Response:
@@ -108,7 +109,7 @@ async def created_page(request: Request, form: Upload) -> HTMLResponse:
         expires=form.expires,
         max_views=form.max_views,
         client=client_address(request),
-        owner_user=await hub_user(request),
+        owner_user=await hub_user(request, strict=not form.audience.anyone),
         audience=form.audience,
     )
     urls = links(request, created.share.id)
@@ -437,7 +438,7 @@ async def unlock(request: Request, share_id: str) -> Response:
 @router.get("/n/{share_id}/manage")
 async def manage(request: Request, share_id: str) -> Response:
     row = await service(request).exists(share_id)
-    user = await hub_user(request)
+    user = await hub_user(request, strict=False)
     # Signed in to the Hub as its uploader, the page works without the owner token.
     hub_owner = user.name if user is not None and row.owner_user == user.name else None
     page = render(
