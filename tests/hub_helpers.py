@@ -84,7 +84,25 @@ class LiveHub:
         stop_process(self.process, timeout=60)  # the Hub stops its service and the proxy
 
 
-def start_hub(folder: Path) -> LiveHub:
+def start_hub(folder: Path, attempts: int = 3) -> LiveHub:
+    """The Hub, once nbshare answers through its proxy. JupyterHub gives a managed service
+    10 s to answer and exits when it does not; on a very busy machine nbshare's start can
+    take longer, so a Hub that gave up on it is started again (in a fresh folder)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return _start_hub(folder / f"try-{attempt}")
+        except HubGaveUp:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
+
+
+class HubGaveUp(RuntimeError):
+    """The Hub exited because nbshare did not answer within its 10 seconds."""
+
+
+def _start_hub(folder: Path) -> LiveHub:
+    folder.mkdir(parents=True)
     if not PROXY.exists():
         raise RuntimeError(f"configurable-http-proxy is not installed ({PROXY}): run `make test`.")
     port, hub_port, proxy_api, service_port = free_port(), free_port(), free_port(), free_port()
@@ -139,7 +157,8 @@ def start_hub(folder: Path) -> LiveHub:
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterHub exited:\n{hub.log()}")
+            gave_up = "Cannot connect to nbshare service" in hub.log()
+            raise (HubGaveUp if gave_up else RuntimeError)(f"JupyterHub exited:\n{hub.log()}")
         time.sleep(0.5)
     hub.stop()
     raise RuntimeError(f"JupyterHub or nbshare did not start:\n{hub.log()}")
