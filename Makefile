@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 SERVER_STAMP := $(VENV)/.installed-server
 DEV_STAMP    := $(VENV)/.installed-dev
 DATA_DIR ?= data
+HUB_PROXY := tests/hub/node_modules/.bin/configurable-http-proxy
 # The suite mostly waits (servers starting, browsers, venvs being built), so it runs on every
 # core: one worker per core, each taking whole test files (module fixtures are not started
 # twice). PYTEST_WORKERS= runs it in one process; PYTEST_ARGS adds pytest's own options.
@@ -33,7 +34,7 @@ setup: $(DEV_STAMP)
 serve: $(SERVER_STAMP)
 	$(BIN)/nbshare serve --data-dir $(DATA_DIR) $(ARGS)
 
-test: $(DEV_STAMP) labextension
+test: $(DEV_STAMP) labextension $(HUB_PROXY)
 	scripts/ensure-debian-package.sh chromium "the browser tests" 'command -v chromium'
 	scripts/ensure-debian-package.sh postgresql "the PostgreSQL tests" \
 	  'ls /usr/lib/postgresql/*/bin/initdb || command -v initdb'
@@ -54,6 +55,7 @@ bench-publish: $(DEV_STAMP)
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info
 	rm -rf labextension/node_modules labextension/lib labextension/tsconfig.tsbuildinfo src/nbshare/labextension
+	rm -rf tests/hub/node_modules
 
 # --- the JupyterLab extension's frontend (labextension/, docs/jupyter.md) ---------------------
 # TypeScript built with @jupyterlab/builder into src/nbshare/labextension/, which the wheel
@@ -73,3 +75,11 @@ $(LABEXT_BUILT): $(LABEXT_DEPS) labextension/build.mjs labextension/tsconfig.jso
 	touch $@
 
 labextension: $(LABEXT_BUILT)
+
+# --- configurable-http-proxy, the proxy JupyterHub runs, for tests/browser/test_jupyterhub.py ----
+# From the npm registry, pinned by tests/hub/package-lock.json (HUB_PROXY is set at the top).
+
+$(HUB_PROXY): tests/hub/package.json tests/hub/package-lock.json
+	@command -v npm >/dev/null || { echo "The JupyterHub test needs node (20+) and npm for configurable-http-proxy" >&2; exit 1; }
+	cd tests/hub && npm ci --no-audit --no-fund
+	touch $@

@@ -256,3 +256,23 @@ def test_file_store_sweeps_old_temporary_files_and_keeps_young_ones(tmp_path):
     assert store.sweep_unfinished(now - timedelta(hours=1)) == 1
     assert not (tmp_path / "shares/crashed").exists()  # the folders it alone kept go too
     assert writing.exists() and store.get("shares/live/v1/x") == b"data"
+
+
+def test_file_store_sweeps_old_empty_folders_and_keeps_young_ones(tmp_path):
+    """Puts run several at once: a crash can come after one made its folder and before its
+    temporary file existed (found by the crash test under load). Such a folder goes once
+    old; a young one may belong to a put about to write into it."""
+    import os
+    from datetime import timedelta
+
+    store = FileBlobStore(tmp_path)
+    store.put("shares/live/v1/x", b"data")
+    old, young = tmp_path / "shares/crashed/v1/pages", tmp_path / "shares/writing/v1/pages"
+    old.mkdir(parents=True)
+    young.mkdir(parents=True)
+    now = datetime.now(UTC)
+    two_hours_ago = (now - timedelta(hours=2)).timestamp()
+    os.utime(old, (two_hours_ago, two_hours_ago))
+    assert store.sweep_unfinished(now - timedelta(hours=1)) == 1
+    assert not (tmp_path / "shares/crashed").exists()  # and the folders only it kept
+    assert young.is_dir() and store.get("shares/live/v1/x") == b"data"

@@ -95,6 +95,7 @@ def publish(
     expires: str | None = None,
     max_views: int | None = None,
     new: bool = False,
+    visible_to: str | None = None,
 ) -> Share:
     """Publish a notebook, a folder (a bundle) or a list of files, and return the share.
 
@@ -102,7 +103,9 @@ def publish(
     warning says so). `server`, `expires` and `max_views` default to your settings (flag >
     NBSHARE_* variable > config file > default). If these files were published to this
     server before and that share is still there, it is updated (same link, next version;
-    only the options given here change its settings); `new=True` always makes a new share."""
+    only the options given here change its settings); `new=True` always makes a new share.
+    `visible_to`, on an nbshare running in a JupyterHub with Hub login: 'anyone' (the
+    default), 'hub' (the Hub's users) or names such as 'bob,group:physics'."""
     return publish_paths(
         _paths(path),
         server=server,
@@ -111,6 +114,7 @@ def publish(
         expires=expires,
         max_views=max_views,
         mode="new" if new else "auto",
+        visible_to=visible_to,
     )
 
 
@@ -123,6 +127,7 @@ def publish_paths(
     expires: str | None = None,
     max_views: int | None = None,
     mode: str = "auto",
+    visible_to: str | None = None,
 ) -> Share:
     """publish(), for callers that found the paths themselves (the magic, the Jupyter
     extension). `mode`: "auto" updates an earlier share of these paths if there is one,
@@ -132,7 +137,12 @@ def publish_paths(
     with _client(settings.server) as client, _upload(paths) as upload:
         earlier = None if mode == "new" else publishing.earlier_share(client, key, must=mode == "update")
         if earlier is not None:
-            given = {"expires": expires, "max_views": max_views, "password": password}
+            given = {
+                "expires": expires,
+                "max_views": max_views,
+                "password": password,
+                "visible_to": visible_to,
+            }
             outcome = publishing.update_share(
                 client,
                 earlier.id,
@@ -152,6 +162,7 @@ def publish_paths(
                 password=password,
                 expires=settings.expires,
                 max_views=settings.max_views,
+                visible_to=visible_to,
             )
         return _result(outcome, client.server, key)
 

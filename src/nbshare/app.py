@@ -22,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .access import AccessRecord
-from .errors import NbshareError
+from .errors import HubLoginRequired, NbshareError
+from .hub import HubLogin
 from .logs import redact
 from .metrics import Metrics, NoMetrics
 from .prefix import PathPrefix, path_is_api, route_path
@@ -32,12 +33,12 @@ from .security.grants import ServerKey
 from .security.headers import SecurityHeaders, service_csp
 from .security.origin import HostAndOriginCheck
 from .security.throttle import TooManyAttempts
-from .settings import Settings
+from .settings import HubService, Settings
 from .shares import ShareService
 from .store import BlobStore, FileBlobStore, MetadataStore, ObjectBlobStore
 from .uploads import BodyLimit, upload_routes
 from .urls import root_path
-from .views import api, health, pages, peers
+from .views import api, health, hub, pages, peers
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -120,10 +121,16 @@ def create_app(
     blobs: BlobStore | None = None,
     metadata: MetadataStore | None = None,
     clock: Callable[[], datetime] | None = None,
+    hub_service: HubService | None = None,
 ) -> FastAPI:
     """Build the app. Tests pass a shared renderer, in-memory blobs or a controllable
-    clock; `nbshare serve` passes none."""
+    clock; `nbshare serve` passes none. With hub_auth, Hub login is set up from
+    `hub_service`, by default what JupyterHub put in the environment."""
     settings = settings or Settings()
+    if settings.hub_auth:
+        hub_service = hub_service or HubService.from_env()
+        if hub_service is None:
+            raise ValueError("hub_auth is on, but nbshare is not running as a JupyterHub service")
     owns_renderer = renderer is None
     metrics = Metrics() if settings.metrics else NoMetrics()
     service = build_service(
@@ -158,6 +165,17 @@ def create_app(
     app.state.service = service
     app.state.metrics = metrics
     app.state.readiness = Readiness(service.metadata, service.blobs)
+    app.state.hub_login = (
+        HubLogin(
+            hub_service,
+            service.server_key,
+            root=root_path(settings.public_url),
+            secure=settings.public_url.startswith("https://"),
+            lifetime=settings.grant_lifetime,
+        )
+        if hub_service is not None and settings.hub_auth
+        else None
+    )
     app.state.templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
@@ -169,6 +187,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(peers.router)  # NbHub's and nbss-upload's routes
+    app.include_router(hub.router)  # Hub login, when nbshare runs in a JupyterHub
     app.mount("/static/mathjax", PublicStatic(directory=_mathjax_dir()), name="mathjax")
     app.mount("/static/nbconvert", PublicStatic(directory=_nbconvert_lab_static()), name="nbconvert")
     app.mount("/static", PublicStatic(directory=HERE / "static"), name="static")
@@ -248,6 +267,15 @@ def _refuse(request: Request, exc: NbshareError) -> Response:
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NbshareError)
     async def nbshare_error(request: Request, exc: NbshareError):
+        login = request.app.state.hub_login
+        wants_page = request.method in ("GET", "HEAD") and not path_is_api(route_path(request.scope))
+        if isinstance(exc, HubLoginRequired) and login is not None and wants_page:
+            # A page of a Hub-only share: off to the Hub's login, and back here after it.
+            # As the browser sent it (percent-encoded): a decoded name may not fit a header.
+            raw = request.scope.get("raw_path") or request.scope["path"].encode()
+            query = request.scope.get("query_string", b"")
+            back = raw.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+            return login.start(back)
         return _refuse(request, exc)
 
     @app.exception_handler(TooManyAttempts)

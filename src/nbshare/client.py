@@ -11,8 +11,9 @@ non-ASCII, leading or trailing spaces) in a multipart form field or a JSON body.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
@@ -77,19 +78,95 @@ def header_safe(password: str) -> bool:
     return password == password.strip() and all(32 <= ord(c) < 127 for c in password)
 
 
+def hub_token_for(server: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The JupyterHub token of the single-user server this runs in, if `server` is the
+    nbshare service of that same Hub; else None.
+
+    JupyterHub gives each user's server a token (JUPYTERHUB_API_TOKEN) that identifies the
+    user to the Hub's services: sent to nbshare running as one, it makes the user the owner
+    of what they publish. The token also opens the user's own server, so it goes to one
+    address only: the nbshare server the Hub's admin named (NBSHARE_SERVER in the users'
+    environment), and only if that is a service on the Hub's public address
+    (JUPYTERHUB_PUBLIC_HUB_URL, set when `c.JupyterHub.public_url` is), written plainly: no
+    user name, no `.` or `..` segments, nothing percent-encoded. A share link from elsewhere,
+    or one that walks out of the service's path, gets nothing."""
+    env = os.environ if environ is None else environ
+    token, hub_url, named = (
+        env.get("JUPYTERHUB_API_TOKEN"),
+        env.get("JUPYTERHUB_PUBLIC_HUB_URL"),
+        env.get("NBSHARE_SERVER"),
+    )
+    if not token or not hub_url or not named:
+        return None
+    target, hub = _plain_url(server), _plain_url(hub_url)
+    if target is None or hub is None or target != _plain_url(named):
+        return None
+    services = (env.get("JUPYTERHUB_BASE_URL") or "/").rstrip("/") + "/services/"
+    scheme, host, path = target
+    if (scheme, host) != hub[:2] or not re.fullmatch(re.escape(services) + r"[A-Za-z0-9_.~-]+", path):
+        return None
+    return token
+
+
+def _plain_url(url: str) -> tuple[str, str, str] | None:
+    """(scheme, host:port, path without its final slash) of a URL with nothing odd about
+    it, else None: what a token may be sent to is compared in this form only."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    if parts.query or parts.fragment or not _plain_path(parts.path or "/"):
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return parts.scheme, f"{parts.hostname.lower()}:{port or default}", parts.path.rstrip("/")
+
+
+def _plain_path(path: str) -> bool:
+    """A path with no `.`/`..` segment, no empty segment, no backslash and no escape (%),
+    which no client or server would read differently."""
+    segments = path.split("/")[1:]
+    if path and not path.startswith("/"):
+        return False
+    return (
+        "%" not in path
+        and "\\" not in path
+        and all(
+            segment not in (".", "..") and (segment or i == len(segments) - 1)
+            for i, segment in enumerate(segments)
+        )
+    )
+
+
 class NbshareClient:
     def __init__(
-        self, server: str = DEFAULT_SERVER, *, http: httpx.Client | None = None, timeout: float = 300
+        self,
+        server: str = DEFAULT_SERVER,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = 300,
+        hub_token: str | None = None,
     ):
+        """`hub_token`: a JupyterHub token to identify the user to nbshare running as a
+        service of that Hub; by default the single-user server's own (`hub_token_for`)."""
         self.server = server.rstrip("/")
         self.http = http or httpx.Client(timeout=timeout)
+        self.hub_token = hub_token or hub_token_for(self.server)
 
     def _url(self, path: str) -> str:
         return f"{self.server}{path}"
 
-    def _send(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
+    def _auth(self, token: str | None) -> dict[str, str]:
+        """The owner token (Bearer) when there is one, else the Hub token (JupyterHub's
+        `token` scheme), if any."""
         if token is not None:
-            kw["headers"] = {**kw.get("headers", {}), "Authorization": f"Bearer {token}"}
+            return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"token {self.hub_token}"} if self.hub_token else {}
+
+    def _send(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
+        kw["headers"] = {**kw.get("headers", {}), **self._auth(token)}
         with self._talking():
             response = self.http.request(method, self._url(path), **kw)
         if response.status_code >= 400:
@@ -116,13 +193,18 @@ class NbshareClient:
         password: str | None = None,
         expires: str | None = None,
         max_views: int | None = None,
+        visible_to: str | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> dict:
-        """Upload the notebook at `path`; returns the server's answer (id, url, manage_url...)."""
+        """Upload the notebook at `path`; returns the server's answer (id, url, manage_url...).
+        `visible_to` (a server running in a JupyterHub): 'anyone', 'hub', or names such as
+        'bob,group:physics'."""
         path = _existing(path)
         options: dict[str, str] = {}
         if title:
             options["title"] = title
+        if visible_to:
+            options["visible_to"] = visible_to
         if expires is not None:
             options["expires"] = expires
         if max_views is not None:
@@ -176,9 +258,11 @@ class NbshareClient:
         password: Any = UNSET,
         versions_public: Any = UNSET,
         discoverable: Any = UNSET,
+        visible_to: Any = UNSET,
     ) -> dict:
         """Change what is given: expires ('never' for none), max_views (None: no limit),
-        password (None removes it), versions_public, discoverable (search engines may index)."""
+        password (None removes it), versions_public, discoverable (search engines may index),
+        visible_to (who may read it, on a JupyterHub)."""
         changes = {
             name: value
             for name, value in (
@@ -187,6 +271,7 @@ class NbshareClient:
                 ("password", password),
                 ("versions_public", versions_public),
                 ("discoverable", discoverable),
+                ("visible_to", visible_to),
             )
             if value is not UNSET
         }
@@ -231,6 +316,11 @@ class NbshareClient:
         parts, server = urlsplit(url), urlsplit(self.server)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         headers = {GRANT_HEADER: grant} if grant else {}
+        # The path came from the server's answer: the Hub token goes only along a plain path
+        # inside the server's own, never where a `..` or an escape might lead it.
+        own = urlsplit(self.server).path.rstrip("/") + "/"
+        if parts.path.startswith(own) and _plain_path(parts.path):
+            headers.update(self._auth(None))
         chunks = []
         where = f"{server.scheme}://{server.netloc}{path}"
         with self._talking(), self.http.stream("GET", where, headers=headers) as response:

@@ -46,6 +46,14 @@ class PasswordRequired(NbshareError):
     code = "password_required"
 
 
+class HubLoginRequired(NbshareError):
+    """The share is for users of the JupyterHub nbshare runs in; pages send the visitor to
+    the Hub's login (hub.py), the API answers 401."""
+
+    status = 401
+    code = "hub_login_required"
+
+
 class WrongPassword(NbshareError):
     status = 401
     code = "wrong_password"

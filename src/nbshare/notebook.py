@@ -2,6 +2,10 @@
 
 Everything here is a pure function of the bytes: no I/O, so it runs in the render
 workers and in tests alike.
+
+nbformat is imported where it is used: it brings jsonschema, whose format checkers can take
+seconds to import, and the service's own process (which unpickles NotebookInfo from the
+workers) never validates a notebook. A JupyterHub gives a managed service 10 s to answer.
 """
 
 from __future__ import annotations
@@ -9,12 +13,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import nbformat
-from nbformat.validator import ValidationError, iter_validate
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadNotebook
+
+if TYPE_CHECKING:
+    import nbformat
+    from nbformat.validator import ValidationError
 
 # nbformat can upgrade anything from v1 on; v4 is what nbconvert renders.
 CURRENT_MAJOR = 4
@@ -155,6 +160,8 @@ def _describe(error: ValidationError) -> str:
 
 def to_current(raw: dict) -> nbformat.NotebookNode:
     """Validate `raw` (any nbformat version) and return it upgraded to v4."""
+    import nbformat
+
     if not isinstance(raw, dict) or ("cells" not in raw and "worksheets" not in raw):
         raise BadNotebook(
             "This is JSON but not a Jupyter notebook: it has no 'cells' (or 'worksheets').",
@@ -220,6 +227,8 @@ def _tolerated(error: ValidationError) -> bool:
 
 
 def _errors(node: Any, major: int, minor: Any) -> list[ValidationError]:
+    from nbformat.validator import ValidationError, iter_validate
+
     if major < 3:  # nbformat ships no schema for v1/v2; the upgrade checks structure
         return []
     try:

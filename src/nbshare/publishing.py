@@ -174,6 +174,7 @@ def publish_new(
     password: str | None = None,
     expires: str | None = None,
     max_views: int | None = None,
+    visible_to: str | None = None,
     on_progress: Progress = None,
 ) -> Outcome:
     """Upload `upload` (a notebook or a bundle's .zip) as a new share and record it."""
@@ -184,6 +185,7 @@ def publish_new(
             password=password,
             expires=expires,
             max_views=max_views,
+            visible_to=visible_to,
             on_progress=on_progress,
         )
     except ClientError as exc:

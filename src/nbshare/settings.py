@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 
@@ -231,6 +233,15 @@ SETTINGS: tuple[Setting, ...] = (
         " nbshare's Jupyter extension opens the share. Default: none, so each reader is asked"
         " once for their own and the browser remembers it.",
     ),
+    Setting(
+        "hub_auth",
+        False,
+        "Sign people in with JupyterHub (Hub OAuth), when nbshare runs as a Hub service: an"
+        " uploader may then make a share readable by the Hub's users only, or by named users"
+        " and groups, and a signed-in user manages their own shares without the owner token."
+        " Needs the variables JupyterHub gives the services it starts (docs/operating.md).",
+        bool,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -306,6 +317,7 @@ class Settings:
     metrics: bool = False
     metrics_token: str | None = field(default=None, repr=False)  # never printed
     jupyter_url: str | None = None
+    hub_auth: bool = False
 
     def __post_init__(self) -> None:
         for declared in dataclasses.fields(self):
@@ -383,12 +395,108 @@ class Settings:
         return self.render_url or self.public_url
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from NBSHARE_* variables; explicit keyword arguments win."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from NBSHARE_* variables; explicit keyword arguments win. Started by
+        JupyterHub as a service, the Hub's variables give the address to listen on and the
+        public URL, unless NBSHARE_* variables say otherwise."""
         env: Mapping[str, str] = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = _hub_defaults(env, public_url_given=bool(overrides.get("public_url")))
         for setting in SETTINGS:
             if env.get(setting.env_var, "") != "":
                 values[setting.name] = env[setting.env_var]
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        settings = cls(**values)
+        if env.get("JUPYTERHUB_SERVICE_PREFIX"):
+            _check_hub_prefix(settings.public_url, env["JUPYTERHUB_SERVICE_PREFIX"])
+        if settings.hub_auth and HubService.from_env(env) is None:
+            raise ValueError(
+                "NBSHARE_HUB_AUTH is on, but JupyterHub's service variables (JUPYTERHUB_API_TOKEN,"
+                " JUPYTERHUB_CLIENT_ID, JUPYTERHUB_SERVICE_PREFIX, JUPYTERHUB_API_URL) are not"
+                " set: run nbshare as a service of the Hub (docs/operating.md)."
+            )
+        return settings
+
+
+def _hub_defaults(env: Mapping[str, str], *, public_url_given: bool) -> dict[str, Any]:
+    """What a JupyterHub-managed service is told: where to listen (JUPYTERHUB_SERVICE_URL)
+    and, when the Hub knows its public address, the service's public URL."""
+    values: dict[str, Any] = {}
+    bind = env.get("JUPYTERHUB_SERVICE_URL")
+    if bind:
+        parsed = urlsplit(bind)
+        if parsed.hostname:
+            values["host"] = parsed.hostname
+        if parsed.port:
+            values["port"] = parsed.port
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix:
+        public = env.get("JUPYTERHUB_PUBLIC_URL") or ""
+        if not public and env.get("JUPYTERHUB_HOST"):
+            public = env["JUPYTERHUB_HOST"].rstrip("/") + prefix
+        if public:
+            values["public_url"] = public
+        elif not (public_url_given or env.get("NBSHARE_PUBLIC_URL")):
+            raise ValueError(
+                "nbshare runs as a JupyterHub service but does not know its public address: set"
+                " c.JupyterHub.public_url in jupyterhub_config.py (for example"
+                " https://hub.example.org), or NBSHARE_PUBLIC_URL in the service's environment"
+                f" (for example https://hub.example.org{prefix})."
+            )
+    return values
+
+
+def _check_hub_prefix(public_url: str, prefix: str) -> None:
+    # The Hub's proxy passes the whole path on: a public URL with another path would leave
+    # every request outside the service.
+    path = urlsplit(public_url).path.rstrip("/")
+    if path != prefix.rstrip("/"):
+        raise ValueError(
+            f"NBSHARE_PUBLIC_URL ({public_url}) must end with the path JupyterHub serves this"
+            f" service at, {prefix}."
+        )
+
+
+@dataclass(frozen=True)
+class HubService:
+    """What JupyterHub tells a service it starts, for Hub login (hub.py)."""
+
+    name: str
+    api_url: str
+    api_token: str = field(repr=False)  # never printed
+    client_id: str
+    prefix: str  # /services/NAME/
+    callback_url: str  # where the Hub sends a browser back after login
+    hub_prefix: str  # the Hub's own pages: /hub/ under the Hub's base URL
+    hub_host: str  # "" unless the Hub uses subdomains
+    access_scopes: frozenset[str]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HubService | None:
+        env: Mapping[str, str] = os.environ if environ is None else environ
+        needed = (
+            "JUPYTERHUB_API_TOKEN",
+            "JUPYTERHUB_CLIENT_ID",
+            "JUPYTERHUB_SERVICE_PREFIX",
+            "JUPYTERHUB_API_URL",
+        )
+        if not all(env.get(name) for name in needed):
+            return None
+        prefix = env["JUPYTERHUB_SERVICE_PREFIX"]
+        name = env.get("JUPYTERHUB_SERVICE_NAME") or prefix.rstrip("/").rsplit("/", 1)[-1]
+        scopes = env.get("JUPYTERHUB_OAUTH_ACCESS_SCOPES") or env.get("JUPYTERHUB_OAUTH_SCOPES")
+        try:
+            access = frozenset(json.loads(scopes)) if scopes else frozenset()
+        except ValueError:
+            raise ValueError(f"JUPYTERHUB_OAUTH_ACCESS_SCOPES is not a JSON list: {scopes!r}") from None
+        base = (env.get("JUPYTERHUB_BASE_URL") or "/").rstrip("/") + "/"
+        return cls(
+            name=name,
+            api_url=env["JUPYTERHUB_API_URL"].rstrip("/"),
+            api_token=env["JUPYTERHUB_API_TOKEN"],
+            client_id=env["JUPYTERHUB_CLIENT_ID"],
+            prefix=prefix,
+            callback_url=env.get("JUPYTERHUB_OAUTH_CALLBACK_URL") or prefix.rstrip("/") + "/oauth_callback",
+            hub_prefix=base + "hub/",
+            hub_host=env.get("JUPYTERHUB_HOST", ""),
+            access_scopes=access or frozenset({f"access:services!service={name}"}),
+        )

@@ -27,7 +27,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import anyio
 
 from . import protection, urls
-from .errors import Forbidden, NbshareError, NotFound, PasswordRequired, WrongPassword
+from .audience import ANYONE, Audience, HubUser, Identify
+from .errors import Forbidden, HubLoginRequired, NbshareError, NotFound, PasswordRequired, WrongPassword
 from .expiry import choose_expiry
 from .manifest import NotebookEntry
 from .metrics import NoMetrics
@@ -106,11 +107,15 @@ class Share:
         return self.version.number == self.row.current_version
 
     @property
+    def audience(self) -> Audience:
+        return Audience.from_json(self.row.audience)
+
+    @property
     def private(self) -> bool:
-        """Read under a grant (a password's, or a counted view's): never kept in a shared
-        cache, and framed from the public origin, where the grant cookies live. A cached
-        copy of a view-limited share would be a view nobody counted."""
-        return self.row.protected or self.limited
+        """Read under a grant (a password's, a counted view's, or a Hub sign-in): never kept
+        in a shared cache, and framed from the public origin, where the cookies live. A
+        cached copy of a view-limited share would be a view nobody counted."""
+        return self.row.protected or self.limited or self.row.audience is not None
 
     @property
     def withheld(self) -> bool:
@@ -261,11 +266,16 @@ class ShareService:
         max_views: int | None = None,
         client: str | None = None,
         discoverable: bool = False,
+        owner_user: HubUser | None = None,
+        audience: Audience = ANYONE,
     ) -> CreatedShare:
         """A new share from a notebook or a bundle (a .zip of notebooks and files).
         `client` (an address) limits how many uploads one client renders at once;
-        `discoverable` lets search engines index its pages."""
+        `discoverable` lets search engines index its pages. On a Hub with Hub login,
+        `owner_user` (who uploads) manages it without the token, and `audience` says who
+        may read it."""
         now = self.clock()
+        self._check_audience(audience, owner_user)
         expires_at = choose_expiry(
             expires, now, default=self.settings.default_expiry, maximum=self.settings.max_expiry
         )
@@ -284,7 +294,9 @@ class ShareService:
             1,
             expires_at=expires_at,
             max_views=max_views,
-            discoverable=discoverable,
+            discoverable=discoverable and audience.anyone,  # never index what needs a sign-in
+            owner_user=owner_user.name if owner_user else None,
+            audience=audience.to_json(),
         )
         data_key = None
         if password is not None:
@@ -321,9 +333,10 @@ class ShareService:
         filename: str | None,
         title: str | None,
         client: str | None = None,
+        hub_user: HubUser | None = None,
     ) -> Share:
         """New content at the same link: a new version; earlier grants stop working."""
-        row, _ = await self._owned(share_id, owner_token)
+        row, _ = await self._owned(share_id, owner_token, hub_user=hub_user)
         data_key = self._owner_data_key(row, owner_token)
         prepared = await self._prepare(
             share_id,
@@ -378,10 +391,12 @@ class ShareService:
         password: object = UNSET,
         versions_public: object = UNSET,
         discoverable: object = UNSET,
+        audience: object = UNSET,
+        hub_user: HubUser | None = None,
     ) -> Share:
-        """Change expiry, view limit, password (None removes it), version visibility or
-        whether search engines may index the share's pages."""
-        row, _ = await self._owned(share_id, owner_token)
+        """Change expiry, view limit, password (None removes it), version visibility,
+        whether search engines may index the share's pages, or who may read it (Hub)."""
+        row, _ = await self._owned(share_id, owner_token, hub_user=hub_user)
         now = self.clock()
         fields: dict[str, Any] = {"updated_at": now}
         if expires is not UNSET:
@@ -397,8 +412,18 @@ class ShareService:
             fields["views"] = 0  # a new limit counts from now
         if versions_public is not UNSET:
             fields["versions_public"] = bool(versions_public)
+        if audience is not UNSET:
+            assert isinstance(audience, Audience)
+            if audience.to_json() != row.audience:
+                # The uploader was signed in, or is now: the owner token may keep it so.
+                uploader = hub_user or (HubUser(row.owner_user) if row.owner_user else None)
+                self._check_audience(audience, uploader)
+            fields["audience"] = audience.to_json()
         if discoverable is not UNSET:
             fields["discoverable"] = bool(discoverable)
+        restricted = audience is not UNSET and not cast(Audience, audience).anyone
+        if restricted or (audience is UNSET and row.audience is not None):
+            fields["discoverable"] = False  # never index what needs a sign-in
         version_changes: dict[int, dict[str, Any]] = {}
         stale: list[str] = []
         if password is not UNSET:
@@ -424,7 +449,25 @@ class ShareService:
             raise NbshareError("The share changed at the same time; try again.", code="conflict", status=409)
         for key in stale:  # only now that no row points at them
             await anyio.to_thread.run_sync(self.blobs.delete, key)
-        return await self.open(share_id, owner_token=owner_token)
+        try:
+            return await self.open(share_id, owner_token=owner_token, hub_user=hub_user)
+        except PasswordRequired:  # its Hub owner, without the key to a protected share's content
+            now_row, current = await self._lookup(share_id)
+            return Share(now_row, current, None, as_owner=True)
+
+    def _check_audience(self, audience: Audience, uploader: HubUser | None) -> None:
+        if audience.anyone:
+            return
+        if not self.settings.hub_auth:
+            raise NbshareError(
+                "Only anyone-with-the-link shares are possible here: this server has no"
+                " JupyterHub login (hub_auth).",
+                code="no_hub_login",
+            )
+        if uploader is None:
+            raise HubLoginRequired(
+                "Sign in to the JupyterHub to choose who may read a share: it is yours to manage then."
+            )
 
     async def _reprotect(
         self, row: ShareRow, owner_token: str | None, password: object
@@ -433,7 +476,12 @@ class ShareService:
 
         A new password gets a new data key, so whoever learnt the old password and kept a
         copy of the old wrapped key cannot read what is stored from now on."""
-        assert owner_token is not None
+        if owner_token is None:  # signed in to the Hub: the key would have nothing to wrap it
+            raise Forbidden(
+                "A password can only be set or removed with the share's owner token: the"
+                " share's key is sealed under it.",
+                code="owner_token_needed",
+            )
         old_key = self._owner_data_key(row, owner_token)
         fields: dict[str, Any] = {"access_epoch": row.access_epoch + 1}
         if password is None:
@@ -503,9 +551,13 @@ class ShareService:
         owner_grant: str | None = None,
         owner_token: str | None = None,
         view_grant: str | None = None,
+        hub_user: HubUser | Identify | None = None,
     ) -> Share:
-        """The share at `version` (default: current), if the caller may read it."""
+        """The share at `version` (default: current), if the caller may read it: with a
+        password's grant if it has one, signed in to the Hub if its audience says so.
+        `hub_user` may be a way to ask who the reader is, asked only if the share needs it."""
         row, current = await self._lookup(share_id, used_up_ok=True)
+        hub_user = await _who(hub_user, row)
         now = self.clock()
         viewing = grants.read(self.server_key, view_grant, share_id, owner=False, view=True, now=now)
         if viewing is not None and viewing.epoch != row.access_epoch:
@@ -515,9 +567,13 @@ class ShareService:
         owner = grants.read(self.server_key, owner_grant, share_id, owner=True, now=now)
         if owner is not None and owner.epoch != row.access_epoch:
             owner = None  # from before a password change: its data key is no longer the share's
-        is_owner = owner is not None or (
-            owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash)
+        is_owner = (
+            owner is not None
+            or (owner_token is not None and tokens.token_matches(owner_token, row.owner_token_hash))
+            or _hub_owner(row, hub_user)
         )
+        if not is_owner:
+            self._check_reader(row, hub_user)
         data_key = None
         if row.protected:
             # Before any version is looked up: without access, every version number gets
@@ -540,6 +596,21 @@ class ShareService:
             return Share(row, target, VersionMeta.of(target), as_owner=is_owner, in_view=in_view)
         meta = await anyio.to_thread.run_sync(protection.read_meta, self.blobs, target, data_key)
         return Share(row, target, meta, data_key, as_owner=is_owner, in_view=in_view)
+
+    def _check_reader(self, row: ShareRow, hub_user: HubUser | None) -> None:
+        """Whether this Hub user (None: not signed in) is in the share's audience; its owner
+        always is. The answer names the audience, not the content."""
+        audience = Audience.from_json(row.audience)
+        if _hub_owner(row, hub_user) or audience.admits(hub_user):
+            return
+        # Who is named is for those named: others hear only what kind of audience it is.
+        whom = audience.describe(names=False)
+        if hub_user is None:
+            raise HubLoginRequired(f"This share is for {whom}: sign in to the JupyterHub to read it.")
+        raise Forbidden(
+            f"This share is for {whom}; you are signed in to the JupyterHub as {hub_user.name}.",
+            code="not_in_audience",
+        )
 
     def _reader_data_key(
         self,
@@ -690,9 +761,11 @@ class ShareService:
         async with self.slow_lanes.lane(row.id).turn(attempt.rank), self.hashing.turn(attempt.rank):
             return await anyio.to_thread.run_sync(_open_with_password, row, password)
 
-    async def owner_session(self, share_id: str, owner_token: str | None) -> str:
+    async def owner_session(
+        self, share_id: str, owner_token: str | None, hub_user: HubUser | None = None
+    ) -> str:
         """A grant that lets the owner's browser read every version."""
-        row, _ = await self._owned(share_id, owner_token)
+        row, _ = await self._owned(share_id, owner_token, hub_user=hub_user)
         data_key = self._owner_data_key(row, owner_token)
         return grants.issue(
             self.server_key,
@@ -709,22 +782,51 @@ class ShareService:
     # -- the owner ------------------------------------------------------------------
 
     async def _owned(
-        self, share_id: str, owner_token: str | None, *, used_up_ok: bool = False
+        self,
+        share_id: str,
+        owner_token: str | None,
+        *,
+        used_up_ok: bool = False,
+        hub_user: HubUser | None = None,
     ) -> tuple[ShareRow, VersionRow]:
+        """The share, if the caller owns it: by its owner token, or signed in to the Hub as
+        the user who uploaded it."""
         row, current = await self._lookup(share_id, used_up_ok=used_up_ok)
-        if not owner_token or not tokens.token_matches(owner_token, row.owner_token_hash):
-            raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
-        return row, current
+        if owner_token and tokens.token_matches(owner_token, row.owner_token_hash):
+            return row, current
+        if owner_token is None and _hub_owner(row, hub_user):
+            return row, current
+        if owner_token is None and hub_user is not None:
+            raise Forbidden(
+                "Only the share's owner may do this; you are signed in to the JupyterHub as"
+                f" {hub_user.name}.",
+                code="not_the_owner",
+            )
+        raise Forbidden("This owner token does not match the share.", code="bad_owner_token")
+
+    async def shares_of(self, user: HubUser) -> list[tuple[ShareRow, VersionRow]]:
+        """A Hub user's live shares, newest first."""
+        found = await anyio.to_thread.run_sync(self.metadata.shares_of, user.name)
+        return [(row, version) for row, version in found if not self._expired(row) and not _used_up(row)]
 
     def _owner_data_key(self, row: ShareRow, owner_token: str | None) -> bytes | None:
         if not row.protected or row.owner_wrapped_key is None or row.key_salt is None:
             return None
-        assert owner_token is not None
+        if owner_token is None:
+            # Signed in to the Hub, its owner manages the share; its content is sealed under
+            # the password and the owner token only, and the server keeps no other key.
+            raise Forbidden(
+                "This share has a password: its content, versions and password can only be"
+                " changed with its owner token (the Hub sign-in cannot decrypt it).",
+                code="owner_token_needed",
+            )
         kek = crypto.token_key(owner_token, crypto.unb64(row.key_salt))
         return crypto.open_sealed(kek, crypto.unb64(row.owner_wrapped_key), f"owner-key:{row.id}")
 
-    async def versions(self, share_id: str, owner_token: str | None) -> list[tuple[VersionRow, VersionMeta]]:
-        row, _ = await self._owned(share_id, owner_token)
+    async def versions(
+        self, share_id: str, owner_token: str | None, hub_user: HubUser | None = None
+    ) -> list[tuple[VersionRow, VersionMeta]]:
+        row, _ = await self._owned(share_id, owner_token, hub_user=hub_user)
         data_key = self._owner_data_key(row, owner_token)
         rows = await anyio.to_thread.run_sync(self.metadata.list_versions, share_id)
         metas = await anyio.to_thread.run_sync(  # blob reads and decryption: off the event loop
@@ -732,8 +834,10 @@ class ShareService:
         )
         return list(zip(rows, metas, strict=True))
 
-    async def delete_version(self, share_id: str, owner_token: str | None, number: int) -> None:
-        row, _ = await self._owned(share_id, owner_token)
+    async def delete_version(
+        self, share_id: str, owner_token: str | None, number: int, hub_user: HubUser | None = None
+    ) -> None:
+        row, _ = await self._owned(share_id, owner_token, hub_user=hub_user)
         if number == row.current_version:
             raise NbshareError(
                 "The current version cannot be deleted; delete the share instead.",
@@ -746,10 +850,10 @@ class ShareService:
             raise NotFound("No such version.")
         await anyio.to_thread.run_sync(self.blobs.delete_prefix, keys.VersionKeys(share_id, number).folder)
 
-    async def delete(self, share_id: str, owner_token: str | None) -> None:
+    async def delete(self, share_id: str, owner_token: str | None, hub_user: HubUser | None = None) -> None:
         # A burnt share waiting for its last reader's grant to run out can still be deleted
         # at once by its owner (nothing else of it is theirs to change any more).
-        await self._owned(share_id, owner_token, used_up_ok=True)
+        await self._owned(share_id, owner_token, used_up_ok=True, hub_user=hub_user)
         await anyio.to_thread.run_sync(self._delete, share_id)
         log.info("deleted share %s", tokens.redact_id(share_id))
 
@@ -794,6 +898,21 @@ class ShareService:
         if removed:
             log.info("swept %d blobs and files left by interrupted writes", removed)
         return removed
+
+
+async def _who(hub_user: HubUser | Identify | None, row: ShareRow) -> HubUser | None:
+    """The reader, asked for only when the share's audience or owner depends on it; a Hub
+    that cannot say is an error only where the audience needs an answer."""
+    if hub_user is None or isinstance(hub_user, HubUser):
+        return hub_user
+    needed = row.audience is not None
+    if not needed and row.owner_user is None:
+        return None
+    return await hub_user(needed)
+
+
+def _hub_owner(row: ShareRow, hub_user: HubUser | None) -> bool:
+    return hub_user is not None and row.owner_user is not None and row.owner_user == hub_user.name
 
 
 def _used_up(row: ShareRow) -> bool:

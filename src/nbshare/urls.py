@@ -146,3 +146,12 @@ class Links:
     def manage(self, owner_token: str) -> str:
         # In the fragment, which browsers never send to the server or in a Referer.
         return f"{self.manage_page}#token={quote(owner_token)}"
+
+
+# Hub login (hub.py), when nbshare runs as a JupyterHub service with hub_auth: relative to
+# the service's root, as every route is. The callback is the one JupyterHub registers for a
+# service by default: {prefix}oauth_callback.
+LOGIN = "/login"
+LOGOUT = "/logout"
+OAUTH_CALLBACK = "/oauth_callback"
+MY_SHARES = "/mine"

@@ -101,6 +101,7 @@ def changes(
     password: str | None = None,
     versions_public: bool | None = None,
     discoverable: bool | None = None,
+    visible_to: str | None = None,
 ) -> dict[str, object]:
     """The PATCH fields for the options given (None: not given; removals are added by the caller)."""
     given = {
@@ -109,6 +110,7 @@ def changes(
         "password": password,
         "versions_public": versions_public,
         "discoverable": discoverable,
+        "visible_to": visible_to,
     }
     return {name: value for name, value in given.items() if value is not None}
 
@@ -143,6 +145,13 @@ def changes(
     default=None,
     help="Whether search engines may index the share's pages (off by default: X-Robots-Tag noindex).",
 )
+@click.option(
+    "--visible-to",
+    default=None,
+    metavar="WHO",
+    help="Who may read it, on an nbshare running in a JupyterHub with Hub login: 'anyone' with the "
+    "link (the default), 'hub' (the Hub's users), or names such as bob,group:physics.",
+)
 @owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print the share's settings as JSON.")
 def set_(
@@ -155,11 +164,13 @@ def set_(
     no_password: bool,
     versions_public: bool | None,
     discoverable: bool | None,
+    visible_to: str | None,
     server: str | None,
     token_stdin: bool,
     as_json: bool,
 ) -> None:
-    """Change a share's expiry, view limit, password, version visibility or indexing.
+    """Change a share's expiry, view limit, password, version visibility, indexing, or who
+    may read it (on a JupyterHub).
 
     Options left out stay as they are. A new password or its removal ends every reader's
     access grant; readers must enter the (new) password again.
@@ -175,7 +186,11 @@ def set_(
     if password_stdin and token_stdin:
         fail("Only one secret can come from standard input: choose --password-stdin or --token-stdin.")
     wanted = changes(
-        expires=expires, max_views=max_views, versions_public=versions_public, discoverable=discoverable
+        expires=expires,
+        max_views=max_views,
+        versions_public=versions_public,
+        discoverable=discoverable,
+        visible_to=visible_to,
     )
     if no_max_views:
         wanted["max_views"] = None
@@ -184,7 +199,8 @@ def set_(
     if not (wanted or ask_password or password_stdin):
         fail(
             "Nothing to change: give --expires, --max-views, --no-max-views, --password, "
-            "--no-password, --public-versions/--private-versions or --discoverable/--not-discoverable."
+            "--no-password, --public-versions/--private-versions, --discoverable/--not-discoverable"
+            " or --visible-to."
         )
     share = target(url_or_id, server, token_stdin)
     password = read_password(ask_password, password_stdin, env_without_ask=False)
@@ -198,7 +214,7 @@ def set_(
     if as_json:
         keys = (
             *("id", "url", "version", "protected", "expires_at"),
-            *("max_views", "views", "versions_public", "discoverable"),
+            *("max_views", "views", "versions_public", "discoverable", "visible_to"),
         )
         click.echo(json.dumps({k: answer.get(k) for k in keys}))
         return
@@ -219,6 +235,8 @@ def _print_settings(answer: Answer) -> None:
     click.echo(f"  Earlier versions: {'anyone with the link' if answer['versions_public'] else 'only you'}")
     indexing = "may index it" if answer.get("discoverable") else "asked not to index it"
     click.echo(f"  Search engines:   {indexing}")
+    if answer.get("visible_to", "anyone") != "anyone":
+        click.echo(f"  Who may read it:  {answer['visible_to']} (signed in to the JupyterHub)")
 
 
 @click.command()

@@ -55,6 +55,13 @@ T = TypeVar("T")
     "[default: NBSHARE_MAX_VIEWS, else the config file's].",
 )
 @click.option(
+    "--visible-to",
+    default=None,
+    metavar="WHO",
+    help="Who may read it, on an nbshare running in a JupyterHub with Hub login: 'anyone' with the "
+    "link (the default), 'hub' (the Hub's users), or names such as bob,group:physics.",
+)
+@click.option(
     "--update",
     "choose_update",
     is_flag=True,
@@ -90,6 +97,7 @@ def publish(
     no_password: bool,
     expires: str | None,
     max_views: int | None,
+    visible_to: str | None,
     choose_update: bool,
     choose_new: bool,
     excludes: tuple[str, ...],
@@ -138,7 +146,8 @@ def publish(
             password_stdin=password_stdin,
             expires=resolved.expires,
             max_views=resolved.max_views,
-            changed={"expires": expires, "max_views": max_views},
+            visible_to=visible_to,
+            changed={"expires": expires, "max_views": max_views, "visible_to": visible_to},
             choose_update=choose_update,
             choose_new=choose_new,
             as_json=as_json,
@@ -245,6 +254,7 @@ def _publish(
     password_stdin: bool,
     expires: str | None,
     max_views: int | None,
+    visible_to: str | None,
     changed: dict[str, object],
     choose_update: bool,
     choose_new: bool,
@@ -281,6 +291,7 @@ def _publish(
                 password=password,
                 expires=expires,
                 max_views=max_views,
+                visible_to=visible_to,
                 on_progress=progress,
             ),
         )

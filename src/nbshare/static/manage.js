@@ -18,8 +18,10 @@
   } else {
     try { token = sessionStorage.getItem(KEY); } catch (e) { token = null; }
   }
-  if (!token) return;
-  var auth = { Authorization: "Bearer " + token };
+  // Signed in to the JupyterHub as the user who uploaded it, the sign-in cookie is enough.
+  var hubOwner = tools.getAttribute("data-hub-owner");
+  if (!token && !hubOwner) return;
+  var auth = token ? { Authorization: "Bearer " + token } : {};
 
   function say(text) { status.textContent = text; }
 
@@ -46,6 +48,8 @@
     text("fact-password", info.protected ? "yes (stored encrypted)" : "no");
     document.getElementById("set-public-versions").checked = info.versions_public;
     document.getElementById("set-discoverable").checked = info.discoverable;
+    var audience = document.getElementById("set-visible-to");
+    if (audience) audience.value = info.visible_to;
   }
 
   function listVersions() {
@@ -82,7 +86,11 @@
 
   // An owner cookie lets this browser open every version, protected or not.
   call("POST", "/owner-session")
-    .then(function () { tools.hidden = false; say("You are the owner of this share."); return refresh(); })
+    .then(function () {
+      tools.hidden = false;
+      say(token ? "You are the owner of this share." : "You are the owner of this share, signed in to the JupyterHub as " + hubOwner + ".");
+      return refresh();
+    })
     .catch(function (e) {
       if (!match) { try { sessionStorage.removeItem(KEY); } catch (err) { /* ignore */ } }
       say(e.message);
@@ -111,6 +119,8 @@
     var password = document.getElementById("set-password").value;
     if (expires) changes.expires = expires;
     if (views) changes.max_views = views === "0" ? null : parseInt(views, 10);
+    var audience = document.getElementById("set-visible-to");
+    if (audience && audience.value.trim()) changes.visible_to = audience.value.trim();
     if (document.getElementById("set-nopassword").checked) changes.password = null;
     else if (password) changes.password = password;
     call("PATCH", "", { body: JSON.stringify(changes), headers: { "Content-Type": "application/json" } })

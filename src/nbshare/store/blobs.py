@@ -166,8 +166,25 @@ class FileBlobStore:
             yield key, datetime.fromtimestamp(mtime, UTC)
 
     def sweep_unfinished(self, before: datetime) -> int:
-        """The temporary files of puts that never reached their rename, and the folders
-        that only they kept."""
+        """The temporary files of puts that never reached their rename, the folders that
+        only they kept, and empty folders: a put (of several at once, protection.py) that
+        made its folder but was killed before its temporary file existed leaves one."""
+        removed = self._sweep_temporary_files(before)
+        for parent, dirs, files in os.walk(self.root, topdown=False):
+            folder = Path(parent)
+            if folder == self.root or dirs or files:
+                continue
+            try:
+                if datetime.fromtimestamp(folder.stat().st_mtime, UTC) >= before:
+                    continue  # perhaps a put about to make its temporary file
+                folder.rmdir()  # a put that makes it again meanwhile retries (_temp_file_beside)
+            except OSError:  # not empty any more, or gone
+                continue
+            removed += 1
+            self._remove_empty(folder.parent)
+        return removed
+
+    def _sweep_temporary_files(self, before: datetime) -> int:
         removed, emptied = 0, set()
         for path in self.root.rglob(".tmp-*"):
             try:

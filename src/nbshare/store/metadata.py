@@ -8,8 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import RowMapping, case, create_engine, delete, event, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import NullPool
@@ -37,6 +35,8 @@ class ShareRow:
     access_epoch: int = 0
     versions_public: bool = False
     discoverable: bool = False
+    owner_user: str | None = None  # the Hub user who uploaded it (hub_auth)
+    audience: dict[str, Any] | None = None  # audience.Audience.to_json; None: anyone
 
     @property
     def protected(self) -> bool:
@@ -95,6 +95,11 @@ class MetadataStore:
     def migrate(self) -> None:
         """Bring the schema up to date (safe to run on every start): all of it or, if the
         process stops half-way, none of it, so the next start simply runs it again."""
+        # Imported here, once per start: alembic takes a second or more to import on a busy
+        # machine, and `nbshare serve` must answer soon (a JupyterHub waits 10 s for it).
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         # An in-memory database lives in its one connection and cannot outlive a crash:
@@ -254,6 +259,22 @@ class MetadataStore:
         gone = (shares.c.expires_at.is_not(None) & (shares.c.expires_at <= now)) | (used_up & unmarked)
         with self.engine.connect() as conn:
             return list(conn.execute(select(shares.c.id).where(gone).limit(limit)).scalars())
+
+    def shares_of(self, owner_user: str, limit: int = 500) -> list[tuple[ShareRow, VersionRow]]:
+        """A Hub user's shares with their current versions, newest first."""
+        query = (
+            select(shares, versions)
+            .join(
+                versions,
+                (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version),
+            )
+            .where(shares.c.owner_user == owner_user)
+            .order_by(shares.c.created_at.desc(), shares.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [(_row(ShareRow, row), _row(VersionRow, row)) for row in rows]
 
     def delete_share(self, share_id: str) -> bool:
         with self.engine.begin() as conn:

@@ -45,7 +45,12 @@ shares = Table(
     Column("versions_public", Boolean, nullable=False, server_default=false()),
     # Whether search engines may index its pages (X-Robots-Tag); off unless the uploader asks.
     Column("discoverable", Boolean, nullable=False, server_default=false()),
+    # On a JupyterHub with Hub login (audience.py, hub.py): the Hub user who uploaded it, who
+    # manages it without the owner token, and who may read it (null: anyone with the link).
+    Column("owner_user", String(255), nullable=True),
+    Column("audience", JSON, nullable=True),
     Index("ix_shares_expires_at", "expires_at"),
+    Index("ix_shares_owner_user", "owner_user"),
 )
 
 versions = Table(

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..audience import Audience
 from ..errors import NbshareError
 from ..manifest import Json
 from ..protection import VersionMeta
@@ -21,8 +22,11 @@ from .common import (
     Upload,
     bearer_token,
     client_address,
+    hub_user,
+    identify,
     links,
     owner_grant,
+    owner_proof,
     parse_max_views,
     private,
     refuse_secrets_in_url,
@@ -114,6 +118,11 @@ class OwnerShareInfo(ShareInfo):
     views: int = Field(description="Views of the rendered page so far")
     versions_public: bool
     discoverable: bool = Field(description="Whether search engines may index its pages")
+    visible_to: str = Field(
+        description="Who may read it: 'anyone' (with the link), 'hub' (users of the JupyterHub"
+        " nbshare runs in) or names such as 'bob,group:physics' (needs hub_auth)"
+    )
+    owner_user: str | None = Field(description="The Hub user who uploaded it and manages it (hub_auth)")
 
 
 class CreatedShareInfo(OwnerShareInfo):
@@ -146,6 +155,9 @@ class OwnerChanges(BaseModel):
     versions_public: bool | None = Field(None, description="Whether visitors may open earlier versions")
     discoverable: bool | None = Field(
         None, description="Whether search engines may index its pages (X-Robots-Tag); off by default"
+    )
+    visible_to: str | None = Field(
+        None, description="Who may read it: 'anyone', 'hub', or names such as 'bob,group:physics'"
     )
 
 
@@ -210,6 +222,8 @@ def share_info(request: Request, share: Share, *, owner: bool = False) -> Json:
             views=share.row.views,
             versions_public=share.row.versions_public,
             discoverable=share.row.discoverable,
+            visible_to=str(share.audience),
+            owner_user=share.row.owner_user,
         )
     return info
 
@@ -263,6 +277,7 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
             form.password,
             form.expires or request.query_params.get("expires"),
             max_views,
+            form.visible_to or request.query_params.get("visible_to"),
         )
     if content_type in RAW_TYPES or not content_type:
         return Upload(
@@ -272,6 +287,7 @@ async def read_upload(request: Request, filename: str | None, title: str | None)
             password_header(request),
             request.query_params.get("expires"),
             parse_max_views(request.query_params.get("max_views")),
+            request.query_params.get("visible_to"),
         )
     raise NbshareError(
         f"Unsupported Content-Type {content_type!r}: send the notebook as "
@@ -311,6 +327,7 @@ UPLOAD_BODY = {
                         "password": {"type": "string", "format": "password"},
                         "expires": {"type": "string"},
                         "max_views": {"type": "integer"},
+                        "visible_to": {"type": "string"},
                     },
                     "required": ["file"],
                 }
@@ -363,9 +380,15 @@ async def create_share(
     title: str | None = Query(None, description="Title shown on the page; default from the notebook"),
     expires: str | None = Query(None, description="1h, 7d, 2026-12-31 or 'never' (raw uploads)"),
     max_views: int | None = Query(None, description="Delete the share after this many views"),
+    visible_to: str | None = Query(
+        None, description="Who may read it: 'anyone' (default), 'hub', or names such as 'bob,group:physics'"
+    ),
 ) -> Json:
-    """Upload a notebook: it is validated, rendered once and stored. Answers the share's links."""
+    """Upload a notebook: it is validated, rendered once and stored. Answers the share's links.
+    On a JupyterHub with Hub login, a Hub token (`Authorization: token ...`) makes its user
+    the share's owner, and `visible_to` can keep it to the Hub's users or named ones."""
     upload = await read_upload(request, filename, title)
+    audience = upload.audience
     created = await service(request).create(
         upload.data,
         filename=upload.filename,
@@ -374,6 +397,8 @@ async def create_share(
         expires=upload.expires,
         max_views=upload.max_views,
         client=client_address(request),
+        owner_user=await hub_user(request, strict=not audience.anyone),
+        audience=audience,
     )
     response.headers["Cache-Control"] = "no-store"  # the answer carries the owner token
     return created_info(request, created)
@@ -394,8 +419,9 @@ async def get_share(request: Request, response: Response, share_id: str) -> Json
         owner_token=token,
         owner_grant=owner_grant(request, share_id),
         view_grant=view_grant(request, share_id),
+        hub_user=identify(request),
     )
-    if share.private or token:
+    if share.private or token or share.as_owner:  # the owner's view is theirs only
         private(response)
     return share_info(request, share, owner=share.as_owner)  # a wrong token gets the visitor's view
 
@@ -419,13 +445,17 @@ async def update_share(
     upload = await read_upload(request, filename, title)
     if upload.password is not None or upload.expires is not None or upload.max_views is not None:
         raise NbshareError("Change the password, expiry or view limit with PATCH.", code="use_patch")
+    if upload.visible_to is not None:
+        raise NbshareError("Change who may read it with PATCH.", code="use_patch")
+    token, user = await owner_proof(request)
     share = await service(request).update(
         share_id,
-        bearer_token(request),
+        token,
         upload.data,
         filename=upload.filename,
         title=upload.title,
         client=client_address(request),
+        hub_user=user,
     )
     private(response)
     return share_info(request, share, owner=True)
@@ -443,14 +473,19 @@ async def configure_share(request: Request, response: Response, share_id: str, c
     for switch in ("versions_public", "discoverable"):  # null would be a guess at true or false
         if switch in given and getattr(changes, switch) is None:
             raise NbshareError(f"{switch} must be true or false.", code="bad_flag")
+    if "visible_to" in given and changes.visible_to is None:
+        raise NbshareError("visible_to must be 'anyone', 'hub' or names.", code="bad_audience")
+    token, user = await owner_proof(request)
     share = await service(request).configure(
         share_id,
-        bearer_token(request),
+        token,
         expires=(changes.expires or "never") if "expires" in given else UNSET,
         max_views=changes.max_views if "max_views" in given else UNSET,
         password=changes.password if "password" in given else UNSET,
         versions_public=changes.versions_public if "versions_public" in given else UNSET,
         discoverable=changes.discoverable if "discoverable" in given else UNSET,
+        audience=Audience.parse(changes.visible_to) if "visible_to" in given else UNSET,
+        hub_user=user,
     )
     private(response)
     return share_info(request, share, owner=True)
@@ -464,7 +499,8 @@ async def configure_share(request: Request, response: Response, share_id: str, c
 )
 async def delete_share(request: Request, share_id: str) -> Response:
     """Needs the owner token (Bearer)."""
-    await service(request).delete(share_id, bearer_token(request))
+    token, user = await owner_proof(request)
+    await service(request).delete(share_id, token, user)
     return Response(status_code=204)
 
 
@@ -475,7 +511,8 @@ async def delete_share(request: Request, share_id: str) -> Response:
     summary="List a share's versions (owner)",
 )
 async def list_versions(request: Request, response: Response, share_id: str) -> list[Json]:
-    found = await service(request).versions(share_id, bearer_token(request))
+    token, user = await owner_proof(request)
+    found = await service(request).versions(share_id, token, user)
     current = max(v.number for v, _ in found)
     private(response)
     return [
@@ -500,7 +537,8 @@ async def list_versions(request: Request, response: Response, share_id: str) -> 
     summary="Delete an earlier version (owner)",
 )
 async def delete_version(request: Request, share_id: str, number: int) -> Response:
-    await service(request).delete_version(share_id, bearer_token(request), number)
+    token, user = await owner_proof(request)
+    await service(request).delete_version(share_id, token, number, user)
     return Response(status_code=204)
 
 
@@ -525,7 +563,8 @@ async def unlock_share(request: Request, response: Response, share_id: str, body
     summary="Let this browser read every version as the owner",
 )
 async def owner_session(request: Request, share_id: str) -> Response:
-    grant = await service(request).owner_session(share_id, bearer_token(request))
+    token, user = await owner_proof(request)
+    grant = await service(request).owner_session(share_id, token, user)
     response = Response(status_code=204)
     set_grant_cookie(request, response, share_id, grant, owner=True)
     return private(response)

@@ -12,6 +12,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..audience import Audience, HubUser, Identify
 from ..errors import NbshareError
 from ..security import grants
 from ..shares import VIEW_LIFETIME, ShareService
@@ -65,6 +66,34 @@ def owner_grant(request: Request, share_id: str) -> str | None:
     return request.cookies.get(grants.cookie_name(share_id, owner=True))
 
 
+async def hub_user(request: Request, *, strict: bool = True) -> HubUser | None:
+    """Who the request comes from, on a JupyterHub with Hub login (hub.py); else None.
+    Not `strict`: a Hub that cannot answer, or a token it refuses, is taken as signed out."""
+    login = request.app.state.hub_login
+    return await login.user(request, strict=strict) if login is not None else None
+
+
+def identify(request: Request) -> Identify | None:
+    """A way for the share service to ask who the reader is, only if the share needs it:
+    reading a share for anyone never waits on the Hub."""
+    login = request.app.state.hub_login
+    if login is None:
+        return None
+
+    async def who(strict: bool) -> HubUser | None:
+        return await login.user(request, strict=strict)
+
+    return who
+
+
+async def owner_proof(request: Request) -> tuple[str | None, HubUser | None]:
+    """What shows a request is the owner's: the owner token (Bearer) or, without one, the
+    Hub sign-in of the user who uploaded the share (also asked with a token, loosely: it
+    lets the owner token keep a share for the Hub's users)."""
+    token = bearer_token(request)
+    return token, await hub_user(request, strict=token is None)
+
+
 def bearer_token(request: Request) -> str | None:
     value = request.headers.get("authorization", "")
     return value[7:].strip() or None if value.lower().startswith("bearer ") else None
@@ -110,6 +139,11 @@ class Upload:
     password: str | None
     expires: str | None
     max_views: int | None
+    visible_to: str | None = None  # audience.Audience.parse: anyone, hub, or names
+
+    @property
+    def audience(self) -> Audience:
+        return Audience.parse(self.visible_to)
 
 
 def _text(form: FormData, name: str) -> str | None:
@@ -143,6 +177,7 @@ async def upload_fields(form: FormData, limit: int) -> Upload:
         password=password if isinstance(password, str) and password != "" else None,
         expires=_form_expiry(form),
         max_views=parse_max_views(_text(form, "max_views")),
+        visible_to=_text(form, "visible_to"),
     )
 
 

@@ -22,6 +22,8 @@ from ..urls import Links
 from .common import (
     Upload,
     client_address,
+    hub_user,
+    identify,
     links,
     owner_grant,
     private,
@@ -50,6 +52,7 @@ async def open_share(request: Request, share_id: str, version: int | None = None
         grant=visitor_grant(request, share_id),
         owner_grant=owner_grant(request, share_id),
         view_grant=view_grant(request, share_id),
+        hub_user=identify(request),
     )
 
 
@@ -59,7 +62,7 @@ def guarded(share: Share, response: Response) -> Response:
     people they are sent to)."""
     if not share.row.discoverable:
         response.headers["X-Robots-Tag"] = "noindex"
-    return private(response) if share.private else response
+    return private(response) if share.private or share.as_owner else response
 
 
 def viewed(request: Request, share: Share, response: Response, view_grant: str | None) -> Response:
@@ -106,6 +109,8 @@ async def created_page(request: Request, form: Upload) -> HTMLResponse:
         expires=form.expires,
         max_views=form.max_views,
         client=client_address(request),
+        owner_user=await hub_user(request, strict=not form.audience.anyone),
+        audience=form.audience,
     )
     urls = links(request, created.share.id)
     response = render(
@@ -432,8 +437,14 @@ async def unlock(request: Request, share_id: str) -> Response:
 
 @router.get("/n/{share_id}/manage")
 async def manage(request: Request, share_id: str) -> Response:
-    await service(request).exists(share_id)
-    return private(render(request, "manage.html", share_id=share_id, urls=links(request, share_id)))
+    row = await service(request).exists(share_id)
+    user = await hub_user(request, strict=False)
+    # Signed in to the Hub as its uploader, the page works without the owner token.
+    hub_owner = user.name if user is not None and row.owner_user == user.name else None
+    page = render(
+        request, "manage.html", share_id=share_id, urls=links(request, share_id), hub_owner=hub_owner
+    )
+    return private(page)
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:
