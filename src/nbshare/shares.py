@@ -598,10 +598,11 @@ class ShareService:
         return Share(row, target, meta, data_key, as_owner=is_owner, in_view=in_view)
 
     def _check_reader(self, row: ShareRow, hub_user: HubUser | None) -> None:
-        """Whether this Hub user (None: not signed in) is in the share's audience; its owner
-        always is. The answer names the audience, not the content."""
+        """Whether this Hub user (None: not signed in), who is not its owner (`open` asks
+        only then), is in the share's audience. The answer names the audience, not the
+        content."""
         audience = Audience.from_json(row.audience)
-        if _hub_owner(row, hub_user) or audience.admits(hub_user):
+        if audience.admits(hub_user):
             return
         # Who is named is for those named: others hear only what kind of audience it is.
         whom = audience.describe(names=False)

@@ -30,6 +30,14 @@ SERVER_OPTION = click.option(
     help="nbshare server URL [default: NBSHARE_SERVER, else `server` in the config file, "
     f"else {DEFAULT_SERVER}].",
 )
+# publish and set: who may read a share, checked by the server (audience.py).
+VISIBLE_TO_OPTION = click.option(
+    "--visible-to",
+    default=None,
+    metavar="WHO",
+    help="Who may read it, on an nbshare running in a JupyterHub with Hub login: 'anyone' with the "
+    "link (the default), 'hub' (the Hub's users), or names such as bob,group:physics.",
+)
 REQUEST_TIMEOUT = 300.0  # an upload waits for its render
 
 

@@ -13,7 +13,17 @@ from ..client import DEFAULT_SERVER, ClientError, NbshareClient, server_of, shar
 from ..config import DEFAULT
 from ..history import History, HistoryError, Published, same_server
 from ..text import expiry_text, human_size, human_time
-from .common import Answer, client_for, client_settings, fail, fits, history_not_updated, now, options
+from .common import (
+    VISIBLE_TO_OPTION,
+    Answer,
+    client_for,
+    client_settings,
+    fail,
+    fits,
+    history_not_updated,
+    now,
+    options,
+)
 from .secrets import password_options, read_owner_token, read_password
 
 owner_options = options(
@@ -145,13 +155,7 @@ def changes(
     default=None,
     help="Whether search engines may index the share's pages (off by default: X-Robots-Tag noindex).",
 )
-@click.option(
-    "--visible-to",
-    default=None,
-    metavar="WHO",
-    help="Who may read it, on an nbshare running in a JupyterHub with Hub login: 'anyone' with the "
-    "link (the default), 'hub' (the Hub's users), or names such as bob,group:physics.",
-)
+@VISIBLE_TO_OPTION
 @owner_options
 @click.option("--json", "as_json", is_flag=True, help="Print the share's settings as JSON.")
 def set_(

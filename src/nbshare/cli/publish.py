@@ -16,7 +16,15 @@ from .. import publishing
 from ..errors import NbshareError
 from ..history import Published
 from ..text import expiry_text, human_size, human_time
-from .common import SERVER_OPTION, Answer, client_for, client_settings, fail, history_not_updated
+from .common import (
+    SERVER_OPTION,
+    VISIBLE_TO_OPTION,
+    Answer,
+    client_for,
+    client_settings,
+    fail,
+    history_not_updated,
+)
 from .owner import changes, owner_options, target
 from .secrets import password_options, read_password
 
@@ -54,13 +62,7 @@ T = TypeVar("T")
     help="Delete the share after N views of the notebook "
     "[default: NBSHARE_MAX_VIEWS, else the config file's].",
 )
-@click.option(
-    "--visible-to",
-    default=None,
-    metavar="WHO",
-    help="Who may read it, on an nbshare running in a JupyterHub with Hub login: 'anyone' with the "
-    "link (the default), 'hub' (the Hub's users), or names such as bob,group:physics.",
-)
+@VISIBLE_TO_OPTION
 @click.option(
     "--update",
     "choose_update",

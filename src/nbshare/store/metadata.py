@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import RowMapping, case, create_engine, delete, event, func, literal, select, update
+from sqlalchemy import RowMapping, Select, case, create_engine, delete, event, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.pool import NullPool
 
@@ -82,6 +82,12 @@ def _row(cls: type[StoredRow], mapping: RowMapping) -> StoredRow:
     return cls(**values)
 
 
+def _with_current_version() -> Select:
+    """Shares, each joined with its current version's row."""
+    current = (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version)
+    return select(shares, versions).join(versions, current)
+
+
 class MetadataStore:
     def __init__(self, url: str):
         self.url = url
@@ -122,14 +128,7 @@ class MetadataStore:
 
     def get_share(self, share_id: str) -> tuple[ShareRow, VersionRow] | None:
         """The share and its current version, or None."""
-        query = (
-            select(shares, versions)
-            .join(
-                versions,
-                (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version),
-            )
-            .where(shares.c.id == share_id)
-        )
+        query = _with_current_version().where(shares.c.id == share_id)
         with self.engine.connect() as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
@@ -263,11 +262,7 @@ class MetadataStore:
     def shares_of(self, owner_user: str, limit: int = 500) -> list[tuple[ShareRow, VersionRow]]:
         """A Hub user's shares with their current versions, newest first."""
         query = (
-            select(shares, versions)
-            .join(
-                versions,
-                (versions.c.share_id == shares.c.id) & (versions.c.number == shares.c.current_version),
-            )
+            _with_current_version()
             .where(shares.c.owner_user == owner_user)
             .order_by(shares.c.created_at.desc(), shares.c.id)
             .limit(limit)
